@@ -1,0 +1,1 @@
+"""Everything the AION Lambdas run, framework-independent below app.py."""

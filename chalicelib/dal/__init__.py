@@ -1,0 +1,1 @@
+"""Data access: pynamodb models (one table each) and the queries the API needs."""

@@ -1,0 +1,218 @@
+"""The core tables. Every list the API serves is a Query on a key or one of these GSIs.
+
+Timestamps are ISO 8601 strings (``chalicelib.clock``), so they sort as range keys.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.dal.base import TableMeta, table_name
+
+# A constant partition for "all of a kind" indexes (admin lists). Small by nature.
+KIND_USER = "user"
+KIND_PROJECT = "project"
+
+
+class UsersByCreated(GlobalSecondaryIndex["User"]):
+    class Meta:
+        index_name = "by-kind-created"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class User(Model):
+    class Meta(TableMeta):
+        table_name = table_name("users")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=KIND_USER)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()  # admin | member
+    password_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_created = UsersByCreated()
+
+
+class UserEmail(Model):
+    """Uniqueness of email, enforced by a conditional put in the same transaction as the user."""
+
+    class Meta(TableMeta):
+        table_name = table_name("user-emails")
+
+    email = UnicodeAttribute(hash_key=True)  # normalised: stripped, lower-case
+    user_id = UnicodeAttribute()
+
+
+class ProjectsByCreated(GlobalSecondaryIndex["Project"]):
+    class Meta:
+        index_name = "by-kind-created"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Project(Model):
+    class Meta(TableMeta):
+        table_name = table_name("projects")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default=KIND_PROJECT)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    owner_id = UnicodeAttribute()
+    member_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_created = ProjectsByCreated()
+
+
+class ProjectMember(Model):
+    """Projects by member: Query on ``user_id``, then BatchGet the projects."""
+
+    class Meta(TableMeta):
+        table_name = table_name("project-members")
+
+    user_id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+    created_at = UnicodeAttribute()
+
+
+class TasksByProject(GlobalSecondaryIndex["Task"]):
+    class Meta:
+        index_name = "by-project"
+        projection = AllProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class TasksByProjectStatus(GlobalSecondaryIndex["Task"]):
+    class Meta:
+        index_name = "by-project-status"
+        projection = AllProjection()
+
+    project_status = UnicodeAttribute(hash_key=True)  # "{project_id}#{status}"
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class TasksByAssignee(GlobalSecondaryIndex["Task"]):
+    class Meta:
+        index_name = "by-assignee"
+        projection = AllProjection()
+
+    assignee_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class TasksByStatus(GlobalSecondaryIndex["Task"]):
+    """For the sweeper: running tasks, oldest update first."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class Task(Model):
+    class Meta(TableMeta):
+        table_name = table_name("tasks")
+
+    id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute()
+    project_status = UnicodeAttribute()
+    title = UnicodeAttribute()
+    instruction = UnicodeAttribute(default="")
+    input = JSONAttribute(null=True)
+    params = JSONAttribute(default=dict)
+    module = UnicodeAttribute(null=True)
+    assignee_id = UnicodeAttribute(null=True)
+    priority = UnicodeAttribute(default="normal")  # low | normal | high | urgent
+    status = UnicodeAttribute()
+    route = JSONAttribute(null=True)
+    result = JSONAttribute(null=True)
+    result_ref = UnicodeAttribute(null=True)  # S3 key when the result is over the inline limit
+    error = JSONAttribute(null=True)
+    attempts = NumberAttribute(default=1)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    started_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    # Dispatch bookkeeping (not part of the API shape).
+    lease_owner = UnicodeAttribute(null=True)
+    lease_expires_at = NumberAttribute(null=True)
+    cancel_requested = BooleanAttribute(default=False)
+    last_seq = NumberAttribute(default=0)  # highest activity seq written for this task
+    version = VersionAttribute()
+
+    by_project = TasksByProject()
+    by_project_status = TasksByProjectStatus()
+    by_assignee = TasksByAssignee()
+    by_status = TasksByStatus()
+
+
+class Activity(Model):
+    """A task's telemetry events; ``seq`` starts at 1 and strictly increases per task."""
+
+    class Meta(TableMeta):
+        table_name = table_name("activity")
+
+    task_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    project_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # status | routed | progress | log | update
+    status = UnicodeAttribute()
+    progress = NumberAttribute(null=True)
+    message = UnicodeAttribute(default="")
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    data = JSONAttribute(null=True)
+
+
+class FilesByTask(GlobalSecondaryIndex["File"]):
+    class Meta:
+        index_name = "by-task"
+        projection = AllProjection()
+
+    task_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class File(Model):
+    class Meta(TableMeta):
+        table_name = table_name("files")
+
+    id = UnicodeAttribute(hash_key=True)
+    task_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    key = UnicodeAttribute()  # S3 object key, chosen by the server
+    status = UnicodeAttribute(default="pending")  # pending | ready | rejected
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_task = FilesByTask()

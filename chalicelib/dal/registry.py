@@ -1,0 +1,27 @@
+"""Every table of the system, in one list: the dev stack, tests and infra/ create them from it.
+
+Adding a model = defining it and listing it here; infra's tables are generated from this list.
+"""
+
+from __future__ import annotations
+
+from pynamodb.models import Model
+
+from chalicelib.dal import models
+
+ALL_MODELS: list[type[Model]] = [
+    models.User,
+    models.UserEmail,
+    models.Project,
+    models.ProjectMember,
+    models.Task,
+    models.Activity,
+    models.File,
+]
+
+
+def create_all_tables() -> None:
+    """Create every missing table (dev stack and tests; the cloud uses infra/)."""
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True)

@@ -1,0 +1,40 @@
+"""Shared test setup: fake AWS credentials and region before anything imports boto3."""
+
+from __future__ import annotations
+
+import os
+
+# Set before any chalicelib import: models read region and table prefix at import time.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AION_TABLE_PREFIX": "aion-test-",
+        "AION_FILES_BUCKET": "aion-test-files",
+        "AION_JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789abcdef",
+        "AION_BRIDGE_TOKEN": "test-bridge-token-0123456789abcdef",
+        "POWERTOOLS_SERVICE_NAME": "aion-test",
+        "POWERTOOLS_METRICS_NAMESPACE": "AionTest",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """In-process moto with every table of the registry created."""
+    with mock_aws():
+        from chalicelib.dal.registry import create_all_tables
+
+        create_all_tables()
+        yield
