@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 AION_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint format proto venv admin bench clean
+.PHONY: dev test lint format proto venv admin bench clean browser-tools
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,14 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt executor_container/require
 
 venv: $(STAMP)
 
+# Chromium (Debian) and axe-core for the console's browser tests; idempotent.
+browser-tools:
+	./tests/e2e/browser/tooling/install.sh
+
 dev: $(STAMP)
 	AION_PORT=$(AION_PORT) $(PY) -m devstack
 
-test: $(STAMP)
+test: $(STAMP) browser-tools
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
