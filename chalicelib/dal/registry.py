@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.dal import models
+from chalicelib.dal import models, realtime_models
 
 ALL_MODELS: list[type[Model]] = [
     models.User,
@@ -17,6 +17,8 @@ ALL_MODELS: list[type[Model]] = [
     models.Task,
     models.Activity,
     models.File,
+    realtime_models.Connection,
+    realtime_models.Subscription,
 ]
 
 

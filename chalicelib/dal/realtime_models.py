@@ -1,0 +1,62 @@
+"""WebSocket connections and their subscriptions.
+
+Key layout (no Scan anywhere):
+- ``Connection``: one item per open socket, keyed by the API Gateway connection id.
+- ``Subscription``: partition = topic (``task#<id>`` or ``project#<id>``), sort = connection id.
+  Publishing an event is one Query per topic. The ``by-connection`` GSI (keys only) turns the
+  cleanup of one connection into one Query on its id plus a batch delete.
+Both carry a TTL: API Gateway closes a socket after 2 h at the latest and ``$disconnect`` is
+best effort, so DynamoDB removes what a lost ``$disconnect`` left behind.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.dal.base import TableMeta, table_name
+
+# API Gateway's hard limit on a WebSocket connection's lifetime, plus a margin.
+CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 5 * 60
+
+
+def task_topic(task_id: str) -> str:
+    return f"task#{task_id}"
+
+
+def project_topic(project_id: str) -> str:
+    return f"project#{project_id}"
+
+
+class Connection(Model):
+    class Meta(TableMeta):
+        table_name = table_name("ws-connections")
+
+    connection_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    connected_at = NumberAttribute()  # epoch seconds; young sockets get a grace period on 410
+    expires_at = TTLAttribute()
+
+
+class SubscriptionsByConnection(GlobalSecondaryIndex["Subscription"]):
+    class Meta:
+        index_name = "by-connection"
+        projection = KeysOnlyProjection()
+
+    connection_id = UnicodeAttribute(hash_key=True)
+    topic = UnicodeAttribute(range_key=True)
+
+
+class Subscription(Model):
+    class Meta(TableMeta):
+        table_name = table_name("ws-subscriptions")
+
+    topic = UnicodeAttribute(hash_key=True)  # task#<id> | project#<id>
+    connection_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    created_at = NumberAttribute()
+    expires_at = TTLAttribute()
+
+    by_connection = SubscriptionsByConnection()
