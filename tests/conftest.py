@@ -16,6 +16,9 @@ os.environ.update(
         "AION_FILES_BUCKET": "aion-test-files",
         "AION_JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789abcdef",
         "AION_BRIDGE_TOKEN": "test-bridge-token-0123456789abcdef",
+        # Cheap argon2 for tests (same code path; production defaults are OWASP's).
+        "AION_ARGON2_MEMORY_KIB": "64",
+        "AION_ARGON2_TIME_COST": "1",
         "POWERTOOLS_SERVICE_NAME": "aion-test",
         "POWERTOOLS_METRICS_NAMESPACE": "AionTest",
         "POWERTOOLS_TRACE_DISABLED": "true",
