@@ -43,5 +43,9 @@ format: $(STAMP)
 admin: $(STAMP)
 	$(PY) -m scripts.create_admin --email "$(EMAIL)" $(if $(PASSWORD),--password "$(PASSWORD)")
 
+# Regenerate the executor's gRPC stubs from proto/executor.proto (checked by a unit test).
+proto: $(STAMP)
+	$(PY) proto/generate.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

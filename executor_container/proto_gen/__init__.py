@@ -1,0 +1,1 @@
+"""Generated from proto/executor.proto by `make proto`. Do not edit."""
