@@ -1,0 +1,411 @@
+"""Task telemetry: append events to the activity log (per-task seq), publish them over WebSocket.
+
+Appending reserves the next seq with an atomic, conditional ``ADD last_seq`` on the task (see
+``chalicelib.dal.task_updates``) and then puts the Activity item, so concurrent writers (dispatch,
+sweeper, REST, external workers via ``POST /internal/telemetry``) never share or reorder a seq.
+A writer that dies between the two writes leaves a gap, never a duplicate: clients dedupe and
+resume by seq, and "strictly increasing" is the contract, not "contiguous".
+
+Publishing posts one event to every connection subscribed to the task or its project, in
+parallel on a bounded thread pool, through ONE process-wide ``apigatewaymanagementapi`` client.
+We build that client from settings instead of using Chalice's ``app.websocket_api``: Chalice
+only knows its endpoint inside WebSocket handlers (elsewhere it needs ``configure_from_api_id``
+per process and a session assigned in app.py), while dispatch (SQS), the sweeper (schedule) and
+REST handlers all publish too, and the dev stack points the endpoint at its emulator. One client
+also means one connection pool sized for the fan-out, reused across warm invocations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.clock import now_epoch, now_iso
+from chalicelib.config import get_settings
+from chalicelib.dal.models import Activity
+from chalicelib.dal.realtime_models import (
+    Connection,
+    Subscription,
+    project_topic,
+    task_topic,
+)
+from chalicelib.dal.task_updates import update_task
+
+log = logging.getLogger(__name__)
+
+EVENT_KINDS = ("status", "routed", "progress", "log", "update")
+# API Gateway's limit is 128 KB per WebSocket message; keep a margin for framing.
+MAX_MESSAGE_BYTES = 128 * 1024 - 512
+FANOUT_WORKERS = 32
+# A socket is reachable only after $connect has returned; a 410 in that window is not "gone".
+CONNECT_GRACE_SECONDS = 10
+_THROTTLE_CODES = frozenset(
+    {"LimitExceededException", "TooManyRequestsException", "ThrottlingException"}
+)
+_THROTTLE_ATTEMPTS = 4
+
+_client_lock = threading.Lock()
+_client: Any = None
+_pool: ThreadPoolExecutor | None = None
+
+
+# ---------------------------------------------------------------------------- events
+
+
+def make_event(
+    *,
+    task_id: str,
+    project_id: str,
+    seq: int,
+    kind: str,
+    status: str,
+    message: str,
+    actor: str,
+    progress: float | None = None,
+    data: Any = None,
+    at: str | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "telemetry",
+        "taskId": task_id,
+        "projectId": project_id,
+        "seq": seq,
+        "kind": kind,
+        "status": status,
+        "message": message,
+        "at": at or now_iso(),
+        "actor": actor,
+    }
+    if progress is not None:
+        event["progress"] = progress
+    if data is not None:
+        event["data"] = data
+    return event
+
+
+def activity_to_event(item: Activity) -> dict[str, Any]:
+    return make_event(
+        task_id=item.task_id,
+        project_id=item.project_id,
+        seq=int(item.seq),
+        kind=item.kind,
+        status=item.status,
+        message=item.message or "",
+        actor=item.actor,
+        progress=float(item.progress) if item.progress is not None else None,
+        data=item.data,
+        at=item.at,
+    )
+
+
+def _activity_from_event(event: dict[str, Any]) -> Activity:
+    return Activity(
+        task_id=event["taskId"],
+        seq=event["seq"],
+        project_id=event["projectId"],
+        kind=event["kind"],
+        status=event["status"],
+        progress=event.get("progress"),
+        message=event.get("message", ""),
+        at=event["at"],
+        actor=event["actor"],
+        data=event.get("data"),
+    )
+
+
+def _put_activities(events: list[dict[str, Any]]) -> None:
+    if len(events) == 1:
+        _activity_from_event(events[0]).save()
+        return
+    with Activity.batch_write() as batch:
+        for event in events:
+            batch.save(_activity_from_event(event))
+
+
+def append(event: dict[str, Any], *, condition: Condition | None = None) -> dict[str, Any]:
+    """Give ``event`` the task's next seq (if ``condition`` holds) and store it; return it.
+
+    ``event`` needs ``taskId``, ``kind``, ``message`` and ``actor``; ``projectId`` and ``status``
+    are read from the task in the same write when missing. Raises ``ConditionFailed``.
+    """
+    if event.get("kind") not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {event.get('kind')!r}")
+    need_task = not event.get("projectId") or not event.get("status")
+    seq, task = update_task(
+        event["taskId"], condition=condition, reserve_seqs=1, return_task=need_task
+    )
+    assert seq is not None
+    full = make_event(
+        task_id=event["taskId"],
+        project_id=event.get("projectId") or (task.project_id if task else ""),
+        seq=seq,
+        kind=event["kind"],
+        status=event.get("status") or (task.status if task else ""),
+        message=event.get("message", ""),
+        actor=event["actor"],
+        progress=event.get("progress"),
+        data=event.get("data"),
+        at=event.get("at"),
+    )
+    _put_activities([full])
+    return full
+
+
+def transition(
+    task_id: str,
+    project_id: str,
+    *,
+    actions: list[Any],
+    condition: Condition | None,
+    events: list[dict[str, Any]],
+    return_task: bool = False,
+) -> tuple[list[dict[str, Any]], Any]:
+    """One conditional task write that also reserves a seq for each of ``events``, then the log.
+
+    Each item of ``events`` holds ``kind``, ``status``, ``message``, ``actor`` and optionally
+    ``progress``/``data``. Returns (the stored events, the task after the write or None).
+    Raises ``ConditionFailed`` when the task is not in the expected state.
+    """
+    last, task = update_task(
+        task_id,
+        actions,
+        condition=condition,
+        reserve_seqs=len(events),
+        return_task=return_task,
+    )
+    if not events:
+        return [], task
+    assert last is not None
+    at = now_iso()
+    first = last - len(events) + 1
+    stored = [
+        make_event(
+            task_id=task_id,
+            project_id=project_id,
+            seq=first + i,
+            kind=spec["kind"],
+            status=spec["status"],
+            message=spec.get("message", ""),
+            actor=spec["actor"],
+            progress=spec.get("progress"),
+            data=spec.get("data"),
+            at=at,
+        )
+        for i, spec in enumerate(events)
+    ]
+    _put_activities(stored)
+    return stored, task
+
+
+def events_for_task(
+    task_id: str, *, after: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The task's events oldest first: those after ``after``, else the most recent ``limit``."""
+    if after is not None:
+        items = Activity.query(task_id, Activity.seq > after, limit=limit)
+        return [activity_to_event(item) for item in items]
+    items = Activity.query(task_id, scan_index_forward=False, limit=limit)
+    return [activity_to_event(item) for item in reversed(list(items))]
+
+
+# ---------------------------------------------------------------------------- publishing
+
+
+@dataclass
+class PublishReport:
+    connections: int = 0
+    sent: int = 0
+    gone: int = 0
+    failed: int = 0
+
+
+def management_endpoint() -> str:
+    settings = get_settings()
+    if settings.ws_management_endpoint:
+        return settings.ws_management_endpoint
+    if settings.ws_api_id:
+        return (
+            f"https://{settings.ws_api_id}.execute-api.{settings.region}.amazonaws.com"
+            f"/{settings.ws_stage}"
+        )
+    return ""
+
+
+def management_client() -> Any:
+    """The process-wide management API client (None when no WebSocket API is configured)."""
+    global _client
+    if _client is None:
+        with _client_lock:
+            if _client is None:
+                endpoint = management_endpoint()
+                if not endpoint:
+                    return None
+                import boto3
+                from botocore.config import Config
+
+                _client = boto3.client(
+                    "apigatewaymanagementapi",
+                    endpoint_url=endpoint,
+                    region_name=get_settings().region,
+                    config=Config(
+                        max_pool_connections=FANOUT_WORKERS,
+                        connect_timeout=2,
+                        read_timeout=5,
+                        # Throttling is retried here with jitter; a 410 must not be retried.
+                        retries={"total_max_attempts": 1},
+                    ),
+                )
+    return _client
+
+
+def reset_management_client() -> None:
+    """Forget the client (tests, or after the endpoint setting changed)."""
+    global _client
+    with _client_lock:
+        _client = None
+
+
+def _fanout_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        with _client_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=FANOUT_WORKERS, thread_name_prefix="fanout")
+    return _pool
+
+
+def encode_message(message: dict[str, Any]) -> bytes:
+    """JSON bytes of ``message``; a telemetry event over the WebSocket limit becomes a reference."""
+    raw = json.dumps(message, separators=(",", ":"), default=str).encode()
+    if len(raw) <= MAX_MESSAGE_BYTES:
+        return raw
+    slim = {k: v for k, v in message.items() if k != "data"}
+    slim["message"] = str(slim.get("message", ""))[:1000]
+    slim["data"] = {"truncated": True, "bytes": len(raw)}
+    if message.get("type") == "telemetry":
+        slim["data"]["ref"] = f"/tasks/{message['taskId']}/activity?after={message['seq'] - 1}"
+    return json.dumps(slim, separators=(",", ":"), default=str).encode()
+
+
+def _error_code(exc: Exception) -> tuple[str, int]:
+    response = getattr(exc, "response", None) or {}
+    code = response.get("Error", {}).get("Code", "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return code, status
+
+
+def _post(client: Any, connection_id: str, payload: bytes) -> str:
+    """Post once (retrying throttling with full jitter); return "sent", "gone" or "failed"."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    for attempt in range(_THROTTLE_ATTEMPTS):
+        try:
+            client.post_to_connection(ConnectionId=connection_id, Data=payload)
+            return "sent"
+        except ClientError as exc:
+            code, status = _error_code(exc)
+            if code == "GoneException" or status == 410:
+                return "gone"
+            if code in _THROTTLE_CODES or status == 429:
+                if attempt + 1 < _THROTTLE_ATTEMPTS:
+                    time.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))  # noqa: S311 (jitter)
+                continue
+            log.warning("post to connection failed: %s", code or status)
+            return "failed"
+        except BotoCoreError as exc:
+            log.warning("post to connection failed: %s", type(exc).__name__)
+            return "failed"
+    return "failed"
+
+
+def subscribers(topics: Iterable[str]) -> list[str]:
+    """Connection ids subscribed to any of ``topics`` (one Query per topic), deduplicated."""
+    seen: dict[str, None] = {}
+    for topic in topics:
+        for item in Subscription.query(topic, attributes_to_get=["connection_id"]):
+            seen[item.connection_id] = None
+    return list(seen)
+
+
+def post_many(connection_ids: list[str], message: dict[str, Any]) -> PublishReport:
+    """Post one message to many connections in parallel; clean up those that are gone."""
+    report = PublishReport(connections=len(connection_ids))
+    client = management_client()
+    if client is None or not connection_ids:
+        return report
+    payload = encode_message(message)
+    if len(connection_ids) == 1:
+        outcomes = [_post(client, connection_ids[0], payload)]
+    else:
+        outcomes = list(_fanout_pool().map(lambda cid: _post(client, cid, payload), connection_ids))
+    gone = []
+    for connection_id, outcome in zip(connection_ids, outcomes, strict=True):
+        if outcome == "sent":
+            report.sent += 1
+        elif outcome == "gone":
+            report.gone += 1
+            gone.append(connection_id)
+        else:
+            report.failed += 1
+    for connection_id in gone:
+        forget_connection(connection_id, if_stale=True)
+    return report
+
+
+def send(connection_id: str, message: dict[str, Any]) -> bool:
+    """Post one message to one connection; False (and cleanup) when the socket is gone."""
+    return post_many([connection_id], message).sent == 1
+
+
+def publish(event: dict[str, Any]) -> PublishReport:
+    """Post ``event`` to every connection subscribed to its task or its project."""
+    topics = [task_topic(event["taskId"])]
+    if event.get("projectId"):
+        topics.append(project_topic(event["projectId"]))
+    return post_many(subscribers(topics), event)
+
+
+def emit(event: dict[str, Any], *, condition: Condition | None = None) -> dict[str, Any]:
+    """Append, then publish; return the stored event."""
+    stored = append(event, condition=condition)
+    publish(stored)
+    return stored
+
+
+def publish_all(events: list[dict[str, Any]]) -> None:
+    for event in events:
+        publish(event)
+
+
+# ---------------------------------------------------------------------------- connections
+
+
+def forget_connection(connection_id: str, *, if_stale: bool = False) -> bool:
+    """Delete a connection and all its subscriptions; return whether anything was deleted.
+
+    ``if_stale`` keeps a connection younger than the connect grace period: API Gateway answers
+    410 to posts made before ``$connect`` returned, and such a socket is about to be live.
+    """
+    if if_stale:
+        try:
+            connection = Connection.get(connection_id)
+            if connection.connected_at > now_epoch() - CONNECT_GRACE_SECONDS:
+                return False
+        except Connection.DoesNotExist:
+            pass
+    topics = [item.topic for item in Subscription.by_connection.query(connection_id)]
+    if topics:
+        with Subscription.batch_write() as batch:
+            for topic in topics:
+                batch.delete(Subscription(topic, connection_id))
+    Connection(connection_id).delete()
+    return True
