@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.dal import models, realtime_models
+from chalicelib.dal import auth_models, models, realtime_models
 
 ALL_MODELS: list[type[Model]] = [
     models.User,
@@ -19,6 +19,10 @@ ALL_MODELS: list[type[Model]] = [
     models.File,
     realtime_models.Connection,
     realtime_models.Subscription,
+    auth_models.RefreshToken,
+    auth_models.RefreshFamily,
+    auth_models.LoginThrottle,
+    auth_models.WsTicket,
 ]
 
 
