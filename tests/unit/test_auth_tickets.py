@@ -1,0 +1,90 @@
+"""WebSocket tickets: single use, 60 s lifetime, and the ws token entry point."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from chalicelib.auth import tickets
+from chalicelib.auth.principal import Principal
+from chalicelib.auth.tokens import issue_access_token
+from chalicelib.auth.websocket import principal_from_ws_token
+from chalicelib.dal.auth_models import WsTicket
+from chalicelib.errors import Unauthorized
+
+ALICE = Principal(user_id="usr_alice", role="member", token_id="j1")
+
+
+def test_ticket_redeems_once(aws: None) -> None:
+    ticket, expires_in = tickets.issue_ws_ticket(ALICE)
+    assert expires_in == 60
+    assert ticket.startswith("wst_")
+    principal = tickets.redeem_ws_ticket(ticket)
+    assert (principal.user_id, principal.role) == ("usr_alice", "member")
+    with pytest.raises(Unauthorized, match="already used"):
+        tickets.redeem_ws_ticket(ticket)
+
+
+def test_ticket_is_stored_hashed(aws: None) -> None:
+    ticket, _ = tickets.issue_ws_ticket(ALICE)
+    stored = [item.ticket_hash for item in WsTicket.scan()]
+    assert len(stored) == 1
+    assert ticket not in stored[0]
+    assert len(stored[0]) == 64
+
+
+def test_ticket_expires_after_60_seconds(aws: None) -> None:
+    start = 1_800_000_000.0
+    ticket, _ = tickets.issue_ws_ticket(ALICE, now=start)
+    late = tickets.issue_ws_ticket(ALICE, now=start)[0]
+    with pytest.raises(Unauthorized, match="expired"):
+        tickets.redeem_ws_ticket(late, now=start + 60)
+    assert tickets.redeem_ws_ticket(ticket, now=start + 59).user_id == "usr_alice"
+
+
+def test_unknown_or_malformed_tickets_are_rejected(aws: None) -> None:
+    for bad in ("wst_nope", "wst_" + "x" * 200, "ticket", ""):
+        with pytest.raises(Unauthorized):
+            tickets.redeem_ws_ticket(bad)
+
+
+def test_concurrent_redemptions_only_one_wins(aws: None) -> None:
+    ticket, _ = tickets.issue_ws_ticket(ALICE)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def redeem() -> None:
+        barrier.wait(timeout=5)
+        try:
+            tickets.redeem_ws_ticket(ticket)
+            result = "ok"
+        except Unauthorized:
+            result = "refused"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=redeem) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 7
+
+
+def test_ws_token_accepts_access_token_or_ticket(aws: None) -> None:
+    access, _ = issue_access_token("usr_bob", "admin")
+    assert principal_from_ws_token(access).user_id == "usr_bob"
+    ticket, _ = tickets.issue_ws_ticket(ALICE)
+    assert principal_from_ws_token(ticket).user_id == "usr_alice"
+    for bad in (None, "", "garbage", ticket, access + "x"):
+        with pytest.raises(Unauthorized):
+            principal_from_ws_token(bad)
+
+
+def test_ws_token_ticket_expiry_uses_injected_clock(aws: None) -> None:
+    ticket, _ = tickets.issue_ws_ticket(ALICE, now=time.time() - 61)
+    with pytest.raises(Unauthorized):
+        principal_from_ws_token(ticket)
