@@ -38,6 +38,7 @@ from chalicelib.dal.realtime_models import (
     project_topic,
     task_topic,
 )
+from chalicelib.dal.task_updates import ConditionFailed as ConditionFailed  # re-exported
 from chalicelib.dal.task_updates import update_task
 
 log = logging.getLogger(__name__)
