@@ -10,6 +10,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -216,3 +217,17 @@ class File(Model):
     updated_at = UnicodeAttribute()
 
     by_task = FilesByTask()
+
+
+class IdempotencyRecord(Model):
+    """``POST /tasks`` with an ``Idempotency-Key``: written in the same transaction as the task,
+    so a retried request finds the task it created (same body) or a conflict (other body)."""
+
+    class Meta(TableMeta):
+        table_name = table_name("idempotency")
+
+    key = UnicodeAttribute(hash_key=True)  # "{user_id}#{Idempotency-Key}": scoped per user
+    request_hash = UnicodeAttribute()  # sha256 of the canonical request body
+    task_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = TTLAttribute()

@@ -17,6 +17,7 @@ ALL_MODELS: list[type[Model]] = [
     models.Task,
     models.Activity,
     models.File,
+    models.IdempotencyRecord,
     realtime_models.Connection,
     realtime_models.Subscription,
     auth_models.RefreshToken,
