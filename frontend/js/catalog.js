@@ -1,0 +1,49 @@
+// The module catalogue from GET /router/catalog, normalised to [{name, description, available}].
+const FALLBACK = [
+  "text.stats",
+  "text.summarize",
+  "text.extract",
+  "text.sentiment",
+  "data.csv_profile",
+  "data.json_query",
+  "crypto.hash",
+  "math.evaluate",
+  "llm.generate",
+];
+
+function availability(m) {
+  for (const key of ["available", "healthy", "ok"]) if (typeof m[key] === "boolean") return m[key];
+  if (typeof m.health === "string") return m.health === "ok";
+  if (typeof m.status === "string") return ["ok", "up", "available"].includes(m.status);
+  return null;
+}
+
+export function normaliseCatalog(body) {
+  let modules = body && body.modules;
+  if (modules && !Array.isArray(modules)) {
+    modules = Object.entries(modules).map(([name, m]) => ({ name, ...(m || {}) }));
+  }
+  if (!Array.isArray(modules) || !modules.length) {
+    return FALLBACK.map((name) => ({ name, description: "", available: null }));
+  }
+  return modules
+    .map((m) => (typeof m === "string" ? { name: m } : m))
+    .filter((m) => m && m.name)
+    .map((m) => ({
+      name: String(m.name),
+      description: String(m.description || ""),
+      route: m.route || m.target || "",
+      available: availability(m),
+    }));
+}
+
+export async function loadCatalog(ctx) {
+  try {
+    const body = await ctx.query.fetch("catalog", () => ctx.api.get("/router/catalog"), {
+      staleTime: 60_000,
+    });
+    return normaliseCatalog(body);
+  } catch {
+    return normaliseCatalog(null);
+  }
+}
