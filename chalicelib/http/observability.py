@@ -1,0 +1,41 @@
+"""Powertools Logger, Tracer and Metrics: one instance each per process.
+
+The service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
+(set by the stage config). Request bodies and headers are never logged (no tokens in logs).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=1)
+def logger() -> Any:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "aion"))
+
+
+@lru_cache(maxsize=1)
+def tracer() -> Any:
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "aion"))
+
+
+@lru_cache(maxsize=1)
+def metrics() -> Any:
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(
+        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Aion"),
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME", "aion"),
+    )
+
+
+def count(name: str, value: float = 1) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)

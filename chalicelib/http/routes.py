@@ -1,0 +1,94 @@
+"""The route table: one declaration per endpoint, used both to serve it and to describe it.
+
+app.py declares every route through this table (``RouteSpec``); ``openapi.build_document``
+turns the table into the OpenAPI document, so the document cannot drift from what is served.
+Models are named as ``"module:Class"`` strings and imported on first use, which keeps
+pydantic and the domain code out of the Lambda's cold start.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# Who may call a route. "bridge" = holder of the X-Bridge-Token (internal endpoints).
+AUTH_NONE = "none"
+AUTH_USER = "user"
+AUTH_ADMIN = "admin"
+AUTH_BRIDGE = "bridge"
+AUTH_MODES = (AUTH_NONE, AUTH_USER, AUTH_ADMIN, AUTH_BRIDGE)
+
+ModelRef = "str | type[BaseModel] | None"
+
+
+def resolve_model(ref: Any) -> type[BaseModel] | None:
+    """A model class from a class or a ``"package.module:Class"`` string."""
+    if ref is None or isinstance(ref, type):
+        return ref
+    module_name, _, attr = str(ref).partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str  # Chalice/OpenAPI template, e.g. /tasks/{task_id}
+    name: str  # operationId
+    summary: str
+    tags: tuple[str, ...] = ()
+    auth: str = AUTH_USER
+    body: Any = None  # ModelRef of the JSON request body
+    query: Any = None  # ModelRef whose fields are the query parameters
+    response: Any = None  # ModelRef of the success body (None = no body)
+    status: int = 200
+    if_match: bool = False  # PATCH-style optimistic locking
+    idempotency_key: bool = False
+    errors: tuple[int, ...] = ()  # extra error statuses the route can answer
+    description: str = ""
+    path_params: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.auth not in AUTH_MODES:
+            raise ValueError(f"unknown auth mode {self.auth!r} for {self.method} {self.path}")
+
+    def error_statuses(self) -> list[int]:
+        statuses = {400, *self.errors}
+        if self.auth != AUTH_NONE:
+            statuses.add(401)
+        if self.auth == AUTH_ADMIN:
+            statuses.add(403)
+        if self.path_params:
+            statuses.add(404)
+        if self.body is not None:
+            statuses.add(413)
+        if self.if_match:
+            statuses.update({412, 428})
+        return sorted(statuses)
+
+
+class RouteTable:
+    def __init__(self) -> None:
+        self._specs: dict[tuple[str, str], RouteSpec] = {}
+
+    def add(self, spec: RouteSpec) -> RouteSpec:
+        key = (spec.method.upper(), spec.path)
+        if key in self._specs:
+            raise ValueError(f"route declared twice: {spec.method} {spec.path}")
+        names = {s.name for s in self._specs.values()}
+        if spec.name in names:
+            raise ValueError(f"operation name declared twice: {spec.name}")
+        self._specs[key] = spec
+        return spec
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self._specs.values(), key=lambda s: (s.path, s.method)))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def get(self, method: str, path: str) -> RouteSpec | None:
+        return self._specs.get((method.upper(), path))

@@ -1,0 +1,171 @@
+"""Projects: owner + members. ``Project.member_ids`` and the ProjectMember rows change together."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.auth.principal import Principal
+from chalicelib.clock import now_iso
+from chalicelib.dal.models import KIND_PROJECT, Project, ProjectMember
+from chalicelib.dal.transactions import failed_conditions, transact_write
+from chalicelib.errors import Conflict, PreconditionFailed
+from chalicelib.ids import new_id
+from chalicelib.logic.access import get_project_for, require_owner
+from chalicelib.logic.paging import query_page
+from chalicelib.logic.users import get_user
+from chalicelib.models.projects import ProjectCreate, ProjectList, ProjectOut, ProjectUpdate
+
+# DynamoDB transactions hold at most 100 items: the project row plus one row per member.
+MAX_MEMBERS = 99
+_RETRIES = 3  # membership edits re-read and retry when another edit won the race
+
+
+def project_out(project: Project) -> ProjectOut:
+    return ProjectOut(
+        id=project.id,
+        name=project.name,
+        description=project.description or "",
+        owner_id=project.owner_id,
+        member_ids=list(project.member_ids or []),
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+        version=project.version or 0,
+    )
+
+
+def create_project(principal: Principal, data: ProjectCreate) -> ProjectOut:
+    now = now_iso()
+    project = Project(
+        id=new_id("prj"),
+        kind=KIND_PROJECT,
+        name=data.name,
+        description=data.description,
+        owner_id=principal.user_id,
+        member_ids=[principal.user_id],
+        created_at=now,
+        updated_at=now,
+    )
+    with transact_write() as tx:
+        tx.save(project)
+        tx.save(
+            ProjectMember(user_id=principal.user_id, project_id=project.id, created_at=now),
+        )
+    return project_out(project)
+
+
+def get_project(principal: Principal, project_id: str) -> ProjectOut:
+    return project_out(get_project_for(principal, project_id))
+
+
+def list_projects(principal: Principal, *, limit: int | None, cursor: str | None) -> ProjectList:
+    if principal.is_admin:
+        items, next_cursor = query_page(
+            lambda **kw: Project.by_created.query(KIND_PROJECT, **kw),
+            scope="projects:all",
+            limit=limit,
+            cursor=cursor,
+        )
+        return ProjectList(items=[project_out(p) for p in items], next_cursor=next_cursor)
+    rows, next_cursor = query_page(
+        lambda **kw: ProjectMember.query(principal.user_id, **kw),
+        scope=f"projects:member:{principal.user_id}",
+        limit=limit,
+        cursor=cursor,
+    )
+    projects = {p.id: p for p in Project.batch_get([r.project_id for r in rows])} if rows else {}
+    ordered = [projects[r.project_id] for r in rows if r.project_id in projects]
+    return ProjectList(items=[project_out(p) for p in ordered], next_cursor=next_cursor)
+
+
+def update_project(
+    principal: Principal, project_id: str, data: ProjectUpdate, *, version: int
+) -> ProjectOut:
+    project = get_project_for(principal, project_id)
+    if project.version != version:
+        raise PreconditionFailed("The project changed since you read it.")
+    actions = [Project.updated_at.set(now_iso())]
+    if data.name is not None:
+        actions.append(Project.name.set(data.name))
+    if data.description is not None:
+        actions.append(Project.description.set(data.description))
+    try:
+        project.update(actions=actions)  # conditional on the version read (== If-Match)
+    except Exception as exc:
+        if _is_condition_failure(exc):
+            raise PreconditionFailed("The project changed since you read it.") from exc
+        raise
+    return project_out(project)
+
+
+def delete_project(principal: Principal, project_id: str) -> None:
+    project = get_project_for(principal, project_id)
+    require_owner(principal, project)
+    try:
+        with transact_write() as tx:
+            tx.delete(project)  # conditional on the version read
+            for member_id in project.member_ids or []:
+                tx.delete(ProjectMember(user_id=member_id, project_id=project.id))
+    except TransactWriteError as exc:
+        if any(failed_conditions(exc)):
+            raise Conflict("The project changed while deleting; try again.") from exc
+        raise
+
+
+def add_member(principal: Principal, project_id: str, user_id: str) -> ProjectOut:
+    get_user(user_id)  # 404 for an unknown user
+    for _ in range(_RETRIES):
+        project = get_project_for(principal, project_id)
+        require_owner(principal, project)
+        members = list(project.member_ids or [])
+        if user_id in members:
+            return project_out(project)
+        if len(members) >= MAX_MEMBERS:
+            raise Conflict(f"A project has at most {MAX_MEMBERS} members.", code="too_many_members")
+        now = now_iso()
+        try:
+            with transact_write() as tx:
+                tx.update(
+                    project,
+                    actions=[
+                        Project.member_ids.set([*members, user_id]),
+                        Project.updated_at.set(now),
+                    ],
+                )
+                tx.save(ProjectMember(user_id=user_id, project_id=project.id, created_at=now))
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                continue
+            raise
+        return project_out(Project.get(project_id))
+    raise Conflict("The project is being changed concurrently; try again.")
+
+
+def remove_member(principal: Principal, project_id: str, user_id: str) -> ProjectOut:
+    for _ in range(_RETRIES):
+        project = get_project_for(principal, project_id)
+        require_owner(principal, project)
+        if user_id == project.owner_id:
+            raise Conflict("The owner cannot be removed from the project.", code="owner_required")
+        members = list(project.member_ids or [])
+        if user_id not in members:
+            return project_out(project)
+        try:
+            with transact_write() as tx:
+                tx.update(
+                    project,
+                    actions=[
+                        Project.member_ids.set([m for m in members if m != user_id]),
+                        Project.updated_at.set(now_iso()),
+                    ],
+                )
+                tx.delete(ProjectMember(user_id=user_id, project_id=project.id))
+        except TransactWriteError as exc:
+            if any(failed_conditions(exc)):
+                continue
+            raise
+        return project_out(Project.get(project_id))
+    raise Conflict("The project is being changed concurrently; try again.")
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

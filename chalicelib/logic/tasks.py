@@ -1,0 +1,489 @@
+"""Tasks: create-and-dispatch, lists on GSIs, optimistic-locking edits, cancel and retry.
+
+Status writes are conditional and reserve activity seqs in the same UpdateItem
+(``chalicelib.logic.telemetry.transition``), so REST, dispatch and the sweeper never race on a
+status or share a seq. Creation writes the task, its first event (seq 1) and the idempotency
+record in one transaction, then sends ``{taskId, attempt}`` to the dispatch queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.auth.principal import Principal
+from chalicelib.clock import now_iso
+from chalicelib.config import get_settings
+from chalicelib.dal.models import Activity, File, IdempotencyRecord, Project, ProjectMember, Task
+from chalicelib.dal.transactions import failed_conditions, transact_write
+from chalicelib.errors import (
+    Conflict,
+    Forbidden,
+    PreconditionFailed,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.ids import new_id
+from chalicelib.logic.access import get_project_for, get_task_for
+from chalicelib.logic.paging import query_page
+from chalicelib.models.tasks import (
+    ActivityList,
+    TaskCreate,
+    TaskList,
+    TaskListQuery,
+    TaskOut,
+    TaskUpdate,
+)
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+CANCELABLE_NOW = ("queued", "needs_review")
+RETRYABLE = ("failed", "canceled")
+# Content fields cannot change once a run picked them up (running) or produced a result.
+CONTENT_EDITABLE = ("queued", "needs_review", "failed", "canceled")
+CONTENT_FIELDS = ("instruction", "input", "params", "module")
+_TRANSITION_RETRIES = 3
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+
+
+def task_out(task: Task) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        project_id=task.project_id,
+        title=task.title,
+        instruction=task.instruction or "",
+        input=task.input,
+        params=task.params or {},
+        module=task.module,
+        assignee_id=task.assignee_id,
+        priority=task.priority,  # type: ignore[arg-type]
+        status=task.status,  # type: ignore[arg-type]
+        route=task.route,
+        result=task.result,
+        error=task.error,
+        attempts=int(task.attempts or 1),
+        cancel_requested=bool(task.cancel_requested),
+        created_by=task.created_by,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        version=task.version or 0,
+    )
+
+
+# ------------------------------------------------------------------------------------ create
+
+
+def _request_hash(data: TaskCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_assignee(project: Project, assignee_id: str | None) -> None:
+    if assignee_id is not None and assignee_id not in (project.member_ids or []):
+        raise ValidationFailed(
+            "Invalid body field 'assigneeId': not a member of the project",
+            details=[{"field": "assigneeId", "location": "body", "message": "not a member"}],
+        )
+
+
+def create_task(
+    principal: Principal, data: TaskCreate, *, idempotency_key: str | None = None
+) -> tuple[TaskOut, bool]:
+    """Write and dispatch a task; returns (task, created). A replayed key returns the original."""
+    queue_url = get_settings().dispatch_queue_url
+    if not queue_url:
+        raise ServiceUnavailable("Task dispatch is not configured.", code="dispatch_unconfigured")
+    project = get_project_for(principal, data.project_id)
+    assignee = data.assignee_id or principal.user_id
+    _check_assignee(project, assignee)
+    now = now_iso()
+    task = Task(
+        id=new_id("tsk"),
+        project_id=project.id,
+        project_status=f"{project.id}#queued",
+        title=data.title or _title_from(data.instruction),
+        instruction=data.instruction,
+        input=data.input,
+        params=data.params,
+        module=data.module,
+        assignee_id=assignee,
+        priority=data.priority,
+        status="queued",
+        attempts=1,
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+        last_seq=1,
+        cancel_requested=False,
+    )
+    first = Activity(
+        task_id=task.id,
+        seq=1,
+        project_id=project.id,
+        kind="status",
+        status="queued",
+        message="Task queued",
+        at=now,
+        actor=principal.user_id,
+    )
+    record = None
+    if idempotency_key:
+        record = IdempotencyRecord(
+            key=f"{principal.user_id}#{idempotency_key}",
+            request_hash=_request_hash(data),
+            task_id=task.id,
+            created_at=now,
+            expires_at=timedelta(seconds=IDEMPOTENCY_TTL_S),
+        )
+    try:
+        with transact_write() as tx:
+            if record is not None:
+                # An expired record (TTL deletion lags) no longer reserves the key.
+                tx.save(
+                    record,
+                    condition=IdempotencyRecord.key.does_not_exist()
+                    | (IdempotencyRecord.expires_at < datetime.now(UTC)),
+                )
+            tx.save(task)
+            tx.save(first, condition=Activity.seq.does_not_exist())
+    except TransactWriteError as exc:
+        if record is not None and failed_conditions(exc)[:1] == [True]:
+            return _replay(principal, record), False
+        raise
+    _publish([_event_of(first)])
+    _enqueue(task.id, 1, actor=principal.user_id, project_id=task.project_id)
+    return task_out(Task.get(task.id, consistent_read=True)), True
+
+
+def _title_from(instruction: str) -> str:
+    line = instruction.strip().splitlines()[0] if instruction.strip() else "Task"
+    return line[:80]
+
+
+def _replay(principal: Principal, record: IdempotencyRecord) -> TaskOut:
+    stored = IdempotencyRecord.get(record.key, consistent_read=True)
+    if stored.request_hash != record.request_hash:
+        raise Conflict(
+            "This Idempotency-Key was used with a different request body.",
+            code="idempotency_key_reused",
+        )
+    return task_out(get_task_for(principal, stored.task_id))
+
+
+def _enqueue(task_id: str, attempt: int, *, actor: str, project_id: str) -> None:
+    """Send the dispatch message; if SQS refuses, fail the task (retryable) instead of losing it."""
+    from chalicelib.aws_clients import client
+
+    try:
+        client("sqs").send_message(
+            QueueUrl=get_settings().dispatch_queue_url,
+            MessageBody=json.dumps({"taskId": task_id, "attempt": attempt}),
+        )
+    except Exception:
+        log.exception("dispatch enqueue failed", extra={"task_id": task_id})
+        from chalicelib.logic import telemetry
+
+        now = now_iso()
+        try:
+            events, _ = telemetry.transition(
+                task_id,
+                project_id,
+                actions=[
+                    Task.status.set("failed"),
+                    Task.project_status.set(f"{project_id}#failed"),
+                    Task.error.set({"code": "dispatch_unavailable", "retryable": True}),
+                    Task.finished_at.set(now),
+                    Task.updated_at.set(now),
+                    Task.version.add(1),
+                ],
+                condition=(Task.status == "queued") & (Task.attempts == attempt),
+                events=[
+                    {
+                        "kind": "status",
+                        "status": "failed",
+                        "message": "Could not enqueue the task; retry it",
+                        "actor": actor,
+                    }
+                ],
+            )
+            _publish(events)
+        except telemetry.ConditionFailed:
+            pass  # someone already moved it on
+        raise ServiceUnavailable(
+            "The task was stored but could not be dispatched; retry it.",
+            code="dispatch_unavailable",
+        ) from None
+
+
+def _event_of(item: Activity) -> dict[str, Any]:
+    from chalicelib.logic.telemetry import activity_to_event
+
+    return activity_to_event(item)
+
+
+def _publish(events: list[dict[str, Any]]) -> None:
+    """Live fan-out is best effort: the activity log is the source of truth."""
+    from chalicelib.logic import telemetry
+
+    for event in events:
+        try:
+            telemetry.publish(event)
+        except Exception:
+            log.warning("telemetry publish failed", exc_info=True)
+
+
+# ------------------------------------------------------------------------------------ read
+
+
+def get_task(principal: Principal, task_id: str) -> TaskOut:
+    return task_out(get_task_for(principal, task_id))
+
+
+def list_tasks(principal: Principal, query: TaskListQuery) -> TaskList:
+    status, assignee = query.status, query.assignee_id
+    if query.project_id:
+        project = get_project_for(principal, query.project_id)
+        condition = Task.assignee_id == assignee if assignee else None
+        if status:
+            hash_key, index = f"{project.id}#{status}", Task.by_project_status
+        else:
+            hash_key, index = project.id, Task.by_project
+        scope = f"tasks:p:{project.id}:{status or ''}:{assignee or ''}"
+        items, cursor = query_page(
+            lambda **kw: index.query(
+                hash_key, filter_condition=condition, scan_index_forward=False, **kw
+            ),
+            scope=scope,
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+        return TaskList(items=[task_out(t) for t in items], next_cursor=cursor)
+
+    assignee = assignee or principal.user_id
+    if assignee != principal.user_id and not principal.is_admin:
+        raise Forbidden("Filter by projectId to list tasks assigned to others.")
+    condition = Task.status == status if status else None
+    items, cursor = query_page(
+        lambda **kw: Task.by_assignee.query(
+            assignee, filter_condition=condition, scan_index_forward=False, **kw
+        ),
+        scope=f"tasks:a:{assignee}:{status or ''}",
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+    if not principal.is_admin:
+        # Assigned tasks of projects the caller has since left stay hidden.
+        mine = {m.project_id for m in ProjectMember.query(principal.user_id)}
+        items = [t for t in items if t.project_id in mine]
+    return TaskList(items=[task_out(t) for t in items], next_cursor=cursor)
+
+
+# ------------------------------------------------------------------------------------ update
+
+
+def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version: int) -> TaskOut:
+    from chalicelib.logic import telemetry
+
+    task = get_task_for(principal, task_id)
+    if task.version != version:
+        raise PreconditionFailed(
+            "The task changed since you read it.", details={"version": task.version}
+        )
+    fields = [f for f in data.model_fields_set if f in TaskUpdate.model_fields]
+    content = [f for f in fields if f in CONTENT_FIELDS]
+    if content and task.status not in CONTENT_EDITABLE:
+        raise InvalidState(f"{', '.join(content)} cannot change while the task is {task.status}.")
+    now = now_iso()
+    actions: list[Any] = [Task.updated_at.set(now), Task.version.add(1)]
+    for name in fields:
+        value = getattr(data, name)
+        if name == "assignee_id" and value is not None:
+            _check_assignee(Project.get(task.project_id), value)
+        attr = getattr(Task, name)
+        if value is None and name in ("module", "assignee_id", "input"):
+            actions.append(attr.remove())
+        elif value is None:
+            raise ValidationFailed(
+                f"Invalid body field '{name}': may not be null",
+                details=[{"field": name, "location": "body", "message": "may not be null"}],
+            )
+        else:
+            actions.append(attr.set(value))
+    condition = Task.version == version
+    if content:
+        condition &= Task.status.is_in(*CONTENT_EDITABLE)
+    try:
+        events, updated = telemetry.transition(
+            task.id,
+            task.project_id,
+            actions=actions,
+            condition=condition,
+            events=[
+                {
+                    "kind": "update",
+                    "status": task.status,
+                    "message": "Updated " + ", ".join(sorted(fields)) if fields else "Touched",
+                    "actor": principal.user_id,
+                    "data": {"fields": sorted(fields)},
+                }
+            ],
+            return_task=True,
+        )
+    except telemetry.ConditionFailed:
+        current = Task.get(task.id, consistent_read=True)
+        if current.version != version:
+            raise PreconditionFailed("The task changed since you read it.") from None
+        raise InvalidState(f"The task is {current.status} now.") from None
+    _publish(events)
+    return task_out(updated)
+
+
+def delete_task(principal: Principal, task_id: str) -> None:
+    task = get_task_for(principal, task_id)
+    if task.status == "running":
+        raise InvalidState("Cancel the running task before deleting it.")
+    try:
+        task.delete(condition=Task.status != "running", add_version_condition=False)
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise InvalidState("The task started running; cancel it first.") from exc
+        raise
+    _delete_children(task)
+
+
+def _delete_children(task: Task) -> None:
+    """The task's events and files go with it (the task row is already gone)."""
+    with Activity.batch_write() as batch:
+        for item in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
+            batch.delete(item)
+    files = list(File.by_task.query(task.id))
+    if not files:
+        return
+    from chalicelib.aws_clients import client
+
+    s3 = client("s3")
+    for item in files:
+        try:
+            s3.delete_object(Bucket=get_settings().files_bucket, Key=item.key)
+        except Exception:
+            log.warning("could not delete file object", extra={"file_id": item.id})
+        item.delete()
+
+
+# ------------------------------------------------------------------------------------ lifecycle
+
+
+def cancel_task(principal: Principal, task_id: str) -> TaskOut:
+    from chalicelib.logic import telemetry
+
+    task = get_task_for(principal, task_id)
+    for _ in range(_TRANSITION_RETRIES):
+        now = now_iso()
+        if task.status in CANCELABLE_NOW:
+            actions = [
+                Task.status.set("canceled"),
+                Task.project_status.set(f"{task.project_id}#canceled"),
+                Task.finished_at.set(now),
+            ]
+            event = {"kind": "status", "status": "canceled", "message": "Canceled"}
+        elif task.status == "running":
+            if task.cancel_requested:
+                return task_out(task)
+            actions = [Task.cancel_requested.set(True)]
+            event = {"kind": "log", "status": "running", "message": "Cancel requested"}
+        else:
+            raise InvalidState(f"A {task.status} task cannot be canceled.")
+        actions += [Task.updated_at.set(now), Task.version.add(1)]
+        try:
+            events, updated = telemetry.transition(
+                task.id,
+                task.project_id,
+                actions=actions,
+                condition=Task.status == task.status,
+                events=[{**event, "actor": principal.user_id}],
+                return_task=True,
+            )
+        except telemetry.ConditionFailed:
+            task = Task.get(task.id, consistent_read=True)
+            continue
+        _publish(events)
+        return task_out(updated)
+    raise Conflict("The task is changing state; try again.")
+
+
+def retry_task(principal: Principal, task_id: str) -> TaskOut:
+    from chalicelib.logic import telemetry
+
+    if not get_settings().dispatch_queue_url:
+        raise ServiceUnavailable("Task dispatch is not configured.", code="dispatch_unconfigured")
+    task = get_task_for(principal, task_id)
+    if task.status not in RETRYABLE:
+        raise InvalidState(
+            f"Only failed or canceled tasks can be retried (this one is {task.status})."
+        )
+    attempt = int(task.attempts or 1) + 1
+    now = now_iso()
+    try:
+        events, updated = telemetry.transition(
+            task.id,
+            task.project_id,
+            actions=[
+                Task.status.set("queued"),
+                Task.project_status.set(f"{task.project_id}#queued"),
+                Task.attempts.set(attempt),
+                Task.cancel_requested.set(False),
+                Task.result.remove(),
+                Task.result_ref.remove(),
+                Task.error.remove(),
+                Task.route.remove(),
+                Task.started_at.remove(),
+                Task.finished_at.remove(),
+                Task.lease_owner.remove(),
+                Task.lease_expires_at.remove(),
+                Task.updated_at.set(now),
+                Task.version.add(1),
+            ],
+            condition=(Task.status == task.status) & (Task.attempts == task.attempts),
+            events=[
+                {
+                    "kind": "status",
+                    "status": "queued",
+                    "message": f"Retry: attempt {attempt}",
+                    "actor": principal.user_id,
+                    "data": {"attempt": attempt},
+                }
+            ],
+            return_task=True,
+        )
+    except telemetry.ConditionFailed:
+        raise InvalidState("The task changed state; reload it and try again.") from None
+    _publish(events)
+    _enqueue(task.id, attempt, actor=principal.user_id, project_id=task.project_id)
+    return task_out(updated)
+
+
+def activity(
+    principal: Principal, task_id: str, *, after: int | None, limit: int | None
+) -> ActivityList:
+    """Events oldest first after ``after`` (default: from the start); ``nextCursor`` = last seq."""
+    from chalicelib.http.cursor import clamp_limit
+    from chalicelib.logic.telemetry import activity_to_event
+
+    task = get_task_for(principal, task_id)
+    size = clamp_limit(limit)
+    start = after or 0
+    items = list(Activity.query(task.id, Activity.seq > start, limit=size, page_size=size))
+    events = [activity_to_event(i) for i in items]
+    next_cursor = str(events[-1]["seq"]) if len(events) >= size else None
+    return ActivityList.model_validate({"items": events, "nextCursor": next_cursor})

@@ -1,0 +1,43 @@
+"""Shared model bases: camelCase aliases, strict request bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+
+class ApiModel(BaseModel):
+    """Response shape: fields in snake_case here, camelCase in JSON."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class RequestModel(ApiModel):
+    """Request shape: unknown fields are an error, so a typo never passes silently."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class QueryModel(BaseModel):
+    """Query parameters (already camelCase on the wire; values arrive as strings)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Limit = Annotated[int, Field(ge=1, le=100, description="Page size (capped at 100)")]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class ListQuery(QueryModel):
+    limit: Limit | None = None
+    cursor: Cursor | None = None
+
+
+class Message(ApiModel):
+    message: str

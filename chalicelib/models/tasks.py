@@ -1,0 +1,100 @@
+"""Tasks, their lifecycle and their activity (telemetry) events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
+
+Status = Literal["queued", "running", "completed", "failed", "canceled", "needs_review"]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+Priority = Literal["low", "normal", "high", "urgent"]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Instruction = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+ModuleName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
+]
+
+
+class TaskOut(ApiModel):
+    id: str
+    project_id: str
+    title: str
+    instruction: str
+    input: Any = None
+    params: dict[str, Any]
+    module: str | None
+    assignee_id: str | None
+    priority: Priority
+    status: Status
+    route: dict[str, Any] | None
+    result: Any = None
+    error: dict[str, Any] | None
+    attempts: int
+    cancel_requested: bool
+    created_by: str
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    finished_at: str | None
+    version: int
+
+
+class TaskList(ApiModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class TaskCreate(RequestModel):
+    project_id: Id
+    instruction: Instruction
+    title: Title | None = None
+    input: Any = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    module: ModuleName | None = None
+    assignee_id: Id | None = None
+    priority: Priority = "normal"
+
+
+class TaskUpdate(RequestModel):
+    title: Title | None = None
+    instruction: Instruction | None = None
+    input: Any = None
+    params: dict[str, Any] | None = None
+    module: ModuleName | None = None
+    assignee_id: Id | None = None
+    priority: Priority | None = None
+
+
+class TaskListQuery(QueryModel):
+    project_id: Id | None = Field(default=None, alias="projectId")
+    status: Status | None = None
+    assignee_id: Id | None = Field(default=None, alias="assigneeId")
+    limit: Limit | None = None
+    cursor: Cursor | None = None
+
+
+class ActivityQuery(QueryModel):
+    after: int | None = Field(default=None, ge=0, le=10**12, description="Events with seq > after")
+    limit: Limit | None = None
+
+
+class ActivityEvent(ApiModel):
+    type: Literal["telemetry"] = "telemetry"
+    task_id: str
+    project_id: str
+    seq: int
+    kind: str
+    status: str
+    progress: float | None = None
+    message: str
+    at: str
+    actor: str
+    data: Any = None
+
+
+class ActivityList(ApiModel):
+    items: list[ActivityEvent]
+    next_cursor: str | None
