@@ -11,11 +11,12 @@ Sections: Core REST (H4) · Router (H2) · Internal telemetry, WebSocket, SQS, s
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, CORSConfig, Response
+from chalice import Chalice, CORSConfig, Rate, Response
 from chalice.app import ConvertToMiddleware
 
 from chalicelib.config import get_settings
@@ -745,7 +746,114 @@ def stats(call: Call) -> Any:
 
 
 # =============================================================================================
-# Internal telemetry, WebSocket, SQS and schedule handlers (H8) go here.
-# POST /internal/telemetry: @route(..., auth=AUTH_BRIDGE). Handler names: ws_connect,
-# ws_message, ws_disconnect, dispatch (SQS), sweep (schedule).
+# Internal telemetry, WebSocket, SQS and schedule handlers (H8).
+# Handler names are a contract with infra/: ws_connect, ws_message, ws_disconnect, dispatch
+# (SQS), sweep (schedule). Logic lives in chalicelib/logic/{telemetry,websocket,dispatch,sweeper}.
 # =============================================================================================
+
+# Chalice refuses to package WebSocket handlers without this flag.
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+# Records of one batch run in parallel (chalicelib.logic.dispatch); keep a batch short enough
+# that its slowest task fits the Lambda timeout.
+DISPATCH_BATCH_SIZE = 5
+
+
+@route(
+    "POST",
+    "/internal/telemetry",
+    name="postInternalTelemetry",
+    summary="External workers push a progress/log/update event for a queued or running task",
+    tags=("internal",),
+    auth=AUTH_BRIDGE,
+    body=M("telemetry:TelemetryIn"),
+    response=M("tasks:ActivityEvent"),
+    status=202,
+    errors=(404, 409),
+)
+def internal_telemetry(call: Call) -> Any:
+    from chalicelib.logic import telemetry
+    from chalicelib.models.tasks import ActivityEvent
+
+    body = call.body
+    stored = telemetry.record_external(
+        task_id=body.task_id,
+        kind=body.kind,
+        message=body.message,
+        actor=body.actor,
+        progress=body.progress,
+        data=body.data,
+    )
+    return ActivityEvent.model_validate(stored)
+
+
+@app.on_ws_connect()
+def ws_connect(event: Any) -> Response:
+    """``$connect``: no authorizer in Chalice, so the token is checked here; non-200 refuses."""
+    from chalicelib.logic import websocket
+
+    params = event.to_dict().get("queryStringParameters") or {}
+    try:
+        websocket.connect(event.connection_id, params.get("token"), params.get("taskId") or None)
+    except AppError as exc:
+        return Response(body=exc.envelope(), status_code=exc.status)
+    except Exception:
+        _logger.exception("websocket connect failed")
+        return Response(body=_INTERNAL, status_code=500)
+    return Response(body="", status_code=200)
+
+
+@app.on_ws_message()
+def ws_message(event: Any) -> None:
+    """``$default``: subscribe / unsubscribe / ping; the reply is posted to the same socket."""
+    from chalicelib.logic import telemetry, websocket
+
+    try:
+        reply = websocket.message(event.connection_id, event.to_dict().get("body"))
+    except Exception:
+        _logger.exception("websocket message failed")
+        reply = {"type": "error", "code": "internal_error", "message": "Internal server error."}
+    telemetry.send(event.connection_id, reply)
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: Any) -> None:
+    """``$disconnect`` is best effort on API Gateway; the TTL removes what it misses."""
+    from chalicelib.logic import websocket
+
+    websocket.disconnect(event.connection_id)
+
+
+@app.on_sqs_message(
+    queue=os.environ.get("AION_DISPATCH_QUEUE_NAME", "aion-dev-dispatch"),
+    batch_size=DISPATCH_BATCH_SIZE,
+)
+def dispatch(event: Any) -> None:
+    """Run the tasks of a batch. Raises (so SQS redelivers with backoff) if any must retry."""
+    from chalicelib.logic import dispatch as dispatcher
+
+    context = event.context
+    remaining = None
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+
+        def remaining() -> float:
+            return context.get_remaining_time_in_millis() / 1000.0
+
+    dispatcher.handle_batch([record.to_dict() for record in event], remaining_seconds=remaining)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep(event: Any) -> None:
+    """Re-queue or fail running tasks whose lease expired."""
+    from chalicelib.logic import sweeper
+
+    report = sweeper.sweep()
+    if report.examined:
+        _logger.info(
+            "sweep",
+            extra={
+                "requeued": len(report.requeued),
+                "failed": len(report.failed),
+                "canceled": len(report.canceled),
+            },
+        )

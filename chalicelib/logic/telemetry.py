@@ -410,3 +410,46 @@ def forget_connection(connection_id: str, *, if_stale: bool = False) -> bool:
                 batch.delete(Subscription(topic, connection_id))
     Connection(connection_id).delete()
     return True
+
+
+# ---------------------------------------------------------------------------- external workers
+
+_OPEN_STATUSES = ("queued", "running")
+
+
+def record_external(
+    *,
+    task_id: str,
+    kind: str,
+    message: str,
+    actor: str,
+    progress: float | None = None,
+    data: Any = None,
+) -> dict[str, Any]:
+    """Append and publish an event from an external worker (``POST /internal/telemetry``).
+
+    Only tasks that are still queued or running accept events: a finished task's log is final.
+    """
+    from chalicelib.dal.models import Task
+    from chalicelib.errors import Conflict, NotFound
+
+    event = {
+        "taskId": task_id,
+        "kind": kind,
+        "message": message,
+        "actor": actor,
+        "progress": progress,
+        "data": data,
+    }
+    try:
+        stored = append(event, condition=Task.status.is_in(*_OPEN_STATUSES))
+    except ConditionFailed:
+        try:
+            task = Task.get(task_id)
+        except Task.DoesNotExist:
+            raise NotFound("Task not found.", code="task_not_found") from None
+        raise Conflict(
+            f"The task is {task.status}; it no longer takes events.", code="task_finished"
+        ) from None
+    publish(stored)
+    return stored
