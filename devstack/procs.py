@@ -1,0 +1,92 @@
+"""Child processes and ports: start tied to our lifetime, stop by PID, wait for a port."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import IO
+
+log = logging.getLogger("devstack.procs")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(
+    port: int, *, timeout_s: float, proc: subprocess.Popen | None = None, host: str = "127.0.0.1"
+) -> bool:
+    """True once ``host:port`` accepts connections; False on timeout or if ``proc`` exited."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if port_open(port, host):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def spawn(
+    argv: list[str],
+    *,
+    env: Mapping[str, str],
+    stdout: int | IO | None = None,
+    stderr: int | IO | None = None,
+    cwd: str | None = None,
+) -> subprocess.Popen:
+    """Start ``argv`` so that it receives SIGTERM if this process dies (see ``_child``)."""
+    launcher = [sys.executable, "-m", "devstack._child", str(os.getpid())]
+    return subprocess.Popen(
+        launcher + argv,
+        env=dict(env),
+        stdout=stdout,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
+
+
+def stop(proc: subprocess.Popen, *, grace_s: float, name: str) -> int | None:
+    """SIGTERM this child (by its PID), SIGKILL it after ``grace_s``; returns its exit code."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        log.warning("%s (pid %d) ignored SIGTERM for %.0f s: killing it", name, proc.pid, grace_s)
+        proc.kill()
+        return proc.wait(timeout=5)
+
+
+def pump_lines(stream: IO[bytes], prefix: str, sink: IO[str] | None = None) -> threading.Thread:
+    """Copy a child's output to ours, each line prefixed with the child's name."""
+
+    def run() -> None:
+        out = sink or sys.stdout
+        for raw in iter(stream.readline, b""):
+            out.write(f"{prefix} {raw.decode('utf-8', errors='replace').rstrip()}\n")
+            out.flush()
+        stream.close()
+
+    thread = threading.Thread(target=run, name=f"pump{prefix}", daemon=True)
+    thread.start()
+    return thread
