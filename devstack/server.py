@@ -87,9 +87,9 @@ def bind(port: int, host: str = "127.0.0.1") -> socket.socket:
 
 
 async def serve(web_app: web.Application, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(web_app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(web_app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
-    await web.SockSite(runner, sock, shutdown_timeout=2.0).start()
+    await web.SockSite(runner, sock).start()
     return runner
 
 
