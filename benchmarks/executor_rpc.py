@@ -1,0 +1,199 @@
+"""RPC overhead of the executor: ``Execute`` of a trivial call vs a bare grpcio echo server.
+
+Both servers run as their own processes on 127.0.0.1 and answer the same request message
+with the same RPC shape (server streaming). The executor runs ``text.stats`` on a short
+text in a worker process; the echo server returns the text in one message. Printed for
+concurrency 1 and 16: requests/s, p50, p99 of each and the ratio executor/echo (target
+>= 0.7). Bounded: a fixed number of requests per round and a time cap.
+
+    .venv/bin/python benchmarks/executor_rpc.py [--requests 2000] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import grpc  # noqa: E402
+
+from chalicelib.executor_proto import executor_pb2 as pb  # noqa: E402
+
+ECHO_METHOD = "/bench.Echo/Execute"
+PAYLOAD = "The quick brown fox jumps over the lazy dog. " * 2
+
+
+def serve_echo(port: int) -> None:
+    """The baseline: bare grpcio, same request and response types, one streamed message."""
+
+    def execute(request: pb.ExecuteRequest, context: grpc.ServicerContext):  # type: ignore[no-untyped-def]
+        yield pb.ExecuteEvent(result=pb.Result(json=request.text))
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo",
+        {
+            "Execute": grpc.unary_stream_rpc_method_handler(
+                execute,
+                request_deserializer=pb.ExecuteRequest.FromString,
+                response_serializer=pb.ExecuteEvent.SerializeToString,
+            )
+        },
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    print("echo serving", flush=True)
+    server.wait_for_termination()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(channel: grpc.Channel, seconds: float = 60.0) -> None:
+    grpc.channel_ready_future(channel).result(timeout=seconds)
+
+
+def measure(
+    call: Callable[[], None], *, requests: int, concurrency: int, seconds: float
+) -> dict[str, float]:
+    for _ in range(min(100, requests)):  # warm up
+        call()
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+    stop_at = time.perf_counter() + seconds
+
+    def loop() -> None:
+        own: list[float] = []
+        while time.perf_counter() < stop_at:
+            with lock:
+                if next(counter, None) is None:
+                    break
+            start = time.perf_counter()
+            call()
+            own.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(own)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=loop) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "n": len(latencies),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=20.0, help="cap per round")
+    parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_echo:
+        serve_echo(args.serve_echo)
+        return 0
+
+    token = secrets.token_urlsafe(24)
+    echo_port, exec_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AION_BRIDGE_TOKEN": token,
+        "AION_EXECUTOR_PORT": str(exec_port),
+        "AION_EXECUTOR_HOST": "127.0.0.1",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--serve-echo", str(echo_port)], env=env, cwd=ROOT
+        ),
+        subprocess.Popen([sys.executable, "-m", "executor_container"], env=env, cwd=ROOT),
+    ]
+    try:
+        echo_channel = grpc.insecure_channel(f"127.0.0.1:{echo_port}")
+        exec_channel = grpc.insecure_channel(f"127.0.0.1:{exec_port}")
+        wait_ready(echo_channel)
+        wait_ready(exec_channel)
+        echo = echo_channel.unary_stream(
+            ECHO_METHOD,
+            request_serializer=pb.ExecuteRequest.SerializeToString,
+            response_deserializer=pb.ExecuteEvent.FromString,
+        )
+        execute = exec_channel.unary_stream(
+            "/aion.executor.v1.Executor/Execute",
+            request_serializer=pb.ExecuteRequest.SerializeToString,
+            response_deserializer=pb.ExecuteEvent.FromString,
+        )
+        request = pb.ExecuteRequest(task_id="bench", attempt=1, module="text.stats", text=PAYLOAD)
+        metadata = (("x-bridge-token", token),)
+
+        def call_echo() -> None:
+            for _ in echo(request, timeout=10):
+                pass
+
+        def call_executor() -> None:
+            events = list(execute(request, timeout=10, metadata=metadata))
+            if not events[-1].HasField("result"):
+                raise RuntimeError(f"executor failed: {events[-1]}")
+
+        wait_executor = time.monotonic() + 30
+        while time.monotonic() < wait_executor:  # the channel is up before the pool is warm
+            try:
+                call_executor()
+                break
+            except grpc.RpcError:
+                time.sleep(0.2)
+        print(f"payload {len(PAYLOAD)} bytes, module text.stats, cpus {os.cpu_count()}")
+        print(f"{'concurrency':>11} {'server':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
+        ratios = []
+        for concurrency in (1, 16):
+            results = {}
+            for name, call in (("grpc-echo", call_echo), ("executor", call_executor)):
+                results[name] = measure(
+                    call, requests=args.requests, concurrency=concurrency, seconds=args.seconds
+                )
+                r = results[name]
+                row = f"{r['rps']:>8.0f} {r['p50']:>7.2f} {r['p99']:>7.2f}"
+                print(f"{concurrency:>11} {name:>9} {row}")
+            ratio = results["executor"]["rps"] / results["grpc-echo"]["rps"]
+            ratios.append(ratio)
+            print(f"{concurrency:>11} ratio executor/grpc-echo throughput: {ratio:.2f}x")
+        worst = min(ratios)
+        verdict = "meets" if worst >= 0.7 else "misses"
+        print(f"worst ratio {worst:.2f}x {verdict} the 0.7x target")
+        return 0
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The executor's modules: one file each, each defining ``MODULE = ModuleSpec(...)``."""

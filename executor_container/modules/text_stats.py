@@ -1,0 +1,86 @@
+"""text.stats: characters, words, lines, sentences, reading time and the most used words."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from executor_container.registry import MiB, ModuleContext, ModuleInput, ModuleSpec, iter_text
+from executor_container.textutil import HAS_WORD_RE, SENTENCE_BREAK_RE, STOPWORDS, WORD_RE
+
+WORDS_PER_MINUTE = 200
+TOP_WORDS = 10
+
+
+def _split_at_whitespace(text: str) -> tuple[str, str]:
+    """(head, tail): head ends with whitespace, tail is the unfinished last word."""
+    end = len(text)
+    while end > 0 and not text[end - 1].isspace():
+        end -= 1
+    return text[:end], text[end:]
+
+
+class _Counts:
+    def __init__(self) -> None:
+        self.characters = 0
+        self.newlines = 0
+        self.tokens: Counter[str] = Counter()
+        self.sentences = 0
+        self.in_sentence = False  # the current sentence has words and has not ended yet
+        self.last_char = ""
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        self.characters += len(text)
+        self.newlines += text.count("\n")
+        # Whitespace-separated tokens counted in C; words are normalised per distinct token.
+        self.tokens.update(text.split())
+        pieces = SENTENCE_BREAK_RE.split(text)
+        self.in_sentence = self.in_sentence or bool(HAS_WORD_RE.search(pieces[0]))
+        for piece in pieces[1:]:
+            self.sentences += self.in_sentence
+            self.in_sentence = bool(HAS_WORD_RE.search(piece))
+        self.last_char = text[-1]
+
+    def result(self) -> dict[str, Any]:
+        words = sum(self.tokens.values())
+        top: Counter[str] = Counter()
+        for token, count in self.tokens.items():
+            for word in WORD_RE.findall(token.lower()):
+                if len(word) > 1 and word not in STOPWORDS:
+                    top[word] += count
+        ranked = sorted(top.items(), key=lambda item: (-item[1], item[0]))[:TOP_WORDS]
+        lines = self.newlines + (1 if self.characters and self.last_char != "\n" else 0)
+        return {
+            "characters": self.characters,
+            "words": words,
+            "lines": lines,
+            "sentences": self.sentences + self.in_sentence,
+            "readingTimeSeconds": math.ceil(words * 60 / WORDS_PER_MINUTE),
+            "topWords": [{"word": word, "count": count} for word, count in ranked],
+        }
+
+
+def run(source: ModuleInput, params: Any, ctx: ModuleContext) -> dict[str, Any]:
+    counts = _Counts()
+    total = max(source.size, 1)
+    carry = ""
+    for text, done in iter_text(source):
+        head, carry = _split_at_whitespace(carry + text)
+        counts.add(head)
+        if done < total:
+            ctx.progress(done / total, f"read {done // MiB} of {total // MiB} MB")
+    counts.add(carry)
+    return counts.result()
+
+
+MODULE = ModuleSpec(
+    name="text.stats",
+    description="Counts characters, words, lines and sentences; reading time; top words.",
+    run=run,
+    max_input_bytes=256 * MiB,
+    timeout_seconds=120.0,
+    cpu_seconds=120.0,
+)

@@ -1,0 +1,131 @@
+"""A pool of pre-forked worker processes, one module call per worker at a time."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import select
+import signal
+import threading
+import time
+from typing import Any
+
+from executor_container.worker import WorkerLimits, worker_main
+
+log = logging.getLogger("aion.executor.pool")
+READY_TIMEOUT_S = 60.0
+
+
+class Worker:
+    def __init__(self, ctx: Any, limits: WorkerLimits) -> None:
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=worker_main, args=(child_conn, limits), name="aion-worker", daemon=True
+        )
+        self.process.start()
+        child_conn.close()
+        self.calls = 0
+        # One poll object per worker: cheaper than Connection.poll's per-call selector.
+        self._poller = select.poll()
+        self._poller.register(self.conn.fileno(), select.POLLIN | select.POLLHUP)
+
+    def readable(self, timeout: float) -> bool:
+        """True when a message (or end of file) is waiting on the pipe."""
+        return bool(self._poller.poll(max(0, int(timeout * 1000))))
+
+    def wait_ready(self, timeout: float) -> bool:
+        try:
+            return self.conn.poll(timeout) and self.conn.recv() == ("ready",)
+        except (EOFError, OSError):
+            return False
+
+    def exit_description(self) -> str:
+        """How the process ended, e.g. "signal SIGKILL" (waits briefly for it to end)."""
+        self.process.join(1.0)
+        code = self.process.exitcode
+        if code is None:
+            return "no exit yet"
+        if code < 0:
+            try:
+                return f"signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"signal {-code}"
+        return f"exit code {code}"
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(2.0)
+        self.conn.close()
+
+
+class WorkerPool:
+    def __init__(self, size: int, limits: WorkerLimits, *, max_calls: int = 500) -> None:
+        self.size = size
+        self._limits = limits
+        self._max_calls = max_calls
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["executor_container.warm"])
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._all: set[Worker] = set()
+
+    def start(self) -> None:
+        """Start every worker and wait until each is warm."""
+        workers = [self._new_worker() for _ in range(self.size)]
+        for worker in workers:
+            if not worker.wait_ready(READY_TIMEOUT_S):
+                raise RuntimeError(f"executor worker failed to start ({worker.exit_description()})")
+            self._idle.put(worker)
+
+    def _new_worker(self) -> Worker:
+        worker = Worker(self._ctx, self._limits)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def _replace(self) -> None:
+        # In the background: the caller already has its answer.
+        if self._closed.is_set():
+            return
+        worker = self._new_worker()
+        if worker.wait_ready(READY_TIMEOUT_S) and not self._closed.is_set():
+            self._idle.put(worker)
+        else:
+            log.error("replacement worker failed to start (%s)", worker.exit_description())
+            self._discard(worker)
+
+    def _discard(self, worker: Worker) -> None:
+        worker.stop()
+        with self._lock:
+            self._all.discard(worker)
+
+    def acquire(self, timeout: float) -> Worker | None:
+        deadline = time.monotonic() + timeout
+        while not self._closed.is_set():
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            # A worker that died while idle shows up as EOF on its first read.
+            worker.calls += 1
+            return worker
+        return None
+
+    def release(self, worker: Worker, *, reusable: bool) -> None:
+        if reusable and worker.calls < self._max_calls and not self._closed.is_set():
+            self._idle.put(worker)
+            return
+        log.info("replacing worker pid=%s after %d calls", worker.process.pid, worker.calls)
+        self._discard(worker)
+        threading.Thread(target=self._replace, daemon=True).start()
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.stop()

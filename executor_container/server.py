@@ -1,0 +1,389 @@
+"""The gRPC executor: Execute / ListModules, health, optional reflection, graceful drain."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from pydantic import ValidationError
+
+from executor_container.config import ExecutorConfig
+from executor_container.pool import Worker, WorkerPool
+from executor_container.proto_gen import executor_pb2 as pb
+from executor_container.proto_gen import executor_pb2_grpc as pb_grpc
+from executor_container.registry import ModuleSpec, catalogue
+from executor_container.worker import CallRequest, WorkerLimits
+
+log = logging.getLogger("aion.executor")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Executor"].full_name
+TOKEN_METADATA_KEY = "x-bridge-token"  # noqa: S105 (a header name)
+ERROR_CODE_METADATA_KEY = "aion-error-code"
+POLL_INTERVAL_S = 0.05
+MAX_S3_KEY_CHARS = 1024
+
+
+class _Refused(Exception):
+    def __init__(self, status: grpc.StatusCode, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _abort(context: grpc.ServicerContext, refusal: _Refused) -> None:
+    context.set_trailing_metadata(((ERROR_CODE_METADATA_KEY, refusal.code),))
+    context.abort(refusal.status, refusal.message)
+
+
+class BridgeTokenInterceptor(grpc.ServerInterceptor):
+    """Executor methods need the bridge token; health and reflection stay open for probes."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+        def deny(request: Any, context: grpc.ServicerContext) -> None:
+            context.set_trailing_metadata(((ERROR_CODE_METADATA_KEY, "unauthenticated"),))
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bridge token")
+
+        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
+        self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
+
+    def intercept_service(
+        self, continuation: Callable[[Any], Any], handler_call_details: Any
+    ) -> Any:
+        method: str = handler_call_details.method
+        if not method.startswith(f"/{SERVICE_NAME}/"):
+            return continuation(handler_call_details)
+        presented = b""
+        for key, value in handler_call_details.invocation_metadata or ():
+            if key == TOKEN_METADATA_KEY:
+                presented = value.encode() if isinstance(value, str) else value
+        if hmac.compare_digest(presented, self._token):
+            return continuation(handler_call_details)
+        return self._deny_stream if method.endswith("/Execute") else self._deny_unary
+
+
+class ExecutorService(pb_grpc.ExecutorServicer):
+    def __init__(self, config: ExecutorConfig, pool: WorkerPool) -> None:
+        self._config = config
+        self._pool = pool
+        self._modules = catalogue()
+        self._inflight = 0
+        self._idle = threading.Condition()
+        self.draining = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @contextmanager
+    def _tracked(self) -> Iterator[None]:
+        with self._idle:
+            self._inflight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for in-flight calls to finish; False if some are still running."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
+
+    # -- ListModules -----------------------------------------------------------------------
+
+    def ListModules(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.ListModulesResponse(
+            modules=[
+                pb.ModuleInfo(
+                    name=spec.name,
+                    description=spec.description,
+                    params_schema_json=json.dumps(spec.params_schema, sort_keys=True),
+                    max_input_bytes=spec.max_input_bytes,
+                    version=spec.version,
+                    timeout_seconds=spec.timeout_seconds,
+                )
+                for spec in self._modules.values()
+            ]
+        )
+
+    # -- Execute ---------------------------------------------------------------------------
+
+    def Execute(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            if self.draining:
+                raise _Refused(grpc.StatusCode.UNAVAILABLE, "draining", "executor is shutting down")
+            spec = self._module(request.module)
+            params = self._params(spec, request.params_json)
+            source, size = self._source(spec, request)
+        except _Refused as refusal:
+            _abort(context, refusal)
+            return
+        with self._tracked():
+            yield from self._run(spec, params, source, size, request, context)
+
+    def _module(self, name: str) -> ModuleSpec:
+        spec = self._modules.get(name)
+        if spec is None:
+            known = ", ".join(self._modules)
+            raise _Refused(
+                grpc.StatusCode.NOT_FOUND,
+                "unknown_module",
+                f"unknown module {name!r}; known: {known}",
+            )
+        return spec
+
+    def _params(self, spec: ModuleSpec, params_json: str) -> dict[str, Any]:
+        try:
+            raw = json.loads(params_json) if params_json.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise _Refused(
+                grpc.StatusCode.INVALID_ARGUMENT, "invalid_params", f"params are not JSON: {exc}"
+            ) from exc
+        if not isinstance(raw, dict):
+            raise _Refused(
+                grpc.StatusCode.INVALID_ARGUMENT, "invalid_params", "params must be a JSON object"
+            )
+        try:
+            return spec.params.model_validate(raw).model_dump(mode="json")
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'params'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise _Refused(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "invalid_params",
+                f"invalid params for {spec.name}: {problems}",
+            ) from exc
+
+    def _source(self, spec: ModuleSpec, request: Any) -> tuple[tuple[Any, ...], int]:
+        kind = request.WhichOneof("input")
+        if kind == "text":
+            source: tuple[Any, ...] = ("text", request.text)
+            size = len(request.text.encode("utf-8"))
+        elif kind == "data":
+            source, size = ("bytes", request.data), len(request.data)
+        elif kind == "s3":
+            source, size = self._s3_source(request.s3.bucket, request.s3.key)
+        else:
+            source, size = ("none",), 0
+        if size > spec.max_input_bytes:
+            raise _Refused(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "input_too_large",
+                f"input is {size} bytes; {spec.name} accepts at most {spec.max_input_bytes} "
+                "bytes (max_input_bytes)",
+            )
+        return source, size
+
+    @cached_property
+    def _s3(self) -> Any:
+        import boto3  # only when S3 inputs are used
+
+        return boto3.client("s3")
+
+    def _s3_source(self, bucket: str, key: str) -> tuple[tuple[Any, ...], int]:
+        # Only the configured files bucket: the executor never fetches arbitrary locations.
+        if not self._config.files_bucket:
+            raise _Refused(
+                grpc.StatusCode.FAILED_PRECONDITION, "s3_disabled", "no files bucket configured"
+            )
+        if bucket != self._config.files_bucket:
+            raise _Refused(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "bucket_not_allowed",
+                "S3 inputs must come from the configured files bucket",
+            )
+        if not key or len(key) > MAX_S3_KEY_CHARS:
+            raise _Refused(grpc.StatusCode.INVALID_ARGUMENT, "invalid_input_ref", "bad S3 key")
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            head = self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            status = str(exc.response.get("Error", {}).get("Code", ""))
+            if status in ("404", "NoSuchKey", "NotFound"):
+                raise _Refused(
+                    grpc.StatusCode.NOT_FOUND, "input_not_found", "input object not found"
+                ) from exc
+            raise _Refused(
+                grpc.StatusCode.UNAVAILABLE, "s3_error", f"could not read input ({status})"
+            ) from exc
+        except BotoCoreError as exc:
+            raise _Refused(
+                grpc.StatusCode.UNAVAILABLE, "s3_error", "could not reach the files bucket"
+            ) from exc
+        return ("s3", bucket, key), int(head["ContentLength"])
+
+    def _budget(self, spec: ModuleSpec, request: Any, context: grpc.ServicerContext) -> float:
+        """Seconds the module may run: the earliest of all deadlines."""
+        budget = spec.timeout_seconds
+        remaining = context.time_remaining()
+        if remaining is not None:
+            budget = min(budget, remaining)
+        if request.deadline_unix_ms:
+            budget = min(budget, request.deadline_unix_ms / 1000 - time.time())
+        return budget
+
+    def _run(
+        self,
+        spec: ModuleSpec,
+        params: dict[str, Any],
+        source: tuple[Any, ...],
+        size: int,
+        request: Any,
+        context: grpc.ServicerContext,
+    ) -> Iterator[Any]:
+        started_at = time.monotonic()
+        budget = self._budget(spec, request, context)
+        deadline = started_at + budget
+        worker = self._pool.acquire(timeout=max(0.0, budget))
+        if worker is None:
+            yield _error("busy", f"no worker became free within {budget:.1f} s", retryable=True)
+            return
+        reusable = False
+        try:
+            yield pb.ExecuteEvent(started=pb.Started(module=spec.name, module_version=spec.version))
+            call = CallRequest(spec.name, params, source, size, spec.cpu_seconds)
+            for event, ok in self._relay(worker, call, deadline, spec, context):
+                reusable = ok
+                if event is not None:
+                    if event.HasField("result"):
+                        event.result.duration_micros = int((time.monotonic() - started_at) * 1e6)
+                    yield event
+        finally:
+            self._pool.release(worker, reusable=reusable)
+            log.debug(
+                "execute task=%s attempt=%s module=%s ms=%.1f",
+                request.task_id,
+                request.attempt,
+                spec.name,
+                (time.monotonic() - started_at) * 1000,
+            )
+
+    def _relay(
+        self,
+        worker: Worker,
+        call: CallRequest,
+        deadline: float,
+        spec: ModuleSpec,
+        context: grpc.ServicerContext,
+    ) -> Iterator[tuple[Any, bool]]:
+        """(event or None, worker reusable) pairs until the terminal event."""
+        try:
+            worker.conn.send(call)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    yield _error("timeout", f"{spec.name} did not finish in time"), False
+                    return
+                if not context.is_active():  # cancelled or past the gRPC deadline
+                    yield None, False
+                    return
+                if not worker.readable(min(remaining, POLL_INTERVAL_S)):
+                    continue
+                message = worker.conn.recv()
+                kind = message[0]
+                if kind == "progress":
+                    progress = pb.Progress(fraction=message[1], message=message[2])
+                    yield pb.ExecuteEvent(progress=progress), False
+                elif kind == "log":
+                    yield pb.ExecuteEvent(log=pb.Log(level=message[1], message=message[2])), False
+                elif kind == "result":
+                    yield self._result(message[1]), True
+                    return
+                elif kind == "error":
+                    _, code, text, retryable, recycle = message
+                    yield _error(code, text, retryable=retryable), not recycle
+                    return
+        except (EOFError, OSError):
+            how = worker.exit_description()
+            hint = " (out of memory?)" if "SIGKILL" in how else ""
+            if "SIGXCPU" in how:
+                yield _error("cpu_limit", f"{spec.name} exceeded its CPU time limit"), False
+            else:
+                yield _error("module_crashed", f"{spec.name} crashed: {how}{hint}"), False
+
+    def _result(self, text: str) -> Any:
+        if len(text) > self._config.max_output_bytes:
+            return _error("output_too_large", "result is larger than the output limit")
+        return pb.ExecuteEvent(result=pb.Result(json=text))
+
+
+def _error(code: str, message: str, *, retryable: bool = False) -> Any:
+    return pb.ExecuteEvent(error=pb.Error(code=code, message=message, retryable=retryable))
+
+
+@dataclass
+class RunningExecutor:
+    """A started server and what is needed to stop it."""
+
+    server: grpc.Server
+    service: ExecutorService
+    health: health.HealthServicer
+    pool: WorkerPool
+    port: int
+
+    def drain(self, grace_seconds: float) -> bool:
+        """Health NOT_SERVING, refuse new calls, let in-flight calls finish, stop.
+
+        True when every in-flight call finished within the grace period.
+        """
+        self.service.draining = True
+        self.health.enter_graceful_shutdown()
+        finished = self.service.wait_idle(grace_seconds)
+        self.server.stop(grace=0.5).wait()
+        self.pool.close()
+        return finished
+
+
+def start_executor(config: ExecutorConfig) -> RunningExecutor:
+    """Start the worker pool and the gRPC server; returns once the server is serving."""
+    if not config.bridge_token:
+        raise RuntimeError("AION_BRIDGE_TOKEN is not set: the executor refuses to run without it")
+    pool = WorkerPool(
+        config.workers,
+        WorkerLimits(config.worker_memory_bytes, config.max_output_bytes),
+        max_calls=config.worker_max_calls,
+    )
+    pool.start()
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max(16, config.workers * 8)),
+        interceptors=[BridgeTokenInterceptor(config.bridge_token)],
+        options=[
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", 16 * 1024 * 1024),
+            ("grpc.so_reuseport", 0),
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+        ],
+    )
+    service = ExecutorService(config, pool)
+    pb_grpc.add_ExecutorServicer_to_server(service, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [SERVICE_NAME, health.SERVICE_NAME]
+    if config.reflection:
+        from grpc_reflection.v1alpha import reflection
+
+        names.append(reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, server)
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    if port == 0:
+        pool.close()
+        raise RuntimeError(f"could not bind {config.host}:{config.port}")
+    server.start()
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningExecutor(server, service, health_servicer, pool, port)
