@@ -1,0 +1,70 @@
+"""Text features shared by training and inference: words, word pairs, character n-grams of
+each word (robust to typos), and a few shape signals (arithmetic, quotes, the input's kind).
+
+Training (``train.py``) and inference (``classifier.py``) call the same function, so the two can
+never drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Only the start of a long instruction is read: it carries the intent and bounds the cost.
+MAX_CHARS = 400
+MAX_WORDS = 48
+CHAR_NGRAMS = (4,)
+
+_WORD = re.compile(r"[a-z0-9]+")
+_EXPR = re.compile(r"\d\s*(?:[-+*/x\u00d7\u00f7^%]|\*\*)\s*[\d(]|\d\s*%\s*of\b")
+_QUOTE = re.compile(r"\"[^\"]+\"|'[^']{2,}'|`[^`]+`|“[^”]+”")
+_COLON_PAYLOAD = re.compile(r":\s*\S.{3,}", re.S)
+_INLINE_JSON = re.compile(r"[{\[]\s*[\"{\[\d]")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text[:MAX_CHARS].lower())[:MAX_WORDS]
+
+
+@lru_cache(maxsize=8192)
+def word_features(word: str) -> tuple[str, ...]:
+    """The features one word contributes: itself and its boundary-marked character n-grams.
+
+    Cached: real traffic repeats words, and a warm Lambda then skips the n-gram slicing.
+    """
+    feats = ["w:" + word]
+    if len(word) > 2 and not word.isdigit():
+        padded = "<" + word + ">"
+        n_chars = len(padded)
+        for n in CHAR_NGRAMS:
+            feats.extend("c:" + padded[i : i + n] for i in range(n_chars - n + 1))
+    return tuple(feats)
+
+
+def shape_features(instruction: str, input_kind: str) -> list[str]:
+    head = instruction[:MAX_CHARS]
+    feats = ["s:in_" + input_kind]
+    if _EXPR.search(head):
+        feats.append("s:expr")
+    if _QUOTE.search(head):
+        feats.append("s:quote")
+    if _COLON_PAYLOAD.search(head):
+        feats.append("s:colon")
+    if _INLINE_JSON.search(head):
+        feats.append("s:inline_json")
+    if "\n" in head.strip() and head.count(",") >= 2:
+        feats.append("s:inline_rows")
+    return feats
+
+
+def extract(instruction: str, input_kind: str) -> tuple[list[str], list[str]]:
+    """(features, words): every feature of the instruction, and its words for explanations."""
+    toks = words(instruction)
+    feats = shape_features(instruction, input_kind)
+    prev = ""
+    for tok in toks:
+        feats.extend(word_features(tok))
+        if prev:
+            feats.append("b:" + prev + "_" + tok)
+        prev = tok
+    return feats, toks

@@ -1,0 +1,431 @@
+"""Parameter inference: what the instruction says about a module's parameters.
+
+``infer(module, instruction, shape)`` returns the parameters the router could read from the
+instruction (the expression for ``math.evaluate``, the algorithm for ``crypto.hash``, the
+sentence count for ``text.summarize``, the kinds for ``text.extract``, a JMESPath expression for
+``data.json_query``) and, when the task has no input, inline data written into the instruction.
+Explicit task params always win over inferred ones (the caller merges them).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.router import arithmetic
+from chalicelib.router.shapes import KIND_EMPTY, KIND_TEXT, InputShape, describe_input
+
+_ALGORITHM = re.compile(
+    r"\b(md[\s-]?5|sha+[\s_-]?(?:224|256|384|512|1|2|3(?:[\s_-]?(?:224|256|384|512))?)?"
+    r"|blake[\s_-]?2[bs]?)(?:sum)?\b"
+)
+_SMALL_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "single": 1,
+    "two": 2,
+    "couple": 2,
+    "three": 3,
+    "few": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+_SENTENCES = re.compile(
+    r"\b(\d{1,2}|a single|a couple of|a couple|an?|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|few)[\s-]+(?:short\s+|key\s+|main\s+)?(sentences?|lines?|liner)\b"
+)
+_EXTRACT_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("emails", re.compile(r"e-?mails?|mail\s+addres")),
+    ("urls", re.compile(r"\burls?\b|links?\b|websites?|web\s+address|hyperlinks?|domains?")),
+    ("phones", re.compile(r"phones?|telephone|mobile\s+numbers?|cell\s+numbers?")),
+    ("dates", re.compile(r"\bdates?\b|deadlines?|\bwhen\b|days?\b")),
+    ("money", re.compile(r"money|monetary|prices?|dollars?|amounts?|currenc|cost|\$|€|£")),
+    ("hashtags", re.compile(r"hashtags?|#\s*tags?|\btags\b")),
+    ("mentions", re.compile(r"@|\bmentions\b|\bhandles?\b|\bmention\b(?!ed)")),
+)
+_QUOTED = re.compile(
+    r"\"([^\"]+)\"|“([^”]+)”|(?:^|(?<=[\s:(]))'([^']+)'(?=$|[\s.,;:!?)])|`([^`]+)`"
+)
+_THE_WORD = re.compile(r"(?<=\bthe\s)(?:word|string|phrase|name)\s+([^\s'\"]+)")
+_JMES_KEYWORD = re.compile(
+    r"\b(?:jmespath|jmes\s*path|json\s*path|expression|query|path|jq)\b\s*(?:expression\s*)?:?\s*"
+)
+_JMES_TOKEN = re.compile(r"^[\w@*\[\]?.`'\"=!<>&|(),:-]+$")
+_COUNT_WORDS = re.compile(r"\b(?:how\s+many|count|number\s+of)\b")
+_WORD = re.compile(r"[a-z0-9_]+")
+
+
+@dataclass
+class Inferred:
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def hash_algorithm(instruction: str) -> str | None:
+    match = _ALGORITHM.search(instruction.lower())
+    if not match:
+        return None
+    token = re.sub(r"[\s_-]", "", match.group(1))
+    if token.startswith("md"):
+        return "md5"
+    if token.startswith("blake"):
+        return "blake2s" if token.endswith("s") else "blake2b"
+    token = re.sub(r"^sha+", "sha", token)
+    if token.startswith("sha3") and token not in ("sha384",):
+        bits = token[4:] or "256"
+        return f"sha3_{bits}" if bits in ("224", "256", "384", "512") else "sha3_256"
+    bits = token[3:]
+    if bits in ("", "2"):
+        return "sha256" if bits == "2" else None
+    return {"1": "sha1", "224": "sha224", "256": "sha256", "384": "sha384", "512": "sha512"}.get(
+        bits
+    )
+
+
+def sentence_count(instruction: str) -> int | None:
+    text = instruction.lower()
+    match = _SENTENCES.search(text)
+    if not match:
+        if re.search(r"\bone[\s-]?liner\b|\bin\s+a\s+nutshell\b", text):
+            return 1
+        return None
+    word = match.group(1)
+    if word.isdigit():
+        count = int(word)
+    else:
+        count = _SMALL_NUMBERS.get(word.split()[-1] if word.startswith("a ") else word, 0)
+        if word.startswith("a couple"):
+            count = 2
+    return count if 1 <= count <= 20 else None
+
+
+def extract_kinds(instruction: str) -> list[str]:
+    # Only the request part: inline data after a colon may itself contain "@" or "$".
+    text = instruction.split(":", 1)[0].lower()
+    return [kind for kind, pattern in _EXTRACT_KINDS if pattern.search(text)]
+
+
+def inline_json(instruction: str) -> tuple[str, Any] | None:
+    """The first JSON object/array embedded in the instruction (at most a few tries)."""
+    decoder = json.JSONDecoder()
+    tries = 0
+    for m in re.finditer(r"[{\[]", instruction):
+        tries += 1
+        if tries > 6:
+            break
+        try:
+            value, end = decoder.raw_decode(instruction, m.start())
+        except ValueError:
+            continue
+        if isinstance(value, (dict, list)) and value:
+            return instruction[m.start() : end], value
+    return None
+
+
+_REQUEST_WORDS_MAX = 14
+
+
+def split_inline(instruction: str) -> tuple[str, str] | None:
+    """(request, data) when a task without input carries its data in the instruction:
+
+    "sentiment: I love it", "summarize the following\n<text>", "get names from {...}",
+    "md5 of 'hello world'". The request part is what gets classified; the data is the input.
+    """
+    head, sep, rest = instruction.partition(":")
+    data = rest.strip()
+    if (
+        sep
+        and data
+        and len(_WORD.findall(head.lower())) <= _REQUEST_WORDS_MAX
+        and (not _JMES_TOKEN.match(data) or data[:1] in "{[")
+    ):
+        return head.strip(), data
+    first, newline, body = instruction.partition("\n")
+    if newline and body.strip() and len(_WORD.findall(first.lower())) <= _REQUEST_WORDS_MAX:
+        return first.strip(), body.strip()
+    if found := inline_json(instruction):
+        start = instruction.find(found[0])
+        request = (instruction[:start] + " " + instruction[start + len(found[0]) :]).strip()
+        return request, found[0]
+    for pattern in (_QUOTED, _THE_WORD):
+        if m := pattern.search(instruction):
+            data = next(g for g in m.groups() if g is not None)
+            request = (instruction[: m.start()] + " " + instruction[m.end() :]).strip()
+            if request:
+                return request, data
+    return None
+
+
+def classification_view(instruction: str, value: Any) -> tuple[str, InputShape, str | None]:
+    """(request text, input shape, inline data): what the classifier reads, for training and
+    for decisions alike. Without an input, data written into the instruction becomes the input.
+    """
+    shape = describe_input(value)
+    if shape.kind == KIND_EMPTY and (parts := split_inline(instruction)):
+        return parts[0], describe_input(parts[1]), parts[1]
+    return instruction, shape, None
+
+
+# --- JMESPath ---------------------------------------------------------------------------
+
+_ORDINALS = {"first": "0", "second": "1", "third": "2", "last": "-1"}
+_AGGREGATES = (
+    (re.compile(r"\b(?:max|maximum|highest|largest|biggest|oldest)\b"), "max"),
+    (re.compile(r"\b(?:min|minimum|lowest|smallest|youngest)\b"), "min"),
+    (re.compile(r"\b(?:average|avg|mean)\b"), "avg"),
+)
+_COMPARISONS = {
+    "over": ">",
+    "above": ">",
+    "greater than": ">",
+    "more than": ">",
+    "under": "<",
+    "below": "<",
+    "less than": "<",
+    "is not": "!=",
+    "not": "!=",
+}
+_FILTER = re.compile(
+    r"\b(?:where|with|whose|having|have|has|by)\s+(\w+)\s+"
+    r"(is\s+not|is|=+|equals?|of|over|above|greater\s+than|more\s+than|under|below|less\s+than)?"
+    r"\s*([\w.@-]+)"
+)
+_NOT_VALUES = {"and", "or", "the", "to", "then", "a", "an", "in", "from", "of", "for", "it"}
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "uses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 2:
+        return word[:-1]
+    return word
+
+
+@dataclass(frozen=True)
+class _KeyPath:
+    base: str  # the list the key lives in, e.g. "users" or "" for a top-level list; None-like
+    in_list: bool  # True when the key belongs to the objects of a list
+    path: str  # full projection, e.g. "users[*].name" or "total"
+    rel: str  # path relative to a list item, e.g. "name" or "owner.login"
+    sample: Any
+
+
+def _key_paths(data: Any) -> list[_KeyPath]:
+    """Every key path up to depth 3, with the list (if any) whose items hold it."""
+    out: list[_KeyPath] = []
+
+    def walk(value: Any, prefix: str, base: str | None, rel: str, depth: int) -> None:
+        if depth > 3 or len(out) > 80:
+            return
+        if isinstance(value, list):
+            if base is None:
+                sample = next((v for v in value[:5] if isinstance(v, dict)), None)
+                if sample is not None:
+                    walk(sample, prefix + "[*]", prefix, "", depth + 1)
+            return
+        if not isinstance(value, dict):
+            return
+        for key, child in list(value.items())[:40]:
+            if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                continue
+            path = f"{prefix}.{key}" if prefix else key
+            child_rel = f"{rel}.{key}" if rel else key
+            out.append(_KeyPath(base or "", base is not None, path, child_rel, child))
+            walk(child, path, base, child_rel if base is not None else "", depth + 1)
+
+    walk(data, "", None, "", 0)
+    return out
+
+
+def _literal(raw: str) -> str:
+    if raw in ("true", "false", "null") or re.fullmatch(r"-?\d+(?:\.\d+)?", raw):
+        return f"`{raw}`"
+    return "'" + raw.replace("'", "") + "'"
+
+
+def _valid_jmespath(expression: str) -> bool:
+    if len(expression) > 200 or not re.search(r"[A-Za-z_@*\[]", expression):
+        return False
+    import jmespath  # botocore's dependency: present wherever boto3 is; imported only here
+
+    try:
+        jmespath.compile(expression)
+    except Exception:  # jmespath raises several parse error types
+        return False
+    return True
+
+
+def _explicit_jmespath(instruction: str, data: Any) -> str | None:
+    """An expression the user wrote: after 'jmespath'/'query'/'expression', or path-like."""
+    candidates = []
+    if m := _JMES_KEYWORD.search(instruction):
+        rest = instruction[m.end() :].strip()
+        rest = re.split(r"\s+(?:on|from|in|against|over)\s+[{\[]", rest)[0].strip()
+        candidates.append(rest.rstrip("?.!").strip())
+    candidates.extend(
+        tok.rstrip("?.,!")
+        for tok in instruction.split()
+        if ("[" in tok or "." in tok.strip(".") or "(" in tok) and re.search(r"[A-Za-z*@]", tok)
+    )
+    top_keys = set(data) if isinstance(data, dict) else set()
+    for candidate in candidates:
+        if not candidate or (" " in candidate and not re.search(r"[\[(]", candidate)):
+            continue
+        path_like = re.search(r"[\[\].(*@`?]", candidate)
+        if not path_like and candidate not in top_keys:
+            continue
+        if not _valid_jmespath(candidate):
+            continue
+        if isinstance(data, list) and not candidate.startswith(("[", "@", "length(")):
+            candidate = "[*]." + candidate  # "owner.login" over a top-level list
+        return candidate
+    return None
+
+
+def _filter_for(text: str, words: set[str], paths: list[_KeyPath], data: Any) -> str | None:
+    """``base[?key op value]`` from "where key is value"-style words or a value-only mention."""
+    list_paths = [kp for kp in paths if kp.in_list and "." not in kp.rel]
+    for m in _FILTER.finditer(text):
+        key, op_word, raw = m.group(1), (m.group(2) or "is").strip(), m.group(3)
+        if raw in _NOT_VALUES:
+            continue
+        for kp in list_paths:
+            if kp.rel.lower() == key:
+                op = _COMPARISONS.get(re.sub(r"\s+", " ", op_word), "==")
+                return f"{kp.base}[?{kp.rel}{op}{_literal(raw)}]"
+    # A string value named in the instruction ("the open issues", "closed items").
+    for kp in list_paths:
+        if not isinstance(kp.sample, str):
+            continue
+        values = _list_values(data, kp)
+        for value in values:
+            if value.lower() in words and value.lower() not in _NOT_VALUES:
+                return f"{kp.base}[?{kp.rel}=={_literal(value)}]"
+    # A boolean key used as an adjective of the list's name ("active users", "inactive users").
+    for kp in list_paths:
+        if isinstance(kp.sample, bool):
+            container = _singular(kp.base.rsplit(".", 1)[-1].lower()) if kp.base else ""
+            noun_named = container in words or not kp.base
+            key = kp.rel.lower()
+            if noun_named and re.search(rf"\b(?:in|non-?|not\s+|un)?{key}\b", text):
+                negated = re.search(rf"\b(?:in|non-?|not\s+|un){key}\b", text)
+                return f"{kp.base}[?{'!' if negated else ''}{kp.rel}]"
+    return None
+
+
+def _list_values(data: Any, kp: _KeyPath) -> set[str]:
+    items: Any = data
+    if kp.base:
+        for part in kp.base.split("."):
+            items = items.get(part) if isinstance(items, dict) else None
+    if not isinstance(items, list):
+        return set()
+    return {
+        item[kp.rel]
+        for item in items[:20]
+        if isinstance(item, dict) and isinstance(item.get(kp.rel), str)
+    }
+
+
+def infer_jmespath(instruction: str, data: Any) -> str | None:
+    explicit = _explicit_jmespath(instruction, data)
+    if explicit:
+        return explicit
+    if not isinstance(data, (dict, list)):
+        return None
+    text = instruction.lower()
+    words = {_singular(w) for w in _WORD.findall(text)}
+    paths = _key_paths(data)
+    filtered = _filter_for(text, words, paths, data)
+    matches = [kp for kp in paths if _singular(kp.rel.rsplit(".", 1)[-1].lower()) in words]
+    if filtered:
+        base = filtered[: filtered.index("[?")]
+        filter_keys = set(re.findall(r"[?!]*(\w+)\s*(?:[=!<>]|\])", filtered))
+        leaves = [
+            kp.rel for kp in matches if kp.in_list and kp.base == base and kp.rel not in filter_keys
+        ]
+        expression = filtered + (("." + leaves[0]) if len(leaves) == 1 else "")
+        if len(leaves) > 1:
+            expression += ".{" + ", ".join(f"{r.replace('.', '_')}: {r}" for r in leaves) + "}"
+    elif matches:
+        # Prefer paths whose every key was named, then the deepest such path.
+        def named(kp: _KeyPath) -> int:
+            return sum(
+                1 for k in re.split(r"\[\*\]\.?|\.", kp.path) if _singular(k.lower()) in words
+            )
+
+        best = max(matches, key=lambda kp: (named(kp), kp.path.count(".")))
+        siblings = [
+            kp
+            for kp in matches
+            if kp.in_list
+            and best.in_list
+            and kp.base == best.base
+            and kp.rel != best.rel
+            and "." not in kp.rel
+            and "." not in best.rel
+        ]
+        if siblings:
+            rels = [best.rel, *(kp.rel for kp in siblings)]
+            rels.sort(key=lambda r: text.find(r.lower()[:-1] if len(r) > 3 else r))
+            expression = f"{best.base}[*].{{" + ", ".join(f"{r}: {r}" for r in rels) + "}"
+        else:
+            expression = best.path
+        ordinal = next((_ORDINALS[w] for w in _ORDINALS if re.search(rf"\b{w}\b", text)), None)
+        if ordinal is not None and best.in_list and expression.count("[*]") == 1:
+            expression = expression.replace("[*]", f"[{ordinal}]")
+        elif best.in_list and "[*]" in expression:
+            for pattern, fn in _AGGREGATES:
+                if pattern.search(text) and isinstance(best.sample, (int, float)):
+                    expression = f"{fn}({expression})"
+                    break
+    elif _COUNT_WORDS.search(text) and isinstance(data, list):
+        return "length(@)"
+    else:
+        return None
+    if _COUNT_WORDS.search(text) and not expression.startswith(("max(", "min(", "avg(")):
+        if "[?" in expression:
+            return f"length({expression[: expression.index(']') + 1]})"
+        target = expression.split("[*]")[0] if "[*]" in expression else expression
+        return f"length({target or '@'})"
+    return expression
+
+
+# --- per module -------------------------------------------------------------------------
+
+
+def infer(module: str, instruction: str, shape: InputShape) -> Inferred:
+    """Parameters for ``module`` read from the request words (and the input, for JSON paths)."""
+    result = Inferred()
+    if module == "math.evaluate":
+        source = shape.text if shape.kind == KIND_TEXT else ""
+        expression = arithmetic.find_expression(source) or arithmetic.find_expression(instruction)
+        if expression:
+            result.params["expression"] = expression
+            value = arithmetic.evaluate(expression)
+            if arithmetic.is_finite_number(value):
+                result.notes.append(f"{expression} = {value:g}")
+    elif module == "crypto.hash":
+        if algorithm := hash_algorithm(instruction):
+            result.params["algorithm"] = algorithm
+    elif module == "text.summarize":
+        if (count := sentence_count(instruction)) is not None:
+            result.params["sentences"] = count
+    elif module == "text.extract":
+        if kinds := extract_kinds(instruction):
+            result.params["kinds"] = kinds
+    elif module == "data.json_query" and (
+        expression := infer_jmespath(instruction, shape.json_value)
+    ):
+        result.params["expression"] = expression
+    return result

@@ -1,0 +1,152 @@
+"""High-precision rules that settle a route before the classifier: a module named outright, an
+instruction that is nothing but arithmetic, a bare hashing request, an input with no
+instruction. Anything less certain is left to the classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chalicelib.router import arithmetic
+from chalicelib.router.params import hash_algorithm
+from chalicelib.router.shapes import KIND_CSV, KIND_EMPTY, KIND_TEXT, InputShape
+
+_MODULE_NAME = re.compile(r"\b([a-z]+\.[a-z_]+)\b")
+_MATH_LEAD = re.compile(
+    r"^(?:please\s+)?(?:what\s+is|what's|whats|how\s+much\s+is|calculate|calc|compute|evaluate|"
+    r"solve|work\s+out)\s*:?\s*",
+    re.I,
+)
+_WORD = re.compile(r"[a-z0-9]+")
+_HASH_WORDS = {"hash", "hashes", "hashing", "checksum", "digest", "hexdigest", "fingerprint"}
+# Words that may surround a bare hashing request without changing its meaning.
+_HASH_FILLER = _HASH_WORDS | {
+    "of",
+    "the",
+    "this",
+    "that",
+    "it",
+    "text",
+    "input",
+    "file",
+    "please",
+    "pls",
+    "compute",
+    "calculate",
+    "give",
+    "me",
+    "get",
+    "a",
+    "an",
+    "for",
+    "data",
+    "content",
+    "what",
+    "is",
+    "s",
+    "whats",
+    "value",
+    "generate",
+    "create",
+    "make",
+    "with",
+    "using",
+    "algorithm",
+    "message",
+    "document",
+    "upload",
+    "uploaded",
+    "string",
+    "sum",
+    "its",
+    "hex",
+    "and",
+    "return",
+    "show",
+    "below",
+    "following",
+    "above",
+    "in",
+    "to",
+    "produce",
+    "my",
+}
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    module: str
+    rule: str
+    reason: str
+
+
+def explicit_module(instruction: str, known: set[str]) -> RuleHit | None:
+    for name in _MODULE_NAME.findall(instruction.lower()):
+        if name in known:
+            return RuleHit(name, "named_module", f"the instruction names the module {name}")
+    return None
+
+
+def pure_arithmetic(instruction: str, shape: InputShape) -> RuleHit | None:
+    body = _MATH_LEAD.sub("", instruction.strip()).strip()
+    if body and arithmetic.is_pure_expression(body):
+        return RuleHit("math.evaluate", "arithmetic", "the instruction is an arithmetic expression")
+    return None
+
+
+def arithmetic_input(instruction: str, shape: InputShape) -> RuleHit | None:
+    """A short instruction over an input that is nothing but arithmetic ("do the math")."""
+    if shape.kind != KIND_TEXT or len(_WORD.findall(instruction.lower())) > 6:
+        return None
+    if arithmetic.is_pure_expression(shape.text):
+        return RuleHit("math.evaluate", "arithmetic_input", "the input is an arithmetic expression")
+    return None
+
+
+_QUOTED_OR_AFTER_COLON = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|:.*\Z", re.S)
+
+
+def bare_hash(instruction: str) -> RuleHit | None:
+    # Inline data ("md5 of 'hello world'", "sha256: some text") is data, not request words.
+    text = _QUOTED_OR_AFTER_COLON.sub(" ", instruction.lower())
+    algorithm = hash_algorithm(text)
+    words = _WORD.findall(text)
+    if not words or len(words) > 12:
+        return None
+    if algorithm is None and not _HASH_WORDS.intersection(words):
+        return None
+    rest = [
+        w
+        for w in words
+        if w not in _HASH_FILLER
+        and hash_algorithm(w) is None
+        and not w.isdigit()
+        and w not in ("sha", "md", "sha3", "blake2b", "blake2s")
+    ]
+    if rest:
+        return None
+    why = f"a bare hashing request ({algorithm})" if algorithm else "a bare hashing request"
+    return RuleHit("crypto.hash", "hash_request", why)
+
+
+def empty_instruction(instruction: str, shape: InputShape) -> RuleHit | None:
+    if instruction.strip() or shape.kind == KIND_EMPTY:
+        return None
+    if shape.kind == KIND_CSV:
+        return RuleHit(
+            "data.csv_profile",
+            "csv_without_instruction",
+            "no instruction and the input is CSV: profile it",
+        )
+    return None
+
+
+def match(instruction: str, shape: InputShape, known: set[str]) -> RuleHit | None:
+    return (
+        explicit_module(instruction, known)
+        or empty_instruction(instruction, shape)
+        or pure_arithmetic(instruction, shape)
+        or bare_hash(instruction)
+        or arithmetic_input(instruction, shape)
+    )
