@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.dal import auth_models, models, realtime_models
+from chalicelib.dal import auth_models, models, realtime_models, route_health_models
 
 ALL_MODELS: list[type[Model]] = [
     models.User,
@@ -24,6 +24,7 @@ ALL_MODELS: list[type[Model]] = [
     auth_models.RefreshFamily,
     auth_models.LoginThrottle,
     auth_models.WsTicket,
+    route_health_models.RouteHealth,
 ]
 
 
