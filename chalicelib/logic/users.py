@@ -119,6 +119,11 @@ def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
         if email_changes and len(failed) > 1 and failed[1]:
             raise _email_taken() from exc
         raise
+    if {"password", "role"} & fields:
+        # Sessions opened with the old password or role end now (access tokens age out).
+        from chalicelib.logic.auth import revoke_user_sessions
+
+        revoke_user_sessions(user_id)
     return user_out(get_user(user_id))
 
 
