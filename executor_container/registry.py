@@ -2,7 +2,8 @@
 
 A module is one file in ``executor_container/modules/`` that defines ``MODULE = ModuleSpec(...)``.
 Discovery imports every file of that package, so adding a module is adding one file. Extra
-module files can be named in ``AION_EXECUTOR_EXTRA_MODULES`` (comma-separated dotted paths).
+files can be named in ``AION_EXECUTOR_EXTRA_MODULES`` (comma-separated dotted paths); such a
+file may define ``MODULES = [...]`` instead (the tests add their misbehaving modules so).
 """
 
 from __future__ import annotations
@@ -117,10 +118,12 @@ def catalogue() -> dict[str, ModuleSpec]:
     """Every registered module by name (sorted)."""
     found: dict[str, ModuleSpec] = {}
     for dotted in _module_files():
-        spec = getattr(importlib.import_module(dotted), "MODULE", None)
-        if not isinstance(spec, ModuleSpec):
-            raise RuntimeError(f"{dotted} defines no MODULE = ModuleSpec(...)")
-        if spec.name in found:
-            raise RuntimeError(f"module {spec.name} is registered twice")
-        found[spec.name] = spec
+        loaded = importlib.import_module(dotted)
+        specs = getattr(loaded, "MODULES", None) or [getattr(loaded, "MODULE", None)]
+        for spec in specs:
+            if not isinstance(spec, ModuleSpec):
+                raise RuntimeError(f"{dotted} defines no MODULE = ModuleSpec(...)")
+            if spec.name in found:
+                raise RuntimeError(f"module {spec.name} is registered twice")
+            found[spec.name] = spec
     return dict(sorted(found.items()))

@@ -1,0 +1,68 @@
+"""Helpers for the executor tests: free ports, in-process and subprocess executors."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "executor-test-token-0123456789abcdef"
+TEST_MODULES = "tests.integration.executor_test_modules"
+FILES_BUCKET = "aion-test-files"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serving(port: int, timeout: float = 1.0) -> bool:
+    from executor_container.healthcheck import check
+
+    return check(f"127.0.0.1:{port}", timeout)
+
+
+def spawn_executor(**env: str) -> tuple[subprocess.Popen[str], int]:
+    """``python -m executor_container`` as a child process; returns once it is SERVING."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AION_EXECUTOR_HOST": "127.0.0.1",
+        "AION_EXECUTOR_PORT": str(port),
+        "AION_BRIDGE_TOKEN": TOKEN,
+        "AION_EXECUTOR_WORKERS": "1",
+        "AION_EXECUTOR_EXTRA_MODULES": TEST_MODULES,
+        "AION_FILES_BUCKET": FILES_BUCKET,
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "executor_container"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"executor exited early: {proc.stdout.read() if proc.stdout else ''}"
+            )
+        if serving(port, 0.5):
+            return proc, port
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("executor did not become SERVING within 60 s")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
