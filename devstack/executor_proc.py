@@ -59,16 +59,19 @@ class ExecutorSupervisor:
         with self._lock:
             return self.proc.pid if self.proc and self.proc.poll() is None else None
 
-    def start(self, ready_timeout_s: float = 20.0) -> bool:
-        """Start and supervise; True once the port accepts connections within the timeout."""
+    def start(self) -> None:
+        """Spawn it and supervise it from a thread; returns at once (see ``wait_ready``)."""
         self._spawn()
         self._thread = threading.Thread(target=self._supervise, name="executor", daemon=True)
         self._thread.start()
-        ready = procs.wait_for_port(self.port, timeout_s=ready_timeout_s)
+
+    def wait_ready(self, timeout_s: float = 20.0) -> bool:
+        """True once the port accepts connections within the timeout (logged either way)."""
+        ready = procs.wait_for_port(self.port, timeout_s=timeout_s)
         if ready:
             log.info("executor ready at %s (pid %s)", self.target, self.pid)
         else:
-            log.warning("executor not listening on %s after %.0f s", self.target, ready_timeout_s)
+            log.warning("executor not listening on %s after %.0f s", self.target, timeout_s)
         return ready
 
     def _spawn(self) -> None:

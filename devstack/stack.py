@@ -124,9 +124,7 @@ class DevStack:
         for name in stack_env.DROPPED:
             os.environ.pop(name, None)
         os.environ.update(app_env)
-        tables = create_tables()
-        log.info("created %d tables, queue %s (+ DLQ), bucket %s", len(tables), queue_name, bucket)
-
+        # The executor boots in its own process while this one creates the tables.
         if external_executor:
             log.info("using the executor at %s (AION_EXECUTOR_TARGET)", external_executor)
         elif not opts.start_executor:
@@ -134,8 +132,16 @@ class DevStack:
         elif not executor_available():
             log.warning("executor_container has no __main__ yet: executor not started")
         else:
-            self.executor = ExecutorSupervisor(app_env, port=executor_port)
+            # A short drain locally: Ctrl-C should not wait the cloud's 25 s.
+            grace = float(base.get("AION_EXECUTOR_GRACE_SECONDS") or 5)
+            executor_env = {**app_env, "AION_EXECUTOR_GRACE_SECONDS": str(grace)}
+            self.executor = ExecutorSupervisor(executor_env, port=executor_port, grace_s=grace)
             self.executor.start()
+
+        tables = create_tables()
+        log.info("created %d tables, queue %s (+ DLQ), bucket %s", len(tables), queue_name, bucket)
+        if self.executor is not None:
+            self.executor.wait_ready()
 
         self.invoker = Invoker(
             region=region, function_settings=load_function_settings(opts.project_dir)

@@ -40,7 +40,8 @@ def test_supervisor_restarts_a_dead_executor_and_stops_it_by_pid() -> None:
     )
     assert supervisor.target == f"127.0.0.1:{port}"
     try:
-        assert supervisor.start(ready_timeout_s=10) is True
+        supervisor.start()
+        assert supervisor.wait_ready(timeout_s=10) is True
         first_pid = supervisor.pid
         assert first_pid is not None
         deadline = time.monotonic() + 10
