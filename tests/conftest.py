@@ -41,3 +41,26 @@ def aws() -> Iterator[None]:
 
         create_all_tables()
         yield
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto apply each DynamoDB write atomically, as DynamoDB does.
+
+    moto checks a condition and then writes without a lock, so two threads can both pass the
+    same condition. Concurrency tests use this (with ``aws``) to get DynamoDB's semantics.
+    """
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("get_item", "put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialized(*args: object, __original=original, **kwargs: object) -> object:
+            with lock:
+                return __original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, functools.wraps(original)(serialized))

@@ -29,6 +29,8 @@ class RefreshToken(Model):
     status = UnicodeAttribute(default=REFRESH_ACTIVE)  # active | rotated
     created_at = NumberAttribute()  # epoch seconds
     used_at = NumberAttribute(null=True)
+    # Copied from the family so a rotation never outlives the session without reading it.
+    family_expires_at = NumberAttribute()
     expires_at = TTLAttribute()
 
 

@@ -50,7 +50,7 @@ def test_unknown_or_malformed_tickets_are_rejected(aws: None) -> None:
             tickets.redeem_ws_ticket(bad)
 
 
-def test_concurrent_redemptions_only_one_wins(aws: None) -> None:
+def test_concurrent_redemptions_only_one_wins(aws: None, atomic_dynamodb: None) -> None:
     ticket, _ = tickets.issue_ws_ticket(ALICE)
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
