@@ -144,6 +144,7 @@ def split_inline(instruction: str) -> tuple[str, str] | None:
     if (
         sep
         and data
+        and not any(ch in head for ch in "{[\"'`")  # the colon sits inside the data itself
         and len(_WORD.findall(head.lower())) <= _REQUEST_WORDS_MAX
         and (not _JMES_TOKEN.match(data) or data[:1] in "{[")
     ):
@@ -158,7 +159,7 @@ def split_inline(instruction: str) -> tuple[str, str] | None:
     for pattern in (_QUOTED, _THE_WORD):
         if m := pattern.search(instruction):
             data = next(g for g in m.groups() if g is not None)
-            request = (instruction[: m.start()] + " " + instruction[m.end() :]).strip()
+            request = " ".join((instruction[: m.start()] + " " + instruction[m.end() :]).split())
             if request:
                 return request, data
     return None

@@ -1,0 +1,34 @@
+"""The LLM route: Amazon Bedrock (Converse) or an OpenAI-compatible endpoint, by configuration.
+
+llm_configured() -> bool
+generate(instruction, input, timeout_s) -> str      raises LlmError(retryable=...)
+"""
+
+from __future__ import annotations
+
+from chalicelib.llm.config import PROVIDER_BEDROCK, PROVIDER_OPENAI, llm_settings
+from chalicelib.llm.errors import LlmError
+
+
+def llm_configured() -> bool:
+    return llm_settings().provider is not None
+
+
+def provider_name() -> str | None:
+    return llm_settings().provider
+
+
+def generate(instruction: str, input: str, timeout_s: float) -> str:
+    settings = llm_settings()
+    if settings.provider == PROVIDER_BEDROCK:
+        from chalicelib.llm import bedrock
+
+        return bedrock.generate(settings, instruction, input or "", timeout_s)
+    if settings.provider == PROVIDER_OPENAI:
+        from chalicelib.llm import openai_compat
+
+        return openai_compat.generate(settings, instruction, input or "", timeout_s)
+    raise LlmError("no LLM provider is configured", retryable=False, code="llm_not_configured")
+
+
+__all__ = ["LlmError", "generate", "llm_configured", "provider_name"]
