@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         else None,
         help="write the stack's URLs and credentials as JSON here once it is up",
     )
+    parser.add_argument(
+        "--sqs-pollers",
+        type=int,
+        default=int(os.environ.get("AION_DEV_SQS_POLLERS", "4")),
+        help="concurrent batches per SQS event source, like Lambda pollers (AION_DEV_SQS_POLLERS)",
+    )
     parser.add_argument("--moto-log", help="append moto server's request log to this file")
     parser.add_argument("--log-level", default=os.environ.get("AION_DEV_LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
@@ -71,6 +77,7 @@ async def run(args: argparse.Namespace) -> int:
             schedule_interval_s=args.schedule_interval,
             ready_file=args.ready_file,
             moto_log=args.moto_log,
+            sqs_pollers=args.sqs_pollers,
         )
     )
     stop = asyncio.Event()

@@ -17,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from email.utils import formatdate
+from fnmatch import fnmatch
 from typing import Any
 from urllib.parse import unquote
 
@@ -100,7 +101,7 @@ def build_rest_event(
     single_query, multi_query = _multi(query)
     content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
     mime = content_type.split(";")[0].strip().lower()
-    is_binary = bool(body) and (mime in binary_types or "*/*" in binary_types)
+    is_binary = bool(body) and any(fnmatch(mime, pattern) for pattern in binary_types)
     if not body:
         body_value: str | None = None
     elif is_binary:

@@ -45,7 +45,7 @@ class StackOptions:
     start_executor: bool = True
     schedule_interval_s: float | None = None
     ready_file: Path | None = None
-    sqs_pollers: int = 2
+    sqs_pollers: int = 4
     moto_log: str | None = None
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
