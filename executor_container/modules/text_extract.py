@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
@@ -40,13 +41,26 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "hashtags": re.compile(r"(?<![\w#&])#[^\W\d]\w{0,99}"),
     "mentions": re.compile(r"(?<![\w@./])@\w{1,50}"),
 }
+_DATE_SHAPE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _URL_TRAILING = ".,;:!?)'\""
 
 
 def _phone_ok(match: str) -> bool:
+    if _DATE_SHAPE_RE.fullmatch(match):  # an impossible date is still no phone number
+        return False
     digits = sum(c.isdigit() for c in match)
     # Plain digit runs (ids, amounts) are not phone numbers: want a + or a separator.
     return 7 <= digits <= 15 and (match[0] in "+(" or any(c in " .-()" for c in match))
+
+
+def _date_ok(match: str) -> bool:
+    """ISO dates must exist in the calendar (no 2024-02-30)."""
+    if len(match) >= 10 and match[4] == "-":
+        try:
+            dt.date.fromisoformat(match[:10])
+        except ValueError:
+            return False
+    return True
 
 
 class Params(BaseModel):
@@ -67,6 +81,8 @@ def extract(text: str) -> dict[str, list[str]]:
                 end -= len(value) - len(stripped)
                 value = stripped
             if kind == "phones" and not _phone_ok(value):
+                continue
+            if kind == "dates" and not _date_ok(value):
                 continue
             if any(start < c_end and c_start < end for c_start, c_end in claimed):
                 continue
