@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from devstack.stack import DevStack, StackOptions
+from devstack.stack import DevStack, PortInUse, StackOptions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -108,7 +108,11 @@ def main() -> None:
     )
     for noisy in ("botocore", "boto3", "pynamodb", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    sys.exit(asyncio.run(run(args)))
+    try:
+        sys.exit(asyncio.run(run(args)))
+    except PortInUse as exc:
+        print(f"port {exc.port} is in use: stop what uses it or set AION_PORT", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

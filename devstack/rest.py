@@ -209,6 +209,7 @@ class RestGateway:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
+        started = time.monotonic()
         raw_path = request.rel_url.raw_path[len(self.prefix) :] or "/"
         path = unquote(raw_path)
         # Built per request (cheap): routes registered after start are served too.
@@ -268,4 +269,12 @@ class RestGateway:
             return gateway_error(
                 502, "Internal server error", "InternalServerErrorException", request_id
             )
-        return lambda_response_to_http(result, request_id)
+        response = lambda_response_to_http(result, request_id)
+        log.info(
+            "%s %s -> %d (%.0f ms)",
+            request.method,
+            path,
+            response.status,
+            (time.monotonic() - started) * 1000,
+        )
+        return response

@@ -50,6 +50,12 @@ class StackOptions:
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
+class PortInUse(Exception):
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} is in use")
+        self.port = port
+
+
 def load_app(app_ref: str, project_dir: Path) -> Any | None:
     """Import ``module:attribute`` from the project; None (logged) while it does not exist."""
     module_name, _, attr = app_ref.partition(":")
@@ -91,7 +97,10 @@ class DevStack:
 
     def _start_blocking_parts(self) -> None:
         opts = self.options
-        self._sock = bind(opts.port)
+        try:
+            self._sock = bind(opts.port)
+        except OSError as exc:
+            raise PortInUse(opts.port) from exc
         port = int(self._sock.getsockname()[1])
         urls = stack_env.StackUrls("127.0.0.1", port)
         base = opts.base_env
