@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from chalice import Chalice, Rate, Response
+from chalice import Chalice, Rate, Response, WebsocketDisconnectedError
 
 from devstack.lambda_runtime import Invoker, make_thread_safe, point_websocket_api_at
 from devstack.server import BackgroundServer, build_web_app
@@ -104,6 +104,14 @@ def make_app(
         original = event.to_dict()
         recorder.add(("connect", original))
         token = (original.get("queryStringParameters") or {}).get("token")
+        if token == "selfpost":
+            # API Gateway: a connection is not postable until $connect has returned.
+            try:
+                app.websocket_api.send(event.connection_id, "too early")
+                recorder.add(("early_post", "sent"))
+            except WebsocketDisconnectedError:
+                recorder.add(("early_post", "gone"))
+            return Response(body="", status_code=200)
         if token != "good":
             return Response(body=json.dumps({"error": "no token"}), status_code=401)
         return Response(body="", status_code=200)

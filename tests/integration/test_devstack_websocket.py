@@ -86,6 +86,15 @@ def test_message_round_trip_through_websocket_api_send(
     assert message["body"] == "hello 2"
 
 
+def test_posting_during_connect_is_gone_and_works_after(
+    gateway: RunningGateway, recorder: Recorder
+) -> None:
+    with connect(gateway.ws_url + "?token=selfpost", open_timeout=10) as ws:
+        assert recorder.of("early_post") == ["gone"]
+        ws.send("now")
+        assert json.loads(ws.recv(timeout=10)) == {"echo": "now"}
+
+
 def test_a_crashing_message_handler_sends_api_gateways_error_frame(
     gateway: RunningGateway,
 ) -> None:
