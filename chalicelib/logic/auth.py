@@ -1,0 +1,100 @@
+"""Login, refresh, logout and WebSocket tickets: plain values in, response dicts out.
+
+The shapes are DESIGN.md's: ``{accessToken, refreshToken, tokenType: "Bearer", expiresIn,
+user}`` for login and refresh, ``{ticket, expiresIn}`` for a WebSocket ticket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.auth import refresh as refresh_tokens
+from chalicelib.auth.emails import normalize_email
+from chalicelib.auth.passwords import hash_password, needs_rehash, verify_password
+from chalicelib.auth.principal import Principal
+from chalicelib.auth.throttle import admit_login_attempt, reset_login_attempts
+from chalicelib.auth.tickets import issue_ws_ticket
+from chalicelib.auth.tokens import issue_access_token
+from chalicelib.dal.models import User, UserEmail
+from chalicelib.errors import Unauthorized
+
+# The same answer for an unknown email and a wrong password.
+_BAD_CREDENTIALS = "Invalid email or password."
+# Read when the email is unknown, so both paths make the same DynamoDB calls (timing).
+_NO_SUCH_USER_ID = "usr_none"
+
+
+def _user_by_email(normalized_email: str) -> User | None:
+    try:
+        user_id = UserEmail.get(normalized_email).user_id
+    except UserEmail.DoesNotExist:
+        user_id = _NO_SUCH_USER_ID
+    try:
+        return User.get(user_id)
+    except User.DoesNotExist:
+        return None
+
+
+def _upgrade_hash(user: User, password: str) -> None:
+    """Re-hash with the current parameters. Best effort: a concurrent edit wins."""
+    try:
+        user.update(actions=[User.password_hash.set(hash_password(password))])
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def _session(user: User, refresh_token: str) -> dict[str, Any]:
+    from chalicelib.logic.users import user_out
+
+    access_token, expires_in = issue_access_token(user.id, user.role)
+    return {
+        "accessToken": access_token,
+        "refreshToken": refresh_token,
+        "tokenType": "Bearer",
+        "expiresIn": expires_in,
+        "user": user_out(user).to_json(),
+    }
+
+
+def login(email: str, password: str) -> dict[str, Any]:
+    """Check credentials and open a session. Unauthorized or Throttled otherwise."""
+    normalized = normalize_email(email)
+    admit_login_attempt(normalized)  # raises Throttled before any password work
+    user = _user_by_email(normalized)
+    # Always runs argon2 (a dummy hash for unknown emails): equal cost either way.
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized(_BAD_CREDENTIALS, code="invalid_credentials")
+    reset_login_attempts(normalized)
+    if needs_rehash(user.password_hash):
+        _upgrade_hash(user, password)
+    issued = refresh_tokens.start_family(user.id)
+    return _session(user, issued.token)
+
+
+def refresh(refresh_token: str) -> dict[str, Any]:
+    """Rotate the refresh token and issue a fresh access token (with the user's current role)."""
+    issued = refresh_tokens.rotate(refresh_token)
+    try:
+        user = User.get(issued.user_id)
+    except User.DoesNotExist:
+        refresh_tokens.revoke_family(issued.family_id, refresh_tokens.REASON_USER)
+        raise Unauthorized("The session has ended. Log in again.", code="session_ended") from None
+    return _session(user, issued.token)
+
+
+def logout(refresh_token: str) -> None:
+    """Revoke the session of ``refresh_token``. Unknown tokens are accepted silently."""
+    refresh_tokens.revoke(refresh_token)
+
+
+def ws_ticket(principal: Principal) -> dict[str, Any]:
+    ticket, expires_in = issue_ws_ticket(principal)
+    return {"ticket": ticket, "expiresIn": expires_in}
+
+
+def revoke_user_sessions(user_id: str) -> int:
+    """End every session of a user (call after a password change or removal)."""
+    return refresh_tokens.revoke_user_sessions(user_id)

@@ -1,0 +1,172 @@
+"""logic.auth: login, refresh, logout and tickets end to end over moto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib.auth import passwords
+from chalicelib.auth.settings import get_auth_settings
+from chalicelib.auth.tickets import redeem_ws_ticket
+from chalicelib.auth.tokens import decode_access_token
+from chalicelib.dal.models import User, UserEmail
+from chalicelib.errors import Throttled, Unauthorized
+from chalicelib.logic import auth
+
+PASSWORD = "s3cret-Passw0rd"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    get_auth_settings.cache_clear()
+    yield
+    get_auth_settings.cache_clear()
+
+
+def _make_user(email: str = "ada@example.com", role: str = "member") -> User:
+    user = User(
+        id=f"usr_{email.split('@')[0]}",
+        email=email,
+        name="Ada",
+        role=role,
+        password_hash=passwords.hash_password(PASSWORD),
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+    )
+    user.save()
+    UserEmail(email=email, user_id=user.id).save()
+    return user
+
+
+def test_login_returns_the_design_shape(aws: None) -> None:
+    _make_user()
+    result = auth.login("  Ada@Example.COM ", PASSWORD)
+    assert set(result) == {"accessToken", "refreshToken", "tokenType", "expiresIn", "user"}
+    assert result["tokenType"] == "Bearer"
+    assert result["expiresIn"] == 900
+    assert result["user"] == {
+        "id": "usr_ada",
+        "email": "ada@example.com",
+        "name": "Ada",
+        "role": "member",
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "updatedAt": "2026-01-01T00:00:00.000Z",
+        "version": 1,
+    }
+    assert "passwordHash" not in str(result)
+    assert "argon2" not in str(result)
+    principal = decode_access_token(result["accessToken"])
+    assert (principal.user_id, principal.role) == ("usr_ada", "member")
+
+
+def test_wrong_password_and_unknown_email_answer_the_same(aws: None) -> None:
+    _make_user()
+    with pytest.raises(Unauthorized) as wrong:
+        auth.login("ada@example.com", "nope")
+    with pytest.raises(Unauthorized) as unknown:
+        auth.login("nobody@example.com", PASSWORD)
+    assert wrong.value.envelope() == unknown.value.envelope()
+    assert wrong.value.code == "invalid_credentials"
+
+
+def test_unknown_email_pays_the_argon2_price(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str | None] = []
+    real = passwords.verify_password
+    monkeypatch.setattr(auth, "verify_password", lambda h, p: seen.append(h) or real(h, p))
+    with pytest.raises(Unauthorized):
+        auth.login("nobody@example.com", PASSWORD)
+    assert seen == [None]  # verify_password(None, ...) runs argon2 on the dummy hash
+
+
+def test_login_throttles_identically_for_known_and_unknown_emails(aws: None) -> None:
+    _make_user()
+    for email in ("ada@example.com", "ghost@example.com"):
+        for _ in range(5):
+            with pytest.raises(Unauthorized):
+                auth.login(email, "wrong")
+        # Even the right password is refused while locked out: no guessing during the lock.
+        with pytest.raises(Throttled) as info:
+            auth.login(email, PASSWORD)
+        assert info.value.retry_after == 5
+        assert info.value.headers["Retry-After"] == "5"
+        assert "exist" not in info.value.message
+
+
+def test_success_resets_the_failure_count(aws: None) -> None:
+    _make_user()
+    for _ in range(4):
+        with pytest.raises(Unauthorized):
+            auth.login("ada@example.com", "wrong")
+    auth.login("ada@example.com", PASSWORD)
+    for _ in range(4):
+        with pytest.raises(Unauthorized):
+            auth.login("ada@example.com", "wrong")
+    assert auth.login("ada@example.com", PASSWORD)["user"]["id"] == "usr_ada"
+
+
+def test_login_rehashes_when_parameters_changed(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = _make_user()
+    old_hash = user.password_hash
+    monkeypatch.setenv("AION_ARGON2_TIME_COST", "2")
+    get_auth_settings.cache_clear()
+    auth.login("ada@example.com", PASSWORD)
+    new_hash = User.get(user.id).password_hash
+    assert new_hash != old_hash
+    assert "t=2" in new_hash
+    assert not passwords.needs_rehash(new_hash)
+    # Nothing to do the next time.
+    auth.login("ada@example.com", PASSWORD)
+    assert User.get(user.id).password_hash == new_hash
+
+
+def test_refresh_rotates_and_reflects_the_current_role(aws: None) -> None:
+    user = _make_user()
+    first = auth.login("ada@example.com", PASSWORD)
+    user.update(actions=[User.role.set("admin")])
+    second = auth.refresh(first["refreshToken"])
+    assert second["refreshToken"] != first["refreshToken"]
+    assert decode_access_token(second["accessToken"]).role == "admin"
+    assert second["user"]["role"] == "admin"
+    with pytest.raises(Unauthorized):
+        auth.refresh(first["refreshToken"])  # reuse: the family is revoked
+    with pytest.raises(Unauthorized):
+        auth.refresh(second["refreshToken"])
+
+
+def test_refresh_for_a_removed_user_ends_the_session(aws: None) -> None:
+    user = _make_user()
+    session = auth.login("ada@example.com", PASSWORD)
+    user.delete()
+    with pytest.raises(Unauthorized, match="session has ended"):
+        auth.refresh(session["refreshToken"])
+
+
+def test_logout_then_refresh_is_401(aws: None) -> None:
+    _make_user()
+    session = auth.login("ada@example.com", PASSWORD)
+    auth.logout(session["refreshToken"])
+    with pytest.raises(Unauthorized):
+        auth.refresh(session["refreshToken"])
+    auth.logout(session["refreshToken"])  # idempotent
+
+
+def test_revoke_user_sessions(aws: None) -> None:
+    _make_user()
+    a = auth.login("ada@example.com", PASSWORD)
+    b = auth.login("ada@example.com", PASSWORD)
+    assert auth.revoke_user_sessions("usr_ada") == 2
+    for session in (a, b):
+        with pytest.raises(Unauthorized):
+            auth.refresh(session["refreshToken"])
+
+
+def test_ws_ticket_shape_and_single_use(aws: None) -> None:
+    _make_user(role="admin")
+    principal = decode_access_token(auth.login("ada@example.com", PASSWORD)["accessToken"])
+    result = auth.ws_ticket(principal)
+    assert set(result) == {"ticket", "expiresIn"}
+    assert result["expiresIn"] == 60
+    assert redeem_ws_ticket(result["ticket"]).role == "admin"
+    with pytest.raises(Unauthorized):
+        redeem_ws_ticket(result["ticket"])

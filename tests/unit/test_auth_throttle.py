@@ -1,0 +1,109 @@
+"""Login throttling: exponential backoff per account, identical for unknown emails."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chalicelib.auth import throttle
+from chalicelib.dal.auth_models import LoginThrottle
+from chalicelib.errors import Throttled
+
+T0 = 1_800_000_000.0
+
+
+def _admitted(email: str, now: float) -> bool:
+    try:
+        throttle.admit_login_attempt(email, now=now)
+    except Throttled:
+        return False
+    return True
+
+
+def test_backoff_schedule_is_exponential_and_capped() -> None:
+    assert [throttle.backoff_seconds(n) for n in range(1, 10)] == [0, 0, 0, 0, 5, 10, 20, 40, 80]
+    assert throttle.backoff_seconds(14) == 900
+    assert throttle.backoff_seconds(10_000) == 900
+
+
+def test_five_free_attempts_then_429_with_retry_after(aws: None) -> None:
+    for _ in range(5):
+        assert _admitted("a@x.io", T0)
+    with pytest.raises(Throttled) as info:
+        throttle.admit_login_attempt("a@x.io", now=T0 + 1)
+    error = info.value
+    assert error.status == 429
+    assert error.retry_after == 4
+    assert error.headers["Retry-After"] == "4"
+    assert error.envelope()["error"]["details"] == {"retryAfter": 4}
+    assert "Try again in 4 seconds" in error.message
+
+
+def test_each_further_attempt_doubles_the_wait(aws: None) -> None:
+    now = T0
+    for _ in range(5):
+        throttle.admit_login_attempt("a@x.io", now=now)
+    waits = []
+    for _ in range(4):
+        with pytest.raises(Throttled) as info:
+            throttle.admit_login_attempt("a@x.io", now=now)
+        waits.append(info.value.retry_after)
+        now += info.value.retry_after
+        assert _admitted("a@x.io", now)
+    assert waits == [5, 10, 20, 40]
+
+
+def test_throttled_attempts_do_not_extend_the_lock(aws: None) -> None:
+    for _ in range(5):
+        throttle.admit_login_attempt("a@x.io", now=T0)
+    for offset in (0, 1, 2, 3, 4):
+        assert not _admitted("a@x.io", T0 + offset)
+    assert _admitted("a@x.io", T0 + 5)
+
+
+def test_success_resets(aws: None) -> None:
+    for _ in range(5):
+        throttle.admit_login_attempt("a@x.io", now=T0)
+    throttle.reset_login_attempts("a@x.io")
+    for _ in range(5):
+        assert _admitted("a@x.io", T0 + 1)
+
+
+def test_accounts_are_independent_and_keys_are_hashed(aws: None) -> None:
+    for _ in range(5):
+        throttle.admit_login_attempt("a@x.io", now=T0)
+    assert _admitted("b@x.io", T0)
+    keys = {row.key for row in LoginThrottle.scan()}
+    assert keys == {throttle.throttle_key("a@x.io"), throttle.throttle_key("b@x.io")}
+    assert not any("@" in key for key in keys)
+
+
+def test_count_restarts_after_a_quiet_window(aws: None) -> None:
+    for _ in range(5):
+        throttle.admit_login_attempt("a@x.io", now=T0)
+    day = 24 * 3600
+    # The row is still there (TTL deletes lazily) but its window has passed.
+    for _ in range(5):
+        assert _admitted("a@x.io", T0 + day + 1)
+    assert LoginThrottle.get(throttle.throttle_key("a@x.io")).attempts == 5
+
+
+def test_parallel_burst_cannot_exceed_the_free_attempts(aws: None, atomic_dynamodb: None) -> None:
+    barrier = threading.Barrier(12)
+    admitted: list[bool] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        barrier.wait(timeout=5)
+        ok = _admitted("burst@x.io", T0)
+        with lock:
+            admitted.append(ok)
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert len(admitted) == 12
+    assert admitted.count(True) == 5
