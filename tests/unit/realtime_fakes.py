@@ -251,3 +251,20 @@ def realtime(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
     dispatch.get_config.cache_clear()
     aws_clients.reset_clients()
     telemetry.reset_management_client()
+
+
+def serialize_task_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each UpdateItem atomically; in-process moto does not across threads.
+
+    Concurrency tests serialize the task update (only that call) to get DynamoDB's semantics.
+    """
+    from chalicelib.logic import telemetry
+
+    original = telemetry.update_task
+    lock = threading.Lock()
+
+    def atomic(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(*args, **kwargs)
+
+    monkeypatch.setattr(telemetry, "update_task", atomic)

@@ -9,7 +9,14 @@ import pytest
 
 from chalicelib.dal.models import Task
 from chalicelib.logic import telemetry
-from tests.unit.realtime_fakes import Realtime, activity_of, realtime, seed_project, seed_task
+from tests.unit.realtime_fakes import (
+    Realtime,
+    activity_of,
+    realtime,
+    seed_project,
+    seed_task,
+    serialize_task_updates,
+)
 
 __all__ = ["realtime"]
 
@@ -29,7 +36,10 @@ def test_append_takes_next_seq_and_fills_project_and_status(realtime: Realtime) 
     assert Task.get(task.id).last_seq == 2
 
 
-def test_concurrent_writers_never_share_a_seq(realtime: Realtime) -> None:
+def test_concurrent_writers_never_share_a_seq(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serialize_task_updates(monkeypatch)
     task = seed_task(seed_project())
     seqs: list[int] = []
     lock = threading.Lock()
