@@ -105,7 +105,9 @@ def create_task(
     if not queue_url:
         raise ServiceUnavailable("Task dispatch is not configured.", code="dispatch_unconfigured")
     project = get_project_for(principal, data.project_id)
-    assignee = data.assignee_id or principal.user_id
+    # Default assignee: the creator, when they belong to the project (an admin may not).
+    members = project.member_ids or []
+    assignee = data.assignee_id or (principal.user_id if principal.user_id in members else None)
     _check_assignee(project, assignee)
     now = now_iso()
     task = Task(

@@ -1,0 +1,229 @@
+"""Authorization matrix: every REST endpoint x every kind of caller x own/other's object.
+
+Callers: anonymous, the project OWNER (A), a MEMBER of A's project, an OUTSIDER (B, who owns
+other things but not this project) and an ADMIN. Each cell runs against fresh objects, so
+mutating calls do not influence each other. Others' objects are 404, never 403; 403 is only
+for role (admin) and owner-only actions that a member can already see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from tests.integration.conftest import BUCKET, ApiClient, Who, set_task_fields
+
+CALLERS = ("anon", "owner", "member", "outsider", "admin")
+
+
+@dataclass
+class World:
+    project: str
+    task: str
+    file: str
+    target_user: str  # a user for admin user edits
+    extra_user: str  # someone to add or remove as a member
+    project_version: int = 0
+    task_version: int = 0
+    target_version: int = 1
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # formatted with the World's fields
+    expected: tuple[int, int, int, int, int]  # in CALLERS order
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+    setup: str = ""  # "failed" task, "uploaded" file, "extra_member"
+    mutates: bool = False  # a success changes the world: the next cell gets a fresh one
+
+
+CASES: list[Case] = [
+    Case("GET", "/health", (200, 200, 200, 200, 200)),
+    Case("GET", "/openapi.json", (200, 200, 200, 200, 200)),
+    Case("POST", "/auth/ws-ticket", (401, 200, 200, 200, 200)),
+    Case("GET", "/me", (401, 200, 200, 200, 200)),
+    Case(
+        "POST",
+        "/users",
+        (401, 403, 403, 403, 201),
+        body={"email": "fresh-{project}@example.test", "name": "N", "password": "long-enough-pw"},
+    ),
+    Case("GET", "/users", (401, 403, 403, 403, 200)),
+    Case(
+        "PATCH",
+        "/users/{target_user}",
+        (401, 403, 403, 403, 200),
+        body={"name": "Renamed"},
+        headers=(("If-Match", "{target_version}"),),
+        mutates=True,
+    ),
+    Case("POST", "/projects", (401, 201, 201, 201, 201), body={"name": "Mine"}),
+    Case("GET", "/projects", (401, 200, 200, 200, 200)),
+    Case("GET", "/projects/{project}", (401, 200, 200, 404, 200)),
+    Case(
+        "PATCH",
+        "/projects/{project}",
+        (401, 200, 200, 404, 200),
+        body={"name": "Renamed"},
+        headers=(("If-Match", "{project_version}"),),
+        mutates=True,
+    ),
+    Case("DELETE", "/projects/{project}", (401, 204, 403, 404, 204), mutates=True),
+    Case("PUT", "/projects/{project}/members/{extra_user}", (401, 200, 403, 404, 200)),
+    Case(
+        "DELETE",
+        "/projects/{project}/members/{extra_user}",
+        (401, 200, 403, 404, 200),
+        setup="extra_member",
+        mutates=True,
+    ),
+    Case(
+        "POST",
+        "/tasks",
+        (401, 202, 202, 404, 202),
+        body={"projectId": "{project}", "instruction": "count"},
+    ),
+    Case(
+        "POST",
+        "/task",
+        (401, 202, 202, 404, 202),
+        body={"projectId": "{project}", "instruction": "count"},
+    ),
+    Case("GET", "/tasks?projectId={project}", (401, 200, 200, 404, 200)),
+    Case("GET", "/tasks", (401, 200, 200, 200, 200)),
+    Case("GET", "/tasks/{task}", (401, 200, 200, 404, 200)),
+    Case(
+        "PATCH",
+        "/tasks/{task}",
+        (401, 200, 200, 404, 200),
+        body={"title": "Renamed"},
+        headers=(("If-Match", "{task_version}"),),
+        mutates=True,
+    ),
+    Case("DELETE", "/tasks/{task}", (401, 204, 204, 404, 204), mutates=True),
+    Case("POST", "/tasks/{task}/cancel", (401, 200, 200, 404, 200), mutates=True),
+    Case("POST", "/tasks/{task}/retry", (401, 202, 202, 404, 202), setup="failed", mutates=True),
+    Case("GET", "/tasks/{task}/activity", (401, 200, 200, 404, 200)),
+    Case(
+        "POST",
+        "/tasks/{task}/files",
+        (401, 201, 201, 404, 201),
+        body={"filename": "a.txt", "contentType": "text/plain", "size": 3},
+    ),
+    Case("GET", "/tasks/{task}/files", (401, 200, 200, 404, 200)),
+    Case("GET", "/files/{file}", (401, 200, 200, 404, 200)),
+    Case(
+        "POST",
+        "/files/{file}/complete",
+        (401, 200, 200, 404, 200),
+        setup="uploaded",
+        mutates=True,
+    ),
+    Case("GET", "/stats?projectId={project}", (401, 200, 200, 404, 200)),
+]
+# Anonymous by design: their answers do not depend on the caller (tested in test_api_auth).
+CALLER_INDEPENDENT = {("POST", "/auth/login"), ("POST", "/auth/refresh"), ("POST", "/auth/logout")}
+
+
+def _fill(value: Any, world: World) -> Any:
+    if isinstance(value, str):
+        return value.format(**world.__dict__)
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    return value
+
+
+def _world(api: ApiClient, owner: Who, member: Who, target: Who, case: Case) -> World:
+    """Fresh objects for one cell, made through the logic layer (fast, no HTTP)."""
+    from chalicelib.auth.principal import Principal
+    from chalicelib.dal.models import User
+    from chalicelib.logic import files, projects, tasks
+    from chalicelib.models.files import FileCreate
+    from chalicelib.models.projects import ProjectCreate
+    from chalicelib.models.tasks import TaskCreate
+
+    me = Principal(owner.id, "member")
+    project = projects.create_project(me, ProjectCreate(name="A's"))
+    project = projects.add_member(me, project.id, member.id)
+    extra = target
+    if case.setup == "extra_member":
+        project = projects.add_member(me, project.id, extra.id)
+    task, _ = tasks.create_task(me, TaskCreate(project_id=project.id, instruction="count"))
+    upload = files.create_upload(
+        me, task.id, FileCreate(filename="a.txt", content_type="text/plain", size=3)
+    )
+    if case.setup == "failed":
+        set_task_fields(task.id, status="failed")
+    if case.setup == "uploaded":
+        boto3.client("s3", region_name="us-east-1").put_object(
+            Bucket=BUCKET, Key=upload.upload.fields["key"], Body=b"abc", ContentType="text/plain"
+        )
+    return World(
+        project.id,
+        task.id,
+        upload.file.id,
+        target.id,
+        extra.id,
+        project_version=project.version,
+        task_version=task.version,
+        target_version=User.get(target.id).version,
+    )
+
+
+def test_every_endpoint_is_in_the_matrix() -> None:
+    import app
+
+    served = {(s.method, s.path) for s in app.ROUTES}
+    covered = {(c.method, c.path.split("?")[0]) for c in CASES} | CALLER_INDEPENDENT
+    templated = {
+        (
+            m,
+            p.replace("{project}", "{project_id}")
+            .replace("{task}", "{task_id}")
+            .replace("{file}", "{file_id}")
+            .replace("{target_user}", "{user_id}")
+            .replace("{extra_user}", "{user_id}"),
+        )
+        for m, p in covered
+    }
+    own = {(m, p) for m, p in served if not p.startswith(("/router", "/internal"))}
+    assert own - templated == set(), "add the new endpoint to CASES"
+
+
+def test_authorization_matrix(api: ApiClient) -> None:
+    owner, member, outsider, admin = api.user(), api.user(), api.user(), api.user("admin")
+    api.project(outsider, name="B's own")  # B owns things too: they just are not A's
+    callers: dict[str, Who | None] = {
+        "anon": None,
+        "owner": owner,
+        "member": member,
+        "outsider": outsider,
+        "admin": admin,
+    }
+    target = api.user()
+    mismatches = []
+    for case in CASES:
+        world = _world(api, owner, member, target, case)
+        for index, caller in enumerate(CALLERS):
+            reply = api.call(
+                case.method,
+                _fill(case.path, world),
+                who=callers[caller],
+                json_body=_fill(case.body, world),
+                headers={k: _fill(v, world) for k, v in case.headers},
+            )
+            expected = case.expected[index]
+            if reply.status != expected:
+                mismatches.append(
+                    f"{case.method} {case.path} as {caller}: {reply.status} != {expected} "
+                    f"({reply.error_code})"
+                )
+            if reply.status == 404:
+                assert (reply.error_code or "").endswith("not_found")
+            if case.mutates and reply.status < 300:
+                world = _world(api, owner, member, target, case)
+    assert mismatches == []
