@@ -56,7 +56,8 @@ class MotoServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            procs.stop(self.proc, grace_s=5, name="moto server")
+            # Its state is throwaway; on SIGTERM it waits for idle keep-alive threads, so be brief.
+            procs.stop(self.proc, grace_s=1, name="moto server", quiet=True)
 
 
 @dataclass(frozen=True)

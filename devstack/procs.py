@@ -64,7 +64,7 @@ def spawn(
     )
 
 
-def stop(proc: subprocess.Popen, *, grace_s: float, name: str) -> int | None:
+def stop(proc: subprocess.Popen, *, grace_s: float, name: str, quiet: bool = False) -> int | None:
     """SIGTERM this child (by its PID), SIGKILL it after ``grace_s``; returns its exit code."""
     if proc.poll() is not None:
         return proc.returncode
@@ -72,7 +72,9 @@ def stop(proc: subprocess.Popen, *, grace_s: float, name: str) -> int | None:
     try:
         return proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
-        log.warning("%s (pid %d) ignored SIGTERM for %.0f s: killing it", name, proc.pid, grace_s)
+        (log.debug if quiet else log.warning)(
+            "%s (pid %d) still running %.0f s after SIGTERM: killing it", name, proc.pid, grace_s
+        )
         proc.kill()
         return proc.wait(timeout=5)
 

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,7 +257,9 @@ class DevStack:
 
 
 async def _quietly(name: str, awaitable: Any) -> None:
+    started = time.monotonic()
     try:
         await awaitable
+        log.debug("stopped the %s in %.2f s", name, time.monotonic() - started)
     except Exception:
         log.exception("stopping the %s failed", name)
