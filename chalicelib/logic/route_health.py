@@ -167,7 +167,8 @@ def _to_item(route: str, state: BreakerState, version: int | None) -> RouteHealt
         probe_started_at=state.probe_started_at,
         updated_at=now_iso(),
     )
-    item.version = version
+    if version is not None:  # None: the item does not exist yet (save then requires that)
+        item.version = version
     return item
 
 
