@@ -535,8 +535,11 @@ def _timeout(config: DispatchConfig, remaining_seconds: Callable[[], float] | No
     return max(1.0, timeout)
 
 
-def _input_args(task: Task) -> dict[str, Any]:
+def _input_args(task: Task, route: dict[str, Any]) -> dict[str, Any]:
     value = task.input
+    if (value is None or value == "") and route.get("inlineInput"):
+        # The router found the data inside the instruction ("sha256 of 'abc'").
+        return {"input_text": str(route["inlineInput"])}
     if isinstance(value, str) and value.startswith("fil_"):
         from chalicelib.dal.models import File
 
@@ -593,7 +596,6 @@ def _run_executor(
     remaining_seconds: Callable[[], float] | None,
 ) -> Outcome:
     from chalicelib.executor_client import ExecutorError, ExecutorUnavailable, get_executor_client
-
     from chalicelib.logic import routing
 
     config = run.config
@@ -612,7 +614,7 @@ def _run_executor(
             params=route.get("params") or {},
             timeout_s=_timeout(config, remaining_seconds),
             cancel=lease.cancel,
-            **_input_args(run.task),
+            **_input_args(run.task, route),
         )
         for event in stream:
             if event.kind == "progress":

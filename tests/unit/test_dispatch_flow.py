@@ -409,3 +409,13 @@ def test_poison_message_is_rejected() -> None:
     for body in ("", "{", "[]", '{"taskId": 3, "attempt": 1}', '{"taskId": "t"}'):
         with pytest.raises(dispatch.PoisonMessage):
             dispatch.parse_message(body)
+
+
+def test_data_found_in_the_instruction_is_the_input(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    route = {**executor_route("crypto.hash"), "inlineInput": "abc"}
+    fakes = _fakes(monkeypatch, routing=FakeRouting(route))
+    task = seed_task(seed_project(), instruction="sha256 of 'abc'", input=None)
+    dispatch.handle_message(_body(task))
+    assert fakes.executor.calls[0]["input_text"] == "abc"
