@@ -9,6 +9,7 @@ must not stop work that the routes could still do.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from chalicelib.router.breaker import BreakerPolicy, BreakerState
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5.0
-_WRITE_ATTEMPTS = 4
+_WRITE_ATTEMPTS = 10
 
 
 @dataclass
@@ -113,7 +114,7 @@ class RouteHealthStore:
     def _update(
         self, route: str, transition: Callable[[BreakerState, float], BreakerState]
     ) -> BreakerState:
-        for _ in range(_WRITE_ATTEMPTS):
+        for attempt in range(_WRITE_ATTEMPTS):
             current = self._read(route)
             now = self.clock()
             new = transition(current.state, now)
@@ -124,6 +125,8 @@ class RouteHealthStore:
                 item.save()  # conditional on the version we read (VersionAttribute)
             except PutError as exc:
                 if _lost_race(exc):
+                    # Another invocation wrote first: back off a little (jittered), re-read.
+                    time.sleep(random.uniform(0.001, 0.005) * (attempt + 1))  # noqa: S311
                     continue
                 log.warning("route health not saved for %s: %s", route, exc)
                 return new
