@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,37 +45,10 @@ def _abort(context: grpc.ServicerContext, refusal: _Refused) -> None:
     context.abort(refusal.status, refusal.message)
 
 
-class BridgeTokenInterceptor(grpc.ServerInterceptor):
-    """Executor methods need the bridge token; health and reflection stay open for probes."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token.encode()
-
-        def deny(request: Any, context: grpc.ServicerContext) -> None:
-            context.set_trailing_metadata(((ERROR_CODE_METADATA_KEY, "unauthenticated"),))
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bridge token")
-
-        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
-        self._deny_stream = grpc.unary_stream_rpc_method_handler(deny)
-
-    def intercept_service(
-        self, continuation: Callable[[Any], Any], handler_call_details: Any
-    ) -> Any:
-        method: str = handler_call_details.method
-        if not method.startswith(f"/{SERVICE_NAME}/"):
-            return continuation(handler_call_details)
-        presented = b""
-        for key, value in handler_call_details.invocation_metadata or ():
-            if key == TOKEN_METADATA_KEY:
-                presented = value.encode() if isinstance(value, str) else value
-        if hmac.compare_digest(presented, self._token):
-            return continuation(handler_call_details)
-        return self._deny_stream if method.endswith("/Execute") else self._deny_unary
-
-
 class ExecutorService(pb_grpc.ExecutorServicer):
     def __init__(self, config: ExecutorConfig, pool: WorkerPool) -> None:
         self._config = config
+        self._token = config.bridge_token.encode()
         self._pool = pool
         self._modules = catalogue()
         self._inflight = 0
@@ -102,7 +75,22 @@ class ExecutorService(pb_grpc.ExecutorServicer):
 
     # -- ListModules -----------------------------------------------------------------------
 
+    def _check_token(self, context: grpc.ServicerContext) -> None:
+        """Executor methods need the bridge token (health and reflection stay open)."""
+        presented = b""
+        for key, value in context.invocation_metadata():
+            if key == TOKEN_METADATA_KEY:
+                presented = value.encode() if isinstance(value, str) else value
+        if not hmac.compare_digest(presented, self._token):
+            raise _Refused(
+                grpc.StatusCode.UNAUTHENTICATED, "unauthenticated", "missing or wrong bridge token"
+            )
+
     def ListModules(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            self._check_token(context)
+        except _Refused as refusal:
+            _abort(context, refusal)
         return pb.ListModulesResponse(
             modules=[
                 pb.ModuleInfo(
@@ -121,6 +109,7 @@ class ExecutorService(pb_grpc.ExecutorServicer):
 
     def Execute(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
+            self._check_token(context)
             if self.draining:
                 raise _Refused(grpc.StatusCode.UNAVAILABLE, "draining", "executor is shutting down")
             spec = self._module(request.module)
@@ -360,7 +349,6 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
     pool.start()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max(16, config.workers * 8)),
-        interceptors=[BridgeTokenInterceptor(config.bridge_token)],
         options=[
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", 16 * 1024 * 1024),
@@ -379,7 +367,10 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
 
         names.append(reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, server)
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    try:
+        port = server.add_insecure_port(f"{config.host}:{config.port}")
+    except RuntimeError:
+        port = 0
     if port == 0:
         pool.close()
         raise RuntimeError(f"could not bind {config.host}:{config.port}")
