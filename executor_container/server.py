@@ -238,8 +238,9 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         budget = self._budget(spec, request, context)
         deadline = started_at + budget
         worker = self._pool.acquire(timeout=max(0.0, budget))
-        if worker is None:
-            yield _error("busy", f"no worker became free within {budget:.1f} s", retryable=True)
+        if worker is None:  # refused before it started: the client may try again later
+            message = f"all {self._pool.size} workers stayed busy for {max(budget, 0):.1f} s"
+            _abort(context, _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", message))
             return
         reusable = False
         try:
