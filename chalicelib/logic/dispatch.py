@@ -617,7 +617,12 @@ def _run_executor(
             **_input_args(run.task, route),
         )
         for event in stream:
-            if event.kind == "progress":
+            if event.kind == "started":
+                # The module began on a worker: the first progress subscribers see.
+                value = coalescer.offer(0.0, event.message or "Started on the executor.")
+                if value is not None:
+                    run.emit("progress", value[1], progress=value[0])
+            elif event.kind == "progress":
                 value = coalescer.offer(event.progress, event.message)
                 if value is not None:
                     run.emit("progress", value[1], progress=value[0])

@@ -61,6 +61,7 @@ def test_executor_task_runs_to_completed_with_ordered_events(
         ("status", "queued"),
         ("routed", "running"),
         ("status", "running"),
+        ("progress", "running"),  # "started" relayed as progress 0
         ("progress", "running"),
         ("progress", "running"),
         ("log", "running"),
