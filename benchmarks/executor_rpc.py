@@ -111,6 +111,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=20.0, help="cap per round")
+    parser.add_argument(
+        "--multi-threaded-client",
+        dest="single_threaded",
+        action="store_false",
+        help="read streams on gRPC's channel thread instead of the caller's",
+    )
     parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_echo:
@@ -133,8 +139,10 @@ def main() -> int:
         subprocess.Popen([sys.executable, "-m", "executor_container"], env=env, cwd=ROOT),
     ]
     try:
-        echo_channel = grpc.insecure_channel(f"127.0.0.1:{echo_port}")
-        exec_channel = grpc.insecure_channel(f"127.0.0.1:{exec_port}")
+        # The same client options for both, as chalicelib.executor_client uses them.
+        options = [("SingleThreadedUnaryStream", 1)] if args.single_threaded else []
+        echo_channel = grpc.insecure_channel(f"127.0.0.1:{echo_port}", options)
+        exec_channel = grpc.insecure_channel(f"127.0.0.1:{exec_port}", options)
         wait_ready(echo_channel)
         wait_ready(exec_channel)
         echo = echo_channel.unary_stream(

@@ -27,6 +27,8 @@ DEFAULT_MARGIN_S = 5.0
 IDLE_RESET_S = 300.0
 MAX_SEND_BYTES = 64 * 1024 * 1024
 CANCEL_POLL_S = 0.1
+# grpc.experimental.ChannelOptions.SingleThreadedUnaryStream (a Python-side channel option).
+SINGLE_THREADED_UNARY_STREAM = "SingleThreadedUnaryStream"
 
 SERVICE_CONFIG = json.dumps(
     {
@@ -139,6 +141,8 @@ class ExecutorClient:
                     ("grpc.max_send_message_length", MAX_SEND_BYTES),
                     ("grpc.keepalive_time_ms", 30_000),
                     ("grpc.keepalive_timeout_ms", 10_000),
+                    # Streams are read on the caller's thread: no extra thread per call.
+                    (SINGLE_THREADED_UNARY_STREAM, 1),
                 ]
                 if self._tls:
                     credentials = grpc.ssl_channel_credentials()
