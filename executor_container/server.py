@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import pickle
 import threading
 import time
 from collections.abc import Iterator
@@ -297,7 +298,7 @@ class ExecutorService(pb_grpc.ExecutorServicer):
                     _, code, text, retryable, recycle = message
                     yield _error(code, text, retryable=retryable), not recycle
                     return
-        except (EOFError, OSError):
+        except (EOFError, OSError, pickle.UnpicklingError):
             how = worker.exit_description()
             hint = " (out of memory?)" if "SIGKILL" in how else ""
             if "SIGXCPU" in how:

@@ -89,6 +89,15 @@ class WorkerInput:
         return decode_utf8(self.data())
 
 
+def _send(conn: Connection, message: tuple[Any, ...]) -> None:
+    """Send one message whole: SIGXCPU is held back so it cannot cut a message in half."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGXCPU})
+    try:
+        conn.send(message)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGXCPU})
+
+
 class WorkerContext:
     """Progress and logs back to the parent, throttled so a chatty module cannot flood it."""
 
@@ -103,12 +112,12 @@ class WorkerContext:
             return
         self._last_progress = now
         fraction = min(max(float(fraction), 0.0), 1.0) if math.isfinite(fraction) else 0.0
-        self._conn.send(("progress", fraction, str(message)[:500]))
+        _send(self._conn, ("progress", fraction, str(message)[:500]))
 
     def log(self, message: str, level: str = "info") -> None:
         self._logs += 1
         if self._logs <= MAX_LOGS_PER_CALL:
-            self._conn.send(("log", level, str(message)[:2000]))
+            _send(self._conn, ("log", level, str(message)[:2000]))
 
 
 def _on_sigxcpu(signum: int, frame: Any) -> None:
@@ -171,7 +180,7 @@ def worker_main(conn: Connection, limits: WorkerLimits) -> None:
     for spec in catalogue().values():
         if spec.warm is not None:
             spec.warm()
-    conn.send(("ready",))
+    _send(conn, ("ready",))
     while True:
         try:
             call = conn.recv()
@@ -180,6 +189,6 @@ def worker_main(conn: Connection, limits: WorkerLimits) -> None:
         if call is None:
             return
         reply = run_call(call, conn, limits)
-        conn.send(reply)
+        _send(conn, reply)
         if reply[0] == "error" and reply[4]:
             return  # after a resource limit the process state is suspect: start afresh

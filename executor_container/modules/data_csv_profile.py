@@ -48,7 +48,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def profile(data: bytes) -> dict[str, Any]:
+def profile(data: bytes, ctx: ModuleContext | None = None) -> dict[str, Any]:
     import polars as pl
 
     if not data.strip():
@@ -60,6 +60,8 @@ def profile(data: bytes) -> dict[str, Any]:
     except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInput(f"malformed CSV: {first_line}") from exc
+    if ctx is not None:
+        ctx.progress(0.6, f"parsed {frame.height} rows; profiling {frame.width} columns")
     kinds = {name: _kind(dtype) for name, dtype in frame.schema.items()}
     aggregates: list[pl.Expr] = []
     for index, name in enumerate(frame.columns):
@@ -91,8 +93,8 @@ def profile(data: bytes) -> dict[str, Any]:
 
 def run(source: ModuleInput, params: Any, ctx: ModuleContext) -> dict[str, Any]:
     data = source.data()
-    ctx.progress(0.1, f"profiling {len(data) // 1024} KB of CSV")
-    return profile(data)
+    ctx.progress(0.1, f"parsing {len(data) // 1024} KB of CSV")
+    return profile(data, ctx)
 
 
 MODULE = ModuleSpec(

@@ -68,10 +68,12 @@ class Params(BaseModel):
     kinds: list[Kind] | None = Field(default=None, description="kinds to return (default all)")
 
 
-def extract(text: str) -> dict[str, list[str]]:
+def extract(text: str, ctx: ModuleContext | None = None) -> dict[str, list[str]]:
     claimed: list[tuple[int, int]] = []
     found: dict[str, list[str]] = {}
-    for kind, pattern in PATTERNS.items():
+    for index, (kind, pattern) in enumerate(PATTERNS.items()):
+        if ctx is not None:
+            ctx.progress(index / len(PATTERNS), f"looking for {kind}")
         values: list[str] = []
         for match in pattern.finditer(text):
             start, end = match.span()
@@ -94,7 +96,7 @@ def extract(text: str) -> dict[str, list[str]]:
 
 
 def run(source: ModuleInput, params: Params, ctx: ModuleContext) -> dict[str, Any]:
-    found = extract(source.text())
+    found = extract(source.text(), ctx)
     kinds = params.kinds or list(PATTERNS)
     return {kind: values for kind, values in found.items() if kind in kinds}
 
