@@ -741,8 +741,43 @@ def stats(call: Call) -> Any:
 
 
 # =============================================================================================
-# Router (H2): /router/* routes go here, declared with @route like the ones above.
+# Router (H2): how tasks are routed (chalicelib/router, chalicelib/logic/routing.py).
 # =============================================================================================
+
+
+@route(
+    "POST",
+    "/router/explain",
+    name="explainRoute",
+    summary="The route decision for an instruction and input, without creating a task",
+    tags=("router",),
+    body=M("router:ExplainRequest"),
+    response=M("router:RouteDecisionOut"),
+    errors=(400,),
+    description=(
+        "Runs the router as it would run for a task now (same route health): pinned module, "
+        "rules, classifier, capability and health filters, confidence threshold, fallback."
+    ),
+)
+def explain_route(call: Call) -> Any:
+    from chalicelib.logic import routing
+
+    body = call.body
+    return routing.explain(body.instruction, body.input, body.params, body.module)
+
+
+@route(
+    "GET",
+    "/router/catalog",
+    name="getRouterCatalog",
+    summary="Routes with their health, and the modules they run",
+    tags=("router",),
+    response=M("router:CatalogOut"),
+)
+def router_catalog(call: Call) -> Any:
+    from chalicelib.logic import routing
+
+    return routing.catalog()
 
 
 # =============================================================================================

@@ -26,7 +26,7 @@ CATALOGUE_TTL_S = 60.0
 # hammered by every request).
 CATALOGUE_RETRY_S = 10.0
 LIST_MODULES_TIMEOUT_S = 2.0
-MAX_INSTRUCTION_CHARS = 8000
+MAX_INSTRUCTION_CHARS = 20_000  # as for tasks (chalicelib.models.tasks.Instruction)
 
 
 class TaskLike(Protocol):

@@ -169,7 +169,7 @@ def test_explain_with_an_llm_configured(
     [
         ({"instruction": ""}, "validation_error"),
         ({"instruction": "   ", "input": ""}, "validation_error"),
-        ({"instruction": "x" * 8001}, "validation_error"),
+        ({"instruction": "x" * 20_001}, "validation_error"),
         ({"instruction": "do it", "module": "nope.module"}, "unknown_module"),
     ],
 )

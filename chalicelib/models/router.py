@@ -1,0 +1,68 @@
+"""The router's API shapes: explain a would-be task, and the catalogue of routes and modules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.models.base import ApiModel, RequestModel
+
+ModuleName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
+]
+
+
+class ExplainRequest(RequestModel):
+    instruction: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    input: Any = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    module: ModuleName | None = None
+
+
+class AlternativeOut(ApiModel):
+    module: str
+    score: float
+
+
+class RouteDecisionOut(ApiModel):
+    """DESIGN.md's route decision, plus how it was reached (``stage``, ``evidence``)."""
+
+    target: Literal["executor", "llm", "review"]
+    module: str
+    params: dict[str, Any]
+    confidence: float
+    reason: str
+    alternatives: list[AlternativeOut]
+    decided_by: Literal["pinned", "rule", "classifier", "fallback"]
+    micros: int
+    stage: Literal["pinned", "rules", "classifier", "capability", "health", "threshold", "fallback"]
+    evidence: dict[str, Any]
+    inline_input: str | None = None
+
+
+class RouteOut(ApiModel):
+    name: Literal["executor", "llm"]
+    available: bool
+    state: Literal["closed", "open", "half_open"]
+    configured: bool
+    failures: int
+    retry_at: float | None = None
+    provider: str | None = None
+    detail: str | None = None
+
+
+class ModuleOut(ApiModel):
+    name: str
+    description: str
+    route: Literal["executor", "llm"]
+    available: bool
+    params_schema: dict[str, Any] | None = None
+    max_input_bytes: int | None = None
+    version: str | None = None
+
+
+class CatalogOut(ApiModel):
+    routes: list[RouteOut]
+    modules: list[ModuleOut]
+    source: Literal["executor", "static"]
