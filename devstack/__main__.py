@@ -109,10 +109,16 @@ def main() -> None:
     for noisy in ("botocore", "boto3", "pynamodb", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        sys.exit(asyncio.run(run(args)))
+        code = asyncio.run(run(args))
     except PortInUse as exc:
         print(f"port {exc.port} is in use: stop what uses it or set AION_PORT", file=sys.stderr)
         sys.exit(2)
+    # Everything we started is stopped by now. Skip interpreter teardown: collecting the
+    # botocore/pynamodb object graphs takes seconds and only delays Ctrl-C and test teardown.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,15 @@ class StackOptions:
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
+def write_private_atomically(path: Path, text: str) -> None:
+    """Readers polling for ``path`` see all of it or nothing; only we can read it (password)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
 class PortInUse(Exception):
     def __init__(self, port: int) -> None:
         super().__init__(f"port {port} is in use")
@@ -214,8 +223,7 @@ class DevStack:
             await asyncio.to_thread(self.sqs_driver.start)
             self.schedule_driver.start()
         if opts.ready_file is not None:
-            opts.ready_file.write_text(json.dumps(self.info))
-            opts.ready_file.chmod(0o600)
+            write_private_atomically(opts.ready_file, json.dumps(self.info))
         return self.info
 
     def status(self) -> dict[str, Any]:

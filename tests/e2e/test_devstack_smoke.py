@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,41 +53,3 @@ def test_status_reports_the_children(devstack: dict[str, Any]) -> None:
     assert status["moto"]["pid"] > 0
     if (REPO / "executor_container" / "__main__.py").exists():
         assert status["executor"]["pid"] > 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-@pytest.mark.slow
-def test_sigterm_stops_the_stack_and_its_children(tmp_path: Path) -> None:
-    ready = tmp_path / "ready.json"
-    env = {**os.environ, "AION_PORT": "0", "AION_DEV_READY_FILE": str(ready)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "--no-executor"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.05)
-        info = json.loads(ready.read_text())
-        moto_pid = requests.get(info["status_url"], timeout=10).json()["moto"]["pid"]
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
-        deadline = time.monotonic() + 5
-        while _alive(moto_pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _alive(moto_pid)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
