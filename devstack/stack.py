@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack import aws_calls, procs
 from devstack import env as stack_env
-from devstack import procs
 from devstack.executor_proc import ExecutorSupervisor, executor_available
 from devstack.lambda_runtime import (
     Invoker,
@@ -140,6 +140,7 @@ class DevStack:
             queue_url=resources.queue_url,
             executor_target=target,
         )
+        aws_calls.install()  # before any client of the app exists
         for name in stack_env.DROPPED:
             os.environ.pop(name, None)
         os.environ.update(app_env)
@@ -244,6 +245,7 @@ class DevStack:
             },
             "sqs": dict(self.sqs_driver.counters) if self.sqs_driver else {},
             "schedules": dict(self.schedule_driver.counters) if self.schedule_driver else {},
+            "awsCalls": aws_calls.snapshot(),
         }
 
     async def stop(self) -> None:

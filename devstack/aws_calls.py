@@ -1,0 +1,47 @@
+"""Counts the AWS API calls made in the dev stack process, by service and operation.
+
+The benchmarks need "DynamoDB requests per task" and "management posts per event"; the app's
+clients live in this process, so one wrapper around botocore's ``Endpoint.make_request`` sees
+every logical call (retries not counted twice) of every client, pynamodb's included. Installed
+only by the dev stack; Lambda code never imports this.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+_lock = threading.Lock()
+_counts: Counter[tuple[str, str]] = Counter()
+_installed = False
+
+
+def install() -> None:
+    """Wrap ``botocore.endpoint.Endpoint.make_request`` once (idempotent)."""
+    global _installed
+    from botocore.endpoint import Endpoint
+
+    with _lock:
+        if _installed:
+            return
+        original = Endpoint.make_request
+
+        def counted(self: Any, operation_model: Any, request_dict: Any) -> Any:
+            key = (operation_model.service_model.service_name, operation_model.name)
+            with _lock:
+                _counts[key] += 1
+            return original(self, operation_model, request_dict)
+
+        Endpoint.make_request = counted  # type: ignore[method-assign]
+        _installed = True
+
+
+def snapshot() -> dict[str, dict[str, int]]:
+    """``{service: {operation: count}}`` since start; diff two snapshots to measure a run."""
+    with _lock:
+        items = list(_counts.items())
+    out: dict[str, dict[str, int]] = {}
+    for (service, operation), count in sorted(items):
+        out.setdefault(service, {})[operation] = count
+    return out

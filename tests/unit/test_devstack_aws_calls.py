@@ -1,0 +1,26 @@
+"""The dev stack's AWS call counter sees every botocore client's calls."""
+
+from __future__ import annotations
+
+import boto3
+from moto import mock_aws
+
+from devstack import aws_calls
+
+
+def test_calls_are_counted_by_service_and_operation() -> None:
+    aws_calls.install()
+    aws_calls.install()  # idempotent: still one count per call
+    before = aws_calls.snapshot()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+        for _ in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody="x")
+    after = aws_calls.snapshot()
+
+    def delta(operation: str) -> int:
+        return after["sqs"].get(operation, 0) - before.get("sqs", {}).get(operation, 0)
+
+    assert delta("SendMessage") == 3
+    assert delta("CreateQueue") == 1
