@@ -106,6 +106,7 @@ async function main() {
       else link.removeAttribute("aria-current");
     }
     const token = ++renderToken;
+    const focusedBefore = document.activeElement;
     if (!match) {
       replace(
         mainEl,
@@ -117,7 +118,7 @@ async function main() {
           h("a", { href: "#/dashboard" }, "Go to the dashboard"),
         ),
       );
-      focusHeading();
+      focusHeading(focusedBefore);
       return;
     }
     const [m, view] = match;
@@ -128,19 +129,19 @@ async function main() {
       return;
     }
     dispose = typeof cleanup === "function" ? cleanup : null;
-    focusHeading();
+    focusHeading(focusedBefore);
   }
 
-  // Moves focus to the new screen's heading so keyboard and screen-reader users land there.
-  function focusHeading() {
+  // Moves focus to the new screen's heading so keyboard and screen-reader users land there,
+  // unless they already moved focus themselves while the screen was loading.
+  function focusHeading(focusedBefore) {
     const heading = mainEl.querySelector("h1");
-    if (heading) {
-      heading.setAttribute("tabindex", "-1");
-      document.title = `${heading.textContent} · AION`;
-      if (!mainEl.contains(document.activeElement) || document.activeElement === mainEl) {
-        heading.focus({ preventScroll: false });
-      }
-    }
+    if (!heading) return;
+    heading.setAttribute("tabindex", "-1");
+    document.title = `${heading.textContent} · AION`;
+    const now = document.activeElement;
+    const untouched = !now || now === document.body || now === focusedBefore || now === mainEl;
+    if (untouched) heading.focus({ preventScroll: false });
   }
 
   api.onSession((session) => {

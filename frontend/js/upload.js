@@ -25,3 +25,30 @@ export function uploadPresigned(upload, file, onProgress) {
     xhr.send(form);
   });
 }
+
+/**
+ * Registers `file` on a task (POST /tasks/{id}/files), uploads it with progress and confirms
+ * it (POST /files/{id}/complete). Resolves with the ready file; rejects if S3 or the check
+ * refuses it.
+ */
+export async function attachFile(api, taskId, file, onProgress) {
+  const created = await api.post(`/tasks/${encodeURIComponent(taskId)}/files`, {
+    filename: file.name,
+    contentType: file.type || "application/octet-stream",
+    size: file.size,
+  });
+  await uploadPresigned(created.upload, file, onProgress);
+  const done = await api.post(`/files/${encodeURIComponent(created.file.id)}/complete`);
+  if (done.status !== "ready") {
+    throw new Error(`The file was not accepted (${done.status}); it did not match what was announced.`);
+  }
+  return done;
+}
+
+/** Points a failed/canceled task's input at `fileId` and runs it again. */
+export async function runOnFile(api, taskId, fileId) {
+  const tid = encodeURIComponent(taskId);
+  const current = await api.get(`/tasks/${tid}`);
+  await api.patch(`/tasks/${tid}`, { input: fileId }, current.version);
+  return api.post(`/tasks/${tid}/retry`);
+}

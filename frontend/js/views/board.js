@@ -3,12 +3,12 @@
 import { loadCatalog } from "../catalog.js";
 import { field, formatTime, h, replace, STATUSES, statusBadge, statusLabel, uid } from "../dom.js";
 import { decisionView } from "../route.js";
-import { uploadPresigned } from "../upload.js";
+import { attachFile, runOnFile } from "../upload.js";
 
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 
 export async function render(ctx) {
-  const { api, live, query } = ctx;
+  const { api, live } = ctx;
   const projectId = decodeURIComponent(ctx.params[0]);
   const disposers = [];
   let project;
@@ -229,8 +229,6 @@ export async function render(ctx) {
       }
     }),
   );
-  await loadTasks();
-
   // Create and explain
   explainBtn.addEventListener("click", async () => {
     if (!instruction.value.trim()) {
@@ -298,8 +296,9 @@ export async function render(ctx) {
 
   /**
    * Files belong to a task, so a file input is attached after creation: hold the task
-   * (cancel while still queued), upload with progress, confirm the upload, point the task's
-   * input at the file and start it again (retry).
+   * (cancel while still queued), upload with progress, then point its input at the file and
+   * run it again. If the task got ahead of the cancel, the file stays attached and the task
+   * page offers to run it again on the file.
    */
   async function attachFileInput(task, file) {
     const tid = encodeURIComponent(task.id);
@@ -309,22 +308,19 @@ export async function render(ctx) {
       held = await api.get(`/tasks/${tid}`);
     }
     progressWrap.hidden = false;
-    progress.value = 0;
-    const created = await api.post(`/tasks/${tid}/files`, {
-      filename: file.name,
-      contentType: file.type || "application/octet-stream",
-      size: file.size,
-    });
-    await uploadPresigned(created.upload, file, (f) => {
+    const setProgress = (f) => {
       progress.value = Math.round(f * 100);
       progress.textContent = `${Math.round(f * 100)}%`;
-    });
-    const done = await api.post(`/files/${encodeURIComponent(created.file.id)}/complete`);
-    if (done.status !== "ready") throw new Error(`The file was not accepted (${done.status}).`);
-    const current = await api.get(`/tasks/${tid}`);
-    await api.patch(`/tasks/${tid}`, { input: created.file.id }, current.version);
-    return api.post(`/tasks/${tid}/retry`);
+    };
+    setProgress(0);
+    const ready = await attachFile(api, task.id, file, setProgress);
+    if (held.status !== "canceled" && held.status !== "failed") {
+      ctx.announce("The task ran before the file was attached; the file is on the task page.");
+      return held;
+    }
+    return runOnFile(api, task.id, ready.id);
   }
 
+  await loadTasks();
   return () => disposers.forEach((d) => d());
 }

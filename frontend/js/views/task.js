@@ -1,8 +1,9 @@
 // Task detail: route decision, live timeline with progress, result per module (raw JSON on
 // demand), cancel/retry, files with download links. Events are keyed by seq, so a replayed
 // or gap-filled event is never shown twice.
-import { formatClock, formatTime, h, replace, statusBadge, statusLabel } from "../dom.js";
+import { field, formatClock, formatTime, h, replace, statusBadge, statusLabel } from "../dom.js";
 import { decisionView, resultView } from "../route.js";
+import { attachFile, runOnFile } from "../upload.js";
 
 const TERMINAL = new Set(["completed", "failed", "canceled"]);
 
@@ -31,6 +32,19 @@ export async function render(ctx) {
   const raw = h("pre", { class: "raw", id: "raw-json", hidden: true });
   const timeline = h("ol", { class: "timeline", id: "timeline", "aria-label": "Task events" });
   const filesBody = h("div");
+  const fileInput = h("input", { type: "file", name: "file" });
+  const uploadProgress = h("progress", { max: "100", value: "0", id: "file-progress" });
+  const uploadProgressWrap = h("div", { class: "field", hidden: true }, h("label", { for: "file-progress" }, "Upload progress"), uploadProgress);
+  const uploadErrors = h("div");
+  const uploadBtn = h("button", { type: "submit", class: "btn ghost" }, "Upload file");
+  const uploadForm = h(
+    "form",
+    { "aria-label": "File upload", novalidate: true },
+    uploadErrors,
+    field("Attach a file", fileInput).wrap,
+    uploadProgressWrap,
+    uploadBtn,
+  );
 
   replace(
     ctx.main,
@@ -58,8 +72,35 @@ export async function render(ctx) {
       ),
     ),
     h("section", { class: "panel glass", "aria-labelledby": "timeline-h" }, h("h2", { id: "timeline-h" }, "Timeline"), timeline),
-    h("section", { class: "panel glass", "aria-labelledby": "files-h" }, h("h2", { id: "files-h" }, "Files"), filesBody),
+    h("section", { class: "panel glass", "aria-labelledby": "files-h" }, h("h2", { id: "files-h" }, "Files"), filesBody, uploadForm),
   );
+
+  // Handlers go on before any await, so an early submit never falls through to the browser.
+  uploadForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = fileInput.files[0];
+    if (!file) {
+      replace(uploadErrors, h("div", { class: "form-error", role: "alert" }, "Choose a file first."));
+      fileInput.focus();
+      return;
+    }
+    replace(uploadErrors);
+    uploadBtn.disabled = true;
+    uploadProgressWrap.hidden = false;
+    try {
+      await attachFile(api, taskId, file, (f) => {
+        uploadProgress.value = Math.round(f * 100);
+        uploadProgress.textContent = `${Math.round(f * 100)}%`;
+      });
+      fileInput.value = "";
+      ctx.announce(`${file.name} uploaded`);
+      await loadFiles();
+    } catch (err) {
+      replace(uploadErrors, h("div", { class: "form-error", role: "alert" }, err.message));
+    } finally {
+      uploadBtn.disabled = false;
+    }
+  });
 
   rawToggle.addEventListener("click", () => {
     const open = raw.hidden;
@@ -127,6 +168,7 @@ export async function render(ctx) {
       "li",
       { dataset: { seq: String(ev.seq), kind: ev.kind } },
       h("span", { class: "seq" }, `#${ev.seq}`),
+      " ",
       h("span", { class: "when" }, formatClock(ev.at)),
       " ",
       ev.status ? statusBadge(ev.status) : null,
@@ -147,8 +189,10 @@ export async function render(ctx) {
     clearTimeout(reloadTimer);
     reloadTimer = setTimeout(async () => {
       try {
+        const before = task.status;
         task = await api.get(`/tasks/${tid}`);
         paintTask();
+        if (task.status !== before) loadFiles();
       } catch {
         /* keep what is shown; the next event retries */
       }
@@ -213,6 +257,19 @@ export async function render(ctx) {
                 }
               });
               li.append(btn);
+              if (task.status === "failed" || task.status === "canceled") {
+                const run = h("button", { type: "button", class: "btn small", "aria-label": `Run again on ${f.filename}` }, "Run on this file");
+                run.addEventListener("click", async () => {
+                  try {
+                    task = await runOnFile(api, taskId, f.id);
+                    paintTask();
+                    ctx.announce("Task queued again on the file");
+                  } catch (err) {
+                    li.append(h("span", { class: "form-error" }, err.message));
+                  }
+                });
+                li.append(" ", run);
+              }
             }
             return li;
           }),
@@ -223,6 +280,7 @@ export async function render(ctx) {
     }
   }
   loadFiles();
+
 
   return () => disposers.forEach((d) => d());
 }

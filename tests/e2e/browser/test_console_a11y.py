@@ -1,0 +1,194 @@
+"""Accessibility of every screen: axe-core in four display modes, keyboard-only use, focus
+never hidden, themes without a flash, status not by colour alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser.conftest import ApiClient, Stack, run_axe, screenshot, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+FOCUS_INFO_JS = (Path(__file__).parent / "js" / "focus_info.js").read_text()
+
+MODES: dict[str, dict[str, str]] = {
+    "light": {"color_scheme": "light", "reduced_motion": "no-preference", "forced_colors": "none"},
+    "dark": {"color_scheme": "dark", "reduced_motion": "no-preference", "forced_colors": "none"},
+    "reduced-motion": {
+        "color_scheme": "light",
+        "reduced_motion": "reduce",
+        "forced_colors": "none",
+    },
+    "forced-colors": {
+        "color_scheme": "dark",
+        "reduced_motion": "no-preference",
+        "forced_colors": "active",
+    },
+}
+
+
+def _check_modes(page: Any, screen: str) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for mode, media in MODES.items():
+        page.emulate_media(**media)
+        page.wait_for_timeout(50)  # let the media queries restyle
+        violations = run_axe(page)
+        if violations:
+            found[f"{screen}/{mode}"] = violations
+        if mode in ("light", "dark"):
+            screenshot(page, f"{screen}-{mode}")
+    page.emulate_media(color_scheme="light", reduced_motion="no-preference", forced_colors="none")
+    return found
+
+
+def test_axe_zero_violations_on_every_screen_in_every_mode(
+    page: Any, stack: Stack, admin_api: ApiClient
+) -> None:
+    project = admin_api.create_project(name="Axe project")
+    task = admin_api.create_task(project["id"], title="Axe task", input="some words here")
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    page.goto("/#/signin")
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    found |= _check_modes(page, "signin")
+
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.locator(".health-list li").first.wait_for()
+    found |= _check_modes(page, "dashboard")
+
+    screens = [
+        ("/#/projects", "Projects", "projects"),
+        (f"/#/projects/{project['id']}", project["name"], "board"),
+        (
+            f"/#/projects/{project['id']}/settings",
+            f"Settings: {project['name']}",
+            "project-settings",
+        ),
+        (f"/#/tasks/{task['id']}", task["title"], "task"),
+        ("/#/admin/users", "Users", "admin-users"),
+    ]
+    for path, heading, screen in screens:
+        page.goto(path)
+        page.get_by_role("heading", name=heading, level=1).wait_for()
+        page.wait_for_load_state("networkidle")
+        found |= _check_modes(page, screen)
+
+    assert not found, found
+
+
+def _focus_info(page: Any) -> dict[str, Any]:
+    return page.evaluate(FOCUS_INFO_JS)
+
+
+def _tab_to(page: Any, predicate: Any, limit: int = 80) -> dict[str, Any]:
+    """Tab until predicate(focus info) holds, checking at every stop that focus is visible and
+    not hidden under the sticky header."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        info = _focus_info(page)
+        if info["tag"] != "BODY":
+            assert info["outline"], f"no visible focus indicator on {info}"
+            assert info["onTop"], f"focused control hidden under something: {info}"
+            assert info["top"] >= 0, f"focus above the viewport: {info}"
+            assert info["bottom"] <= info["viewport"] + 1, f"focus below the viewport: {info}"
+        if predicate(info):
+            return info
+    raise AssertionError("never reached the wanted control by Tab")
+
+
+def test_keyboard_only_sign_in_and_create_task(
+    page: Any, stack: Stack, admin_api: ApiClient
+) -> None:
+    project = admin_api.create_project(name="Keyboard project")
+    page.set_viewport_size({"width": 1000, "height": 600})  # small: the page must scroll
+    page.goto("/#/signin")
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+
+    _tab_to(page, lambda i: i["name"] == "email")
+    page.keyboard.type(stack.admin_email)
+    _tab_to(page, lambda i: i["name"] == "password")
+    page.keyboard.type(stack.admin_password)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Dashboard", level=1).wait_for()
+
+    _tab_to(page, lambda i: i["tag"] == "A" and i["label"] == "Projects")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Projects", level=1).wait_for()
+    _tab_to(page, lambda i: i["tag"] == "A" and i["label"] == project["name"])
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name=project["name"], level=1).wait_for()
+
+    _tab_to(page, lambda i: i["name"] == "instruction")
+    page.keyboard.type("Count the words in this text")
+    _tab_to(page, lambda i: i["name"] == "input")
+    page.keyboard.type("keyboard only works")
+    _tab_to(page, lambda i: i["tag"] == "BUTTON" and i["label"] == "Create task")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Count the words in this text", level=1).wait_for()
+    expect(page.locator("#timeline li").first).to_contain_text("queued")
+
+
+def test_theme_toggle_persists_without_flash(page: Any) -> None:
+    page.emulate_media(color_scheme="light")
+    page.goto("/#/signin")
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    toggle = page.get_by_role("button", name="Dark theme")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    light_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    dark_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert dark_bg != light_bg
+
+    # On reload the stored theme is on <html> before any stylesheet or module runs.
+    seen: list[Any] = []
+    page.on(
+        "domcontentloaded",
+        lambda: seen.append(page.evaluate("() => document.documentElement.dataset.theme")),
+    )
+    page.reload()
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    assert seen == ["dark"]
+    order = page.evaluate(
+        """() => [...document.head.children]
+              .filter(e => e.matches('script[src], link[rel=stylesheet]'))
+              .map(e => e.getAttribute('src') || e.getAttribute('href'))"""
+    )
+    assert order.index("theme-init.js") < order.index("tokens.css")
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == dark_bg
+    page.emulate_media(color_scheme="dark")
+    page.get_by_role("button", name="Dark theme").click()  # explicit light beats a dark system
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_bg
+
+
+def test_reduced_transparency_and_contrast_give_opaque_panels(page: Any) -> None:
+    page.goto("/#/signin")
+    panel = page.locator("form.signin")
+    panel.wait_for()
+
+    def bg() -> str:
+        return panel.evaluate("el => getComputedStyle(el).backgroundColor")
+
+    assert bg().startswith("rgba(")  # translucent glass by default
+    page.emulate_media(contrast="more")
+    page.wait_for_timeout(50)
+    assert bg().startswith("rgb("), bg()
+    assert panel.evaluate("el => getComputedStyle(el).backdropFilter") in (
+        "none",
+        "blur(0px) saturate(1.4)",
+    )
+
+
+def test_status_is_told_by_text_and_glyph_not_colour(
+    page: Any, stack: Stack, admin_api: ApiClient
+) -> None:
+    project = admin_api.create_project()
+    admin_api.create_task(project["id"], title="Badge task")
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto(f"/#/projects/{project['id']}")
+    badge = page.locator('[data-column="queued"] h3 .badge')
+    expect(badge).to_have_text("◷queued")

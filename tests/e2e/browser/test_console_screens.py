@@ -1,0 +1,226 @@
+"""Screens and their rules: sign-in errors and throttling, session refresh and sign out, the
+cached health query, version conflicts, users admin, the live feed, and an XSS probe."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.e2e.browser.conftest import ApiClient, Stack, screenshot, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+XSS_TITLE = '<img src=x onerror="window.__xss=1">'
+XSS_TEXT = '<script>window.__xss=2</script><b id="xss-bold">bold</b>'
+
+
+def test_xss_probe_stays_inert(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    project = admin_api.create_project(name='<svg onload="window.__xss=3">')
+    task = admin_api.create_task(
+        project["id"], title=XSS_TITLE, instruction=XSS_TEXT, input=XSS_TEXT
+    )
+    sign_in(page, stack.admin_email, stack.admin_password)
+
+    page.goto(f"/#/projects/{project['id']}")
+    card = page.locator(".card", has_text=XSS_TITLE)
+    expect(card).to_be_visible()
+    page.goto(f"/#/tasks/{task['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(XSS_TITLE)
+    page.get_by_role("button", name="Show raw JSON").click()
+    expect(page.locator("#raw-json")).to_contain_text("<script>")
+    page.goto("/#/projects")
+    expect(
+        page.get_by_role("link", name='<svg onload="window.__xss=3">', exact=True)
+    ).to_be_visible()
+    page.goto("/#/dashboard")
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    page.wait_for_timeout(300)
+
+    assert page.evaluate("() => window.__xss") is None
+    assert page.locator("img[src=x], #xss-bold, main script, main svg[onload]").count() == 0
+
+
+def test_sign_in_errors_and_throttling_wait(page: Any, stack: Stack) -> None:
+    page.goto("/#/signin")
+    page.get_by_role("button", name="Sign in").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="Enter your email and password")
+    ).to_be_visible()
+    expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("Email").fill(stack.admin_email)
+    page.get_by_label("Password").fill("definitely-wrong")
+    page.get_by_role("button", name="Sign in").click()
+    error = page.locator("#signin-errors .form-error")
+    expect(error).to_be_visible()
+    expect(error).not_to_contain_text("Too many")
+    expect(page.get_by_label("Password")).to_have_value("")
+
+    # An address nobody uses: it is throttled like a real one (and nobody is locked out).
+    email = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+    for _ in range(8):
+        r = requests.post(
+            f"{stack.api_url}/auth/login", json={"email": email, "password": "x" * 12}, timeout=10
+        )
+        if r.status_code == 429:
+            break
+    assert r.status_code == 429, r.text
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("x" * 12)
+    page.get_by_role("button", name="Sign in").click()
+    expect(error).to_contain_text("Too many sign-in attempts. Try again in")
+    expect(error).to_contain_text("second")
+    expect(page.get_by_role("button", name="Sign in")).to_be_disabled()
+    screenshot(page, "signin-throttled")
+
+
+def test_silent_refresh_then_sign_out_revokes(page: Any, stack: Stack) -> None:
+    sign_in(page, stack.admin_email, stack.admin_password)
+    refreshes: list[int] = []
+    page.on(
+        "response",
+        lambda r: refreshes.append(r.status) if r.url.endswith("/auth/refresh") else None,
+    )
+    # Make the access token look nearly expired: the next call refreshes it first.
+    page.evaluate(
+        """() => {
+            const s = JSON.parse(sessionStorage.getItem('aion-session'));
+            s.expiresAt = Date.now() + 1000;
+            sessionStorage.setItem('aion-session', JSON.stringify(s));
+        }"""
+    )
+    page.reload()
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    page.get_by_role("link", name="Projects", exact=True).click()
+    page.get_by_role("heading", name="Projects", level=1).wait_for()
+    expect(page.locator("table, main p").first).to_be_visible()
+    assert refreshes == [200]
+    session = page.evaluate("() => JSON.parse(sessionStorage.getItem('aion-session'))")
+    assert session["expiresAt"] > page.evaluate("() => Date.now()") + 30_000
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    assert page.evaluate("() => sessionStorage.getItem('aion-session')") is None
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    r = requests.post(
+        f"{stack.api_url}/auth/refresh", json={"refreshToken": session["refreshToken"]}, timeout=10
+    )
+    assert r.status_code == 401
+
+
+def test_health_is_cached_and_never_fetched_twice_at_once(page: Any, stack: Stack) -> None:
+    health_calls: list[str] = []
+    page.on(
+        "request", lambda r: health_calls.append(r.url) if r.url.endswith("/api/health") else None
+    )
+    sign_in(page, stack.admin_email, stack.admin_password)
+    expect(page.locator(".health-list li").first).to_be_visible()
+    assert len(health_calls) == 1
+    # Back within the stale time: cached data at once, no new request.
+    page.get_by_role("link", name="Projects", exact=True).click()
+    page.get_by_role("heading", name="Projects", level=1).wait_for()
+    page.get_by_role("link", name="Dashboard", exact=True).click()
+    expect(page.locator(".health-list li").first).to_be_visible()
+    assert len(health_calls) == 1
+    # Five forced refetches in one tick: they share one in-flight request.
+    page.evaluate(
+        """() => {
+            const b = [...document.querySelectorAll('button')]
+              .find(x => x.textContent === 'Check now');
+            for (let i = 0; i < 5; i += 1) b.click();
+        }"""
+    )
+    page.wait_for_timeout(600)
+    assert len(health_calls) == 2
+
+
+def test_project_edit_conflict_is_explained(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    project = admin_api.create_project(name="Conflict project")
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto(f"/#/projects/{project['id']}/settings")
+    page.get_by_role("heading", name="Settings: Conflict project").wait_for()
+
+    admin_api.call(
+        "PATCH",
+        f"/projects/{project['id']}",
+        json={"name": "Renamed elsewhere"},
+        headers={"If-Match": str(project["version"])},
+    )
+    page.get_by_label("Name").fill("My rename")
+    page.get_by_role("button", name="Save changes").click()
+    alert = page.locator(".form-error")
+    expect(alert).to_contain_text("Someone else saved this project")
+    expect(alert).to_contain_text("Renamed elsewhere")
+    expect(alert).to_contain_text("My rename")
+    screenshot(page, "project-conflict")
+    page.get_by_role("button", name="Save mine over theirs").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Settings: My rename")
+    assert admin_api.call("GET", f"/projects/{project['id']}")["name"] == "My rename"
+
+
+def test_members_can_be_added_and_removed(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    member = admin_api.create_user()
+    project = admin_api.create_project(name="Members project")
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto(f"/#/projects/{project['id']}/settings")
+    page.get_by_label("User", exact=True).select_option(member["id"])
+    page.get_by_role("button", name="Add member").click()
+    expect(
+        page.get_by_role("button", name=f"Remove {member['name']} ({member['email']})")
+    ).to_be_visible()
+    assert member["id"] in admin_api.call("GET", f"/projects/{project['id']}")["memberIds"]
+    page.get_by_role("button", name=f"Remove {member['name']} ({member['email']})").click()
+    members = page.get_by_role("region", name="Members").locator("ul")
+    expect(members).not_to_contain_text(member["email"])
+    expect(members).to_contain_text("owner")
+
+
+def test_admin_creates_user_and_changes_role(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("heading", name="Users", level=1).wait_for()
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Name").fill("New Person")
+    page.get_by_label("Initial password").fill("a-long-password-123")
+    page.get_by_role("button", name="Create user").click()
+    role = page.get_by_label(f"Role of {email}")
+    expect(role).to_have_value("member")
+    role.select_option("admin")
+    page.wait_for_timeout(500)
+    users = admin_api.call("GET", "/users", params={"limit": 100})["items"]
+    assert next(u for u in users if u["email"] == email)["role"] == "admin"
+    # The new person can sign in and sees no Users link until they are admin: they are.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, email, "a-long-password-123")
+    expect(page.get_by_role("link", name="Users")).to_be_visible()
+
+
+def test_member_sees_no_admin_screen(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    member = admin_api.create_user()
+    sign_in(page, member["email"], member["password"])
+    expect(page.get_by_role("link", name="Users")).to_be_hidden()
+    page.goto("/#/admin/users")
+    expect(page.get_by_text("Only admins can manage users.")).to_be_visible()
+
+
+def test_live_feed_pause_and_resume(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    project = admin_api.create_project(name="Feed project")
+    sign_in(page, stack.admin_email, stack.admin_password)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
+    page.wait_for_timeout(300)  # the project subscription is sent after the projects load
+    feed = page.get_by_role("list", name="Latest events")
+    admin_api.create_task(project["id"], title="Feed one")
+    expect(feed.locator("li").first).to_contain_text("Feed project")
+    page.get_by_role("button", name="Pause feed").click()
+    before = feed.locator("li").count()
+    admin_api.create_task(project["id"], title="Feed two")
+    expect(page.get_by_text("new event", exact=False)).to_be_visible()
+    assert feed.locator("li").count() == before
+    page.get_by_role("button", name="Resume feed").click()
+    expect(feed.locator("li")).not_to_have_count(before)
+    assert feed.locator("li").count() <= 25
