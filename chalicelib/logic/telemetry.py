@@ -259,6 +259,8 @@ def management_client() -> Any:
                     region_name=get_settings().region,
                     config=Config(
                         max_pool_connections=FANOUT_WORKERS,
+                        # Our own calls are well-formed; validation is pure CPU per post.
+                        parameter_validation=False,
                         connect_timeout=2,
                         read_timeout=5,
                         # Throttling is retried here with jitter; a 410 must not be retried.
