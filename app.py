@@ -44,6 +44,7 @@ _CORS = CORSConfig(
 )
 _PATH_PARAM = re.compile(r"{([a-zA-Z_]+)}")
 _INTERNAL = {"error": {"code": "internal_error", "message": "Internal server error."}}
+_JSON = {"Content-Type": "application/json"}
 
 
 def M(name: str) -> str:
@@ -77,6 +78,7 @@ def _chalice_errors_as_envelope(event: Any, get_response: Callable[[Any], Respon
             else _INTERNAL["error"]["message"]
         )
         response.body = {"error": {"code": code or "error", "message": message}}
+        response.headers.setdefault("Content-Type", "application/json")
     return response
 
 
@@ -130,7 +132,9 @@ def route(
         def view(**path_params: str) -> Response:
             return _serve(spec, handler, path_params)
 
-        app.route(path, methods=[method], cors=_CORS, content_types=["application/json"])(view)
+        # Only a route with a body cares about its type; others accept whatever a client sends.
+        content_types = ["application/json"] if body is not None else ["*/*"]
+        app.route(path, methods=[method], cors=_CORS, content_types=content_types)(view)
         return view
 
     return decorator
@@ -145,10 +149,11 @@ def _serve(
         result = handler(call)
         return _to_response(spec, result)
     except AppError as exc:
-        return Response(body=exc.envelope(), status_code=exc.status, headers=dict(exc.headers))
+        headers = {**_JSON, **exc.headers}
+        return Response(body=exc.envelope(), status_code=exc.status, headers=headers)
     except Exception:
         _logger.exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
-        return Response(body=_INTERNAL, status_code=500)
+        return Response(body=_INTERNAL, status_code=500, headers=dict(_JSON))
 
 
 def _build_call(spec: RouteSpec, path_params: dict[str, str]) -> Call:
@@ -215,7 +220,7 @@ def _to_response(spec: RouteSpec, result: Any) -> Response:
     if isinstance(version, int):
         headers.setdefault("ETag", f'"{version}"')
     body = payload.to_json() if hasattr(payload, "to_json") else payload
-    return Response(body=body, status_code=status, headers=headers)
+    return Response(body=body, status_code=status, headers={**_JSON, **headers})
 
 
 # =============================================================================================
@@ -535,7 +540,7 @@ _TASK_CREATE = {
     "response": M("tasks:TaskOut"),
     "status": 202,
     "idempotency_key": True,
-    "errors": (409, 503),
+    "errors": (404, 409, 503),
     "description": "Writes the task and its first event, then dispatches it. A repeated "
     "Idempotency-Key with the same body returns the same task; with another body, 409.",
 }
@@ -733,6 +738,7 @@ def complete_file(call: Call) -> Any:
     tags=("stats",),
     query=M("stats:StatsQuery"),
     response=M("stats:StatsOut"),
+    errors=(404,),
 )
 def stats(call: Call) -> Any:
     from chalicelib.logic.stats import project_stats

@@ -7,6 +7,8 @@ from typing import Any
 from chalicelib.http.routes import AUTH_ADMIN, AUTH_BRIDGE, AUTH_NONE, RouteTable, resolve_model
 
 _REF = "#/components/schemas/{model}"
+# Every object id is "<kind>_<hex>" (chalicelib.ids); path parameters say so.
+_ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
 _ERROR_TEXT = {
     400: "Bad input (the envelope names the field)",
     401: "Missing or invalid credentials",
@@ -15,6 +17,7 @@ _ERROR_TEXT = {
     409: "Conflict with the current state",
     412: "If-Match names a stale version",
     413: "Request body too large",
+    415: "The body must be application/json",
     428: "If-Match header required",
     429: "Throttled; see Retry-After",
     503: "A dependency is unavailable",
@@ -108,7 +111,7 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
 
 def _parameters(spec: Any) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": dict(_ID_SCHEMA)}
         for name in spec.path_params
     ]
     query = resolve_model(spec.query)

@@ -64,7 +64,7 @@ class RouteSpec:
         if self.path_params:
             statuses.add(404)
         if self.body is not None:
-            statuses.add(413)
+            statuses.update({413, 415})
         if self.if_match:
             statuses.update({412, 428})
         return sorted(statuses)
