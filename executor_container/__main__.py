@@ -14,7 +14,11 @@ from executor_container.server import start_executor
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log = logging.getLogger("aion.executor")
-    config = ExecutorConfig.from_env()
+    try:
+        config = ExecutorConfig.from_env()
+    except ValueError as exc:
+        log.error("bad executor setting: %s", exc)
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

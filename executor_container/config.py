@@ -12,6 +12,14 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
+def _cpus() -> int:
+    # The CPUs this process may run on (container cpusets), not the host's count.
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 2
+
+
 def _flag(name: str) -> bool:
     return _env(name).lower() in ("1", "true", "yes", "on")
 
@@ -39,7 +47,7 @@ class ExecutorConfig:
             files_bucket=_env("AION_FILES_BUCKET"),
             reflection=_flag("AION_EXECUTOR_REFLECTION"),
             grace_seconds=float(_env("AION_EXECUTOR_GRACE_SECONDS", "25")),
-            workers=int(_env("AION_EXECUTOR_WORKERS", str(os.cpu_count() or 2))),
+            workers=int(_env("AION_EXECUTOR_WORKERS", str(_cpus()))),
             worker_memory_bytes=int(_env("AION_EXECUTOR_WORKER_MEMORY_MB", "2048")) * MiB,
             worker_max_calls=int(_env("AION_EXECUTOR_WORKER_MAX_CALLS", "5000")),
             max_output_bytes=int(_env("AION_EXECUTOR_MAX_OUTPUT_BYTES", str(MiB))),
