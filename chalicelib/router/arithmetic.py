@@ -80,6 +80,8 @@ _REWRITES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ("^", r"\^", "**"),
     )
 )
+_OPERATOR = re.compile(r"\d\s*(?:[-+*/%]|\*\*)\s*[-(\d.]")
+_SCALE = re.compile(r"\b(\d+) (100|1000)\b")  # "5 100" from "five hundred"
 _AVERAGE = re.compile(rf"(?:average|mean)\s+of\s+((?:{_NUM}\s*(?:,|and|&)?\s*)+)")
 _FACTORIAL = re.compile(r"\b(\d{1,2})\s*(?:!|factorial)")
 _SPAN = re.compile(r"(?:[-+*/%()\s]|\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)+")
@@ -122,14 +124,14 @@ def _eval(node: ast.AST) -> float | int:
 
 
 def _has_operator(span: str) -> bool:
-    return bool(re.search(r"\d\s*(?:[-+*/%]|\*\*)\s*[-(\d.]", span))
+    return bool(_OPERATOR.search(span))
 
 
 def normalise(text: str) -> str:
     """Lower-case, number words as digits, thousands separators dropped, phrases as operators."""
     out = _THOUSANDS.sub("", text.lower())
     out = _WORD_NUMBER.sub(lambda m: str(_NUMBER_WORDS[m.group(1)]), out)
-    out = re.sub(r"\b(\d+) (100|1000)\b", lambda m: str(int(m.group(1)) * int(m.group(2))), out)
+    out = _SCALE.sub(lambda m: str(int(m.group(1)) * int(m.group(2))), out)
     if m := _AVERAGE.search(out):
         nums = re.findall(_NUM, m.group(1))
         if len(nums) >= 2:
@@ -216,11 +218,10 @@ def is_pure_expression(text: str) -> bool:
     if not stripped or len(stripped) > MAX_EXPRESSION:
         return False
     # Cheap rejection first: any word outside arithmetic vocabulary means prose.
-    if any(
-        not tok.isdigit() and tok not in _EXPRESSION_WORDS
-        for tok in _ALNUM.findall(stripped.lower())
-    ):
-        return False
+    for match in _ALNUM.finditer(stripped.lower()):
+        tok = match.group(0)
+        if not tok.isdigit() and tok not in _EXPRESSION_WORDS:
+            return False
     candidate = normalise(stripped)
     return (
         bool(_SPAN.fullmatch(candidate))

@@ -21,7 +21,7 @@ from chalicelib.router.catalog import (
     ROUTE_REVIEW,
     route_of,
 )
-from chalicelib.router.classifier import load_model
+from chalicelib.router.classifier import LinearModel, load_model
 from chalicelib.router.models import Alternative, RouteDecision, RouteRequest, RouteState
 from chalicelib.router.params import Inferred, classification_view, infer
 from chalicelib.router.rules import RuleHit, match
@@ -35,14 +35,17 @@ _STATIC_NAMES = frozenset(MODULE_NAMES)
 Fields = dict[str, Any]
 
 
-def decide(request: RouteRequest, state: RouteState) -> RouteDecision:
+def decide(
+    request: RouteRequest, state: RouteState, model: LinearModel | None = None
+) -> RouteDecision:
+    """Route one task. ``model`` defaults to the committed artifact (benchmarks pass others)."""
     started = time.perf_counter_ns()
-    fields = _decide(request, state)
+    fields = _decide(request, state, model)
     fields["micros"] = (time.perf_counter_ns() - started) // 1000
     return RouteDecision(**fields)
 
 
-def _decide(request: RouteRequest, state: RouteState) -> Fields:
+def _decide(request: RouteRequest, state: RouteState, model: LinearModel | None) -> Fields:
     instruction, shape, data = classification_view(
         (request.instruction or "").strip(), request.input
     )
@@ -67,20 +70,22 @@ def _decide(request: RouteRequest, state: RouteState) -> Fields:
             )
         evidence["ruleSkipped"] = {"rule": hit.rule, "why": missing}
 
-    model = load_model()
+    model = model or load_model()
     scored = model.score(instruction, shape.kind)
     ranked = scored.probabilities
     filtered: list[dict[str, str]] = []
-    chosen: tuple[str, float] | None = None
+    chosen: tuple[str, float, Inferred | None] | None = None
     for module, probability in ranked:
-        missing = _missing(module, task, None)
+        # Only an expression check needs the parameters; infer them once and keep them.
+        early = infer(module, instruction, shape) if _needs(module) == "expression" else None
+        missing = _missing(module, task, early)
         if missing is None:
-            chosen = (module, probability)
+            chosen = (module, probability, early)
             break
         filtered.append({"module": module, "why": missing})
     assert chosen is not None  # llm.generate needs nothing, so something always qualifies
-    module, probability = chosen
-    inferred = infer(module, instruction, shape)
+    module, probability, early = chosen
+    inferred = early or infer(module, instruction, shape)
     evidence["words"] = [
         {"word": w, "weight": s} for w, s in model.word_weights(scored.words, module)
     ]
@@ -291,10 +296,14 @@ def _low_confidence(
     )
 
 
+def _needs(module: str) -> str:
+    spec = MODULES.get(module)
+    return spec.needs if spec else "text"
+
+
 def _missing(module: str, task: _Task, inferred: Inferred | None) -> str | None:
     """Why ``module`` cannot run this task, or None when it can (cheap checks first)."""
-    spec = MODULES.get(module)
-    needs = spec.needs if spec else "text"
+    needs = _needs(module)
     kind = task.shape.kind
     if needs == "none":
         return None

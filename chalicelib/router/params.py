@@ -177,6 +177,7 @@ def classification_view(instruction: str, value: Any) -> tuple[str, InputShape, 
 
 # --- JMESPath ---------------------------------------------------------------------------
 
+_KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # keys a plain JMESPath identifier can name
 _ORDINALS = {"first": "0", "second": "1", "third": "2", "last": "-1"}
 _AGGREGATES = (
     (re.compile(r"\b(?:max|maximum|highest|largest|biggest|oldest)\b"), "max"),
@@ -219,6 +220,7 @@ class _KeyPath:
     path: str  # full projection, e.g. "users[*].name" or "total"
     rel: str  # path relative to a list item, e.g. "name" or "owner.login"
     sample: Any
+    leaf: str  # the last key, lower-case and singular, as instruction words are compared
 
 
 def _key_paths(data: Any) -> list[_KeyPath]:
@@ -237,11 +239,15 @@ def _key_paths(data: Any) -> list[_KeyPath]:
         if not isinstance(value, dict):
             return
         for key, child in list(value.items())[:40]:
-            if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            if not isinstance(key, str) or not _KEY_NAME.fullmatch(key):
                 continue
             path = f"{prefix}.{key}" if prefix else key
             child_rel = f"{rel}.{key}" if rel else key
-            out.append(_KeyPath(base or "", base is not None, path, child_rel, child))
+            out.append(
+                _KeyPath(
+                    base or "", base is not None, path, child_rel, child, _singular(key.lower())
+                )
+            )
             walk(child, path, base, child_rel if base is not None else "", depth + 1)
 
     walk(data, "", None, "", 0)
@@ -348,7 +354,7 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
     words = {_singular(w) for w in _WORD.findall(text)}
     paths = _key_paths(data)
     filtered = _filter_for(text, words, paths, data)
-    matches = [kp for kp in paths if _singular(kp.rel.rsplit(".", 1)[-1].lower()) in words]
+    matches = [kp for kp in paths if kp.leaf in words]
     if filtered:
         base = filtered[: filtered.index("[?")]
         filter_keys = set(re.findall(r"[?!]*(\w+)\s*(?:[=!<>]|\])", filtered))
@@ -382,7 +388,7 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
             expression = f"{best.base}[*].{{" + ", ".join(f"{r}: {r}" for r in rels) + "}"
         else:
             expression = best.path
-        ordinal = next((_ORDINALS[w] for w in _ORDINALS if re.search(rf"\b{w}\b", text)), None)
+        ordinal = next((_ORDINALS[w] for w in _ORDINALS if w in words), None)
         if ordinal is not None and best.in_list and expression.count("[*]") == 1:
             expression = expression.replace("[*]", f"[{ordinal}]")
         elif best.in_list and "[*]" in expression:

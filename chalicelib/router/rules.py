@@ -19,6 +19,7 @@ _MATH_LEAD = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9]+")
+_LETTERS = re.compile(r"[a-df-z]{2,}", re.I)  # words (an "e" alone may be an exponent)
 _HASH_WORDS = {"hash", "hashes", "hashing", "checksum", "digest", "hexdigest", "fingerprint"}
 # Words that may surround a bare hashing request without changing its meaning.
 _HASH_FILLER = _HASH_WORDS | {
@@ -74,6 +75,9 @@ _HASH_FILLER = _HASH_WORDS | {
 }
 
 
+_ALGORITHM_PARTS = {"sha", "md", "sha3", "blake2b", "blake2s", "blake2", "blake"}
+
+
 @dataclass(frozen=True)
 class RuleHit:
     module: str
@@ -97,7 +101,9 @@ def pure_arithmetic(instruction: str, shape: InputShape) -> RuleHit | None:
 
 def arithmetic_input(instruction: str, shape: InputShape) -> RuleHit | None:
     """A short instruction over an input that is nothing but arithmetic ("do the math")."""
-    if shape.kind != KIND_TEXT or len(_WORD.findall(instruction.lower())) > 6:
+    if shape.kind != KIND_TEXT or shape.size > 200 or _LETTERS.search(shape.text):
+        return None
+    if len(_WORD.findall(instruction.lower())) > 6:
         return None
     if arithmetic.is_pure_expression(shape.text):
         return RuleHit("math.evaluate", "arithmetic_input", "the input is an arithmetic expression")
@@ -108,24 +114,23 @@ _QUOTED_OR_AFTER_COLON = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|:.*\Z", re.S)
 
 
 def bare_hash(instruction: str) -> RuleHit | None:
+    words = _WORD.findall(instruction.lower())
+    if not words or len(words) > 16:
+        return None
+    # Cheap gate first: most requests never mention hashing at all.
+    if not any(w in _HASH_WORDS or w.startswith(("sha", "md", "blake")) for w in words):
+        return None
     # Inline data ("md5 of 'hello world'", "sha256: some text") is data, not request words.
     text = _QUOTED_OR_AFTER_COLON.sub(" ", instruction.lower())
-    algorithm = hash_algorithm(text)
     words = _WORD.findall(text)
-    if not words or len(words) > 12:
-        return None
+    algorithm = hash_algorithm(text)
     if algorithm is None and not _HASH_WORDS.intersection(words):
         return None
-    rest = [
-        w
-        for w in words
-        if w not in _HASH_FILLER
-        and hash_algorithm(w) is None
-        and not w.isdigit()
-        and w not in ("sha", "md", "sha3", "blake2b", "blake2s")
-    ]
-    if rest:
-        return None
+    for w in words:
+        if w in _HASH_FILLER or w.isdigit() or w in _ALGORITHM_PARTS:
+            continue
+        if hash_algorithm(w) is None:
+            return None
     why = f"a bare hashing request ({algorithm})" if algorithm else "a bare hashing request"
     return RuleHit("crypto.hash", "hash_request", why)
 
