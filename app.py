@@ -54,15 +54,12 @@ def M(name: str) -> str:
 
 # ---------------------------------------------------------------------- observability middleware
 
-_logger = observability.logger()
-app.register_middleware(
-    ConvertToMiddleware(
-        _logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
-    ),
-    "http",
-)
-app.register_middleware(ConvertToMiddleware(observability.tracer().capture_lambda_handler), "http")
-app.register_middleware(ConvertToMiddleware(observability.metrics().log_metrics), "http")
+# Powertools objects are built on the first request (ConvertToMiddleware applies the
+# decorator per invocation), keeping X-Ray's SDK and friends out of the import.
+_logger = observability.lazy_logger
+app.register_middleware(ConvertToMiddleware(observability.with_logger_context), "http")
+app.register_middleware(ConvertToMiddleware(observability.with_tracing), "http")
+app.register_middleware(ConvertToMiddleware(observability.with_metrics), "http")
 
 
 @app.middleware("http")

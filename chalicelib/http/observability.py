@@ -39,3 +39,29 @@ def count(name: str, value: float = 1) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+class _LazyLogger:
+    """Stands in for the Logger until first use, so importing the app does not build it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(logger(), name)
+
+
+lazy_logger: Any = _LazyLogger()
+
+
+def with_logger_context(handler: Any) -> Any:
+    """Handler decorator: Powertools Logger context (cold start, request id as correlation id)."""
+    return logger().inject_lambda_context(correlation_id_path="requestContext.requestId")(handler)
+
+
+def with_tracing(handler: Any) -> Any:
+    """Handler decorator: X-Ray segment per invocation. The SDK loads on the first request,
+    not at import (Powertools disables itself outside Lambda or with POWERTOOLS_TRACE_DISABLED)."""
+    return tracer().capture_lambda_handler(handler)
+
+
+def with_metrics(handler: Any) -> Any:
+    """Handler decorator: flush the invocation's metrics as one EMF log line."""
+    return metrics().log_metrics(handler)
