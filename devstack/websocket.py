@@ -154,14 +154,14 @@ class WebSocketGateway:
             return refused
 
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, autoping=True)
-        await ws.prepare(request)
-        conn.ws = ws  # from here on posts reach the client
-        self.counters["connected"] += 1
         try:
+            await ws.prepare(request)
+            conn.ws = ws  # from here on posts reach the client
+            self.counters["connected"] += 1
             await self._message_loop(conn, ws)
         finally:
             self.connections.pop(conn.id, None)  # posts now answer 410
-            if not ws.closed:
+            if conn.ws is not None and not ws.closed:
                 await ws.close()
             await self._disconnect(conn, ws)
         return ws
