@@ -6,7 +6,7 @@ text in a worker process; the echo server returns the text in one message. Print
 concurrency 1 and 16: requests/s, p50, p99 of each and the ratio executor/echo (target
 >= 0.7). Bounded: a fixed number of requests per round and a time cap.
 
-    .venv/bin/python benchmarks/executor_rpc.py [--requests 2000] [--seconds 20]
+    .venv/bin/python benchmarks/executor_rpc.py [--requests 3000] [--rounds 5] [--seconds 30]
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def wait_ready(channel: grpc.Channel, seconds: float = 60.0) -> None:
 def measure(
     call: Callable[[], None], *, requests: int, concurrency: int, seconds: float
 ) -> dict[str, float]:
-    for _ in range(min(100, requests)):  # warm up
+    for _ in range(min(50, requests)):  # warm up
         call()
     latencies: list[float] = []
     lock = threading.Lock()
@@ -109,8 +109,9 @@ def measure(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--seconds", type=float, default=20.0, help="cap per round")
+    parser.add_argument("--requests", type=int, default=3000, help="per server and concurrency")
+    parser.add_argument("--seconds", type=float, default=30.0, help="time cap per server")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--multi-threaded-client",
         dest="single_threaded",
@@ -175,20 +176,36 @@ def main() -> int:
             except grpc.RpcError:
                 time.sleep(0.2)
         print(f"payload {len(PAYLOAD)} bytes, module text.stats, cpus {os.cpu_count()}")
+        print(f"rounds {args.rounds} (alternating, medians reported: the machine may be shared)")
         print(f"{'concurrency':>11} {'server':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}")
         ratios = []
+        calls = (("grpc-echo", call_echo), ("executor", call_executor))
         for concurrency in (1, 16):
-            results = {}
-            for name, call in (("grpc-echo", call_echo), ("executor", call_executor)):
-                results[name] = measure(
-                    call, requests=args.requests, concurrency=concurrency, seconds=args.seconds
-                )
-                r = results[name]
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in calls}
+            for _ in range(args.rounds):
+                for name, call in calls:
+                    rounds[name].append(
+                        measure(
+                            call,
+                            requests=args.requests // args.rounds,
+                            concurrency=concurrency,
+                            seconds=args.seconds / args.rounds,
+                        )
+                    )
+            medians = {
+                name: {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
+                for name, runs in rounds.items()
+            }
+            for name, r in medians.items():
                 row = f"{r['rps']:>8.0f} {r['p50']:>7.2f} {r['p99']:>7.2f}"
                 print(f"{concurrency:>11} {name:>9} {row}")
-            ratio = results["executor"]["rps"] / results["grpc-echo"]["rps"]
+            ratio = medians["executor"]["rps"] / medians["grpc-echo"]["rps"]
+            latency_ratio = medians["grpc-echo"]["p50"] / medians["executor"]["p50"]
             ratios.append(ratio)
-            print(f"{concurrency:>11} ratio executor/grpc-echo throughput: {ratio:.2f}x")
+            print(
+                f"{concurrency:>11} ratio executor/grpc-echo: throughput {ratio:.2f}x, "
+                f"p50 latency {latency_ratio:.2f}x"
+            )
         worst = min(ratios)
         verdict = "meets" if worst >= 0.7 else "misses"
         print(f"worst ratio {worst:.2f}x {verdict} the 0.7x target")

@@ -245,7 +245,6 @@ class ExecutorService(pb_grpc.ExecutorServicer):
             return
         reusable = False
         try:
-            yield pb.ExecuteEvent(started=pb.Started(module=spec.name, module_version=spec.version))
             call = CallRequest(spec.name, params, source, size, spec.cpu_seconds)
             for event, ok in self._relay(worker, call, deadline, spec, context):
                 reusable = ok
@@ -271,9 +270,14 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         spec: ModuleSpec,
         context: grpc.ServicerContext,
     ) -> Iterator[tuple[Any, bool]]:
-        """(event or None, worker reusable) pairs until the terminal event."""
+        """(event or None, worker reusable) pairs: started, ..., the terminal event."""
+        started = pb.ExecuteEvent(started=pb.Started(module=spec.name, module_version=spec.version))
+        announced = False
         try:
+            # Hand the call over first: the worker computes while "started" is on the wire.
             worker.conn.send(call)
+            yield started, False
+            announced = True
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -299,6 +303,8 @@ class ExecutorService(pb_grpc.ExecutorServicer):
                     yield _error(code, text, retryable=retryable), not recycle
                     return
         except (EOFError, OSError, pickle.UnpicklingError):
+            if not announced:
+                yield started, False
             how = worker.exit_description()
             hint = " (out of memory?)" if "SIGKILL" in how else ""
             if "SIGXCPU" in how:
