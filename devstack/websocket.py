@@ -36,6 +36,13 @@ log = logging.getLogger("devstack.ws")
 
 MAX_MESSAGE_BYTES = 128 * 1024
 IDLE_TIMEOUT_S = 600.0
+# Chalice deploys each WebSocket handler as its own function under these names (the keys of
+# ``lambda_functions`` in .chalice/config.json); $default and any custom route is the message one.
+FUNCTION_NAMES = {
+    "$connect": "websocket_connect",
+    "$disconnect": "websocket_disconnect",
+    "$default": "websocket_message",
+}
 
 
 def new_connection_id() -> str:
@@ -98,10 +105,12 @@ class WebSocketGateway:
     # -- invoking the app -------------------------------------------------------------------
 
     def _handler(self, route_key: str) -> tuple[str, Any] | None:
+        """(Lambda function name as Chalice deploys it, the wrapped handler) for a route."""
         config = self.app.websocket_handlers.get(route_key)
         if config is None:
             return None
-        return config.name, self.app.handler_map[config.name]
+        function = FUNCTION_NAMES.get(route_key, "websocket_message")
+        return function, self.app.handler_map[config.name]
 
     def _event(self, route_key: str, event_type: str, conn: Connection, **extra: Any) -> dict:
         now = time.time()

@@ -119,6 +119,7 @@ def make_app(
     @app.on_ws_message()
     def ws_message(event: Any) -> None:
         recorder.add(("message", event.to_dict()))
+        recorder.add(("function", event.context.function_name))
         if event.body == "crash":
             raise RuntimeError("boom")
         app.websocket_api.send(event.connection_id, json.dumps({"echo": event.body}))

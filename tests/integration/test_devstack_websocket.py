@@ -84,6 +84,8 @@ def test_message_round_trip_through_websocket_api_send(
     assert message["requestContext"]["routeKey"] == "$default"
     assert message["requestContext"]["eventType"] == "MESSAGE"
     assert message["body"] == "hello 2"
+    # The Lambda context names the function as Chalice deploys it.
+    assert recorder.of("function")[-1].endswith("-websocket_message")
 
 
 def test_posting_during_connect_is_gone_and_works_after(
