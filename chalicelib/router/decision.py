@@ -121,6 +121,19 @@ def _pinned(task: _Task, module: str, state: RouteState, evidence: dict[str, Any
     params = {**inferred.params, **task.params}
     _add_notes(evidence, inferred)
     inline = task.inline
+    if inferred.unsupported and not _explicitly_set(inferred, task):
+        return _decision(
+            ROUTE_REVIEW,
+            module,
+            params,
+            1.0,
+            f"pinned to {module}, but {inferred.unsupported}",
+            [],
+            "pinned",
+            "capability",
+            evidence,
+            inline,
+        )
     if module == LLM_MODULE:
         if state.llm_available:
             return _decision(
@@ -184,6 +197,20 @@ def _routed(
     """A module was chosen; the health filter decides which route (if any) runs it."""
     params = {**inferred.params, **task.params}
     inline = task.inline
+    if inferred.unsupported and not _explicitly_set(inferred, task):
+        # The right module, asked for something it cannot do: a person decides, no guessing.
+        return _decision(
+            ROUTE_REVIEW,
+            module,
+            params,
+            probability,
+            f"{why}; {inferred.unsupported}",
+            alternatives,
+            "fallback",
+            "capability",
+            evidence,
+            inline,
+        )
     route = route_of(module)
     if route == ROUTE_LLM:
         if state.llm_available:
@@ -294,6 +321,11 @@ def _low_confidence(
         evidence,
         task.inline,
     )
+
+
+def _explicitly_set(inferred: Inferred, task: _Task) -> bool:
+    """Explicit task params replace what the instruction seemed to ask for."""
+    return any(key in task.params for key in inferred.params)
 
 
 def _needs(module: str) -> str:

@@ -21,6 +21,8 @@ _ALGORITHM = re.compile(
     r"\b(md[\s-]?5|sha+[\s_-]?(?:224|256|384|512|1|2|3(?:[\s_-]?(?:224|256|384|512))?)?"
     r"|blake[\s_-]?2[bs]?)(?:sum)?\b"
 )
+# What the executor's crypto.hash accepts (its params schema); other digests are refused.
+HASH_ALGORITHMS = frozenset({"md5", "sha1", "sha256", "sha512", "blake2b"})
 _SMALL_NUMBERS = {
     "a": 1,
     "an": 1,
@@ -67,6 +69,8 @@ _WORD = re.compile(r"[a-z0-9_]+")
 class Inferred:
     params: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Set when the request asks for something the module does not offer (e.g. sha3-256).
+    unsupported: str | None = None
 
 
 def hash_algorithm(instruction: str) -> str | None:
@@ -425,6 +429,9 @@ def infer(module: str, instruction: str, shape: InputShape) -> Inferred:
     elif module == "crypto.hash":
         if algorithm := hash_algorithm(instruction):
             result.params["algorithm"] = algorithm
+            if algorithm not in HASH_ALGORITHMS:
+                offered = ", ".join(sorted(HASH_ALGORITHMS))
+                result.unsupported = f"crypto.hash does not offer {algorithm} (offers {offered})"
     elif module == "text.summarize":
         if (count := sentence_count(instruction)) is not None:
             result.params["sentences"] = count

@@ -127,7 +127,7 @@ def test_pure_arithmetic_is_a_rule(instruction: str) -> None:
         "md5 of this",
         "give me the sha-1 hash",
         "checksum please",
-        "compute the SHA-384 digest",
+        "compute the SHA-512 digest",
     ],
 )
 def test_bare_hashing_request_is_a_rule(instruction: str) -> None:
@@ -249,6 +249,17 @@ def test_inline_json_is_queried() -> None:
 
 def test_no_inline_input_when_the_task_has_input() -> None:
     assert route("summarize: the text below", ARTICLE).inline_input is None
+
+
+def test_digest_the_executor_does_not_offer_goes_to_review() -> None:
+    d = route("sha3-256 of this", ARTICLE)
+    assert (d.target, d.module, d.stage) == ("review", "crypto.hash", "capability")
+    assert "does not offer sha3_256" in d.reason
+    d = route("sha3-256 of this", ARTICLE, module="crypto.hash")
+    assert (d.target, d.stage) == ("review", "capability")
+    # An explicit parameter replaces what the words seemed to ask for.
+    d = route("sha3-256 of this", ARTICLE, params={"algorithm": "sha256"})
+    assert (d.target, d.params) == ("executor", {"algorithm": "sha256"})
 
 
 # --- health filter -------------------------------------------------------------------------
