@@ -1,20 +1,35 @@
-"""Counts the AWS API calls made in the dev stack process, by service and operation.
+"""Counts the AWS API calls the app makes in the dev stack process, by service and operation.
 
 The benchmarks need "DynamoDB requests per task" and "management posts per event"; the app's
 clients live in this process, so one wrapper around botocore's ``Endpoint.make_request`` sees
-every logical call (retries not counted twice) of every client, pynamodb's included. Installed
-only by the dev stack; Lambda code never imports this.
+every logical call (retries not counted twice) of every client, pynamodb's included. The dev
+stack's own calls (creating tables, the SQS driver's receive/delete) run inside ``internal()``
+and are not counted. Installed only by the dev stack; Lambda code never imports this.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _lock = threading.Lock()
 _counts: Counter[tuple[str, str]] = Counter()
 _installed = False
+_local = threading.local()
+
+
+@contextmanager
+def internal() -> Iterator[None]:
+    """Calls made in this block (this thread) are the dev stack's, not the app's."""
+    previous = getattr(_local, "internal", False)
+    _local.internal = True
+    try:
+        yield
+    finally:
+        _local.internal = previous
 
 
 def install() -> None:
@@ -28,9 +43,10 @@ def install() -> None:
         original = Endpoint.make_request
 
         def counted(self: Any, operation_model: Any, request_dict: Any) -> Any:
-            key = (operation_model.service_model.service_name, operation_model.name)
-            with _lock:
-                _counts[key] += 1
+            if not getattr(_local, "internal", False):
+                key = (operation_model.service_model.service_name, operation_model.name)
+                with _lock:
+                    _counts[key] += 1
             return original(self, operation_model, request_dict)
 
         Endpoint.make_request = counted  # type: ignore[method-assign]

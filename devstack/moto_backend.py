@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from devstack import procs
+from devstack import aws_calls, procs
 from devstack.env import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 
 log = logging.getLogger("devstack.moto")
@@ -140,8 +140,9 @@ def create_tables() -> list[str]:
     from chalicelib.dal.registry import ALL_MODELS
 
     def create(model: Any) -> str:
-        if not model.exists():
-            model.create_table(wait=True)
+        with aws_calls.internal():
+            if not model.exists():
+                model.create_table(wait=True)
         return model.Meta.table_name
 
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="tables") as pool:

@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from devstack import aws_calls
 from devstack.lambda_runtime import ACCOUNT_ID, Invoker
 
 log = logging.getLogger("devstack.sqs")
@@ -127,7 +128,8 @@ class SqsDriver:
                 continue
             queue_name = config.queue or str(config.queue_arn).rsplit(":", 1)[-1]
             try:
-                url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+                with aws_calls.internal():
+                    url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
             except self.sqs.exceptions.QueueDoesNotExist:
                 log.error(
                     "queue %s of handler %s does not exist: not driven", queue_name, config.name
@@ -180,13 +182,14 @@ class SqsDriver:
 
     def poll_once(self, source: SqsSource) -> int:
         """One receive + invoke + settle cycle; returns how many messages were delivered."""
-        response = self.sqs.receive_message(
-            QueueUrl=source.queue_url,
-            MaxNumberOfMessages=source.batch_size,
-            WaitTimeSeconds=self.wait_s,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        with aws_calls.internal():
+            response = self.sqs.receive_message(
+                QueueUrl=source.queue_url,
+                MaxNumberOfMessages=source.batch_size,
+                WaitTimeSeconds=self.wait_s,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages = response.get("Messages", [])
         if not messages:
             return 0
@@ -201,7 +204,8 @@ class SqsDriver:
                 "%s raised: the batch of %d goes back to the queue", source.name, len(ids)
             )
             failed = set(ids)
-        self._settle(source, messages, failed)
+        with aws_calls.internal():
+            self._settle(source, messages, failed)
         return len(messages)
 
     def _settle(self, source: SqsSource, messages: list[dict], failed: set[str]) -> None:

@@ -17,6 +17,9 @@ def test_calls_are_counted_by_service_and_operation() -> None:
         url = sqs.create_queue(QueueName="counted")["QueueUrl"]
         for _ in range(3):
             sqs.send_message(QueueUrl=url, MessageBody="x")
+        with aws_calls.internal():  # the dev stack's own calls are not the app's
+            sqs.receive_message(QueueUrl=url)
+            sqs.send_message(QueueUrl=url, MessageBody="internal")
     after = aws_calls.snapshot()
 
     def delta(operation: str) -> int:
@@ -24,3 +27,4 @@ def test_calls_are_counted_by_service_and_operation() -> None:
 
     assert delta("SendMessage") == 3
     assert delta("CreateQueue") == 1
+    assert delta("ReceiveMessage") == 0
