@@ -228,6 +228,7 @@ export async function render(ctx) {
   loadStats();
 
   // Live feed.
+  const followed = new Set();
   let paused = false;
   let held = [];
   const shown = [];
@@ -266,7 +267,7 @@ export async function render(ctx) {
   });
   disposers.push(
     live.onEvent((ev) => {
-      if (!titles.has(ev.projectId)) return;
+      if (!followed.has(ev.projectId)) return;
       if (paused) {
         held.push(ev);
         held.splice(0, Math.max(0, held.length - FEED_SIZE));
@@ -277,7 +278,12 @@ export async function render(ctx) {
       paintFeed();
     }),
   );
-  for (const p of projects.slice(0, FEED_PROJECTS)) {
+  // The feed follows the most recently active projects (one subscription each).
+  const recent = [...projects].sort((a, b) =>
+    String(b.updatedAt || b.createdAt).localeCompare(String(a.updatedAt || a.createdAt)),
+  );
+  for (const p of recent.slice(0, FEED_PROJECTS)) {
+    followed.add(p.id);
     disposers.push(live.subscribe("projectId", p.id));
   }
 

@@ -5,6 +5,7 @@
             const r = el.getBoundingClientRect();
             const header = document.getElementById('topbar').getBoundingClientRect();
             return {
+              programmatic: el.getAttribute('tabindex') === '-1',
               tag: el.tagName, id: el.id, name: el.getAttribute('name'),
               label: (el.labels && el.labels[0] && el.labels[0].textContent) || el.textContent.trim().slice(0, 40),
               outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2,
