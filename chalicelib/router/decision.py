@@ -198,7 +198,21 @@ def _routed(
     params = {**inferred.params, **task.params}
     inline = task.inline
     if inferred.unsupported and not _explicitly_set(inferred, task):
-        # The right module, asked for something it cannot do: a person decides, no guessing.
+        # The right module, asked for something it cannot do: the LLM may read a question
+        # about JSON; anything else goes to a person rather than to a guess.
+        if module == "data.json_query" and state.llm_available:
+            return _decision(
+                ROUTE_LLM,
+                module,
+                params,
+                probability,
+                f"{why}; {inferred.unsupported}, so the LLM answers",
+                alternatives,
+                decided_by,
+                "capability",
+                evidence,
+                inline,
+            )
         return _decision(
             ROUTE_REVIEW,
             module,
@@ -324,8 +338,10 @@ def _low_confidence(
 
 
 def _explicitly_set(inferred: Inferred, task: _Task) -> bool:
-    """Explicit task params replace what the instruction seemed to ask for."""
-    return any(key in task.params for key in inferred.params)
+    """Explicit task params replace what the instruction seemed to ask for (or missed)."""
+    if any(key in task.params for key in inferred.params):
+        return True
+    return bool(task.params.get("expression"))
 
 
 def _needs(module: str) -> str:

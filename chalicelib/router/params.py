@@ -438,8 +438,10 @@ def infer(module: str, instruction: str, shape: InputShape) -> Inferred:
     elif module == "text.extract":
         if kinds := extract_kinds(instruction):
             result.params["kinds"] = kinds
-    elif module == "data.json_query" and (
-        expression := infer_jmespath(instruction, shape.json_value)
-    ):
-        result.params["expression"] = expression
+    elif module == "data.json_query":
+        # The module needs an expression; without one, a person (or the LLM) must read it.
+        if expression := infer_jmespath(instruction, shape.json_value):
+            result.params["expression"] = expression
+        else:
+            result.unsupported = "no JMESPath expression could be read from the instruction"
     return result

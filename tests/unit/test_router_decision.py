@@ -262,6 +262,16 @@ def test_digest_the_executor_does_not_offer_goes_to_review() -> None:
     assert (d.target, d.params) == ("executor", {"algorithm": "sha256"})
 
 
+def test_json_question_without_a_readable_expression() -> None:
+    d = route("which fields does each object have", JSON_INPUT)
+    assert (d.target, d.module, d.stage) == ("llm", "data.json_query", "capability")
+    assert "no JMESPath expression" in d.reason
+    d = route("which fields does each object have", JSON_INPUT, NO_LLM)
+    assert (d.target, d.module) == ("review", "data.json_query")
+    d = route("which fields does each object have", JSON_INPUT, params={"expression": "keys(@)"})
+    assert (d.target, d.params) == ("executor", {"expression": "keys(@)"})
+
+
 # --- health filter -------------------------------------------------------------------------
 
 
