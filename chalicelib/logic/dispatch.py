@@ -49,6 +49,8 @@ from chalicelib.logic import telemetry
 log = logging.getLogger(__name__)
 
 ACTOR = "dispatch"
+# How long a run reuses its subscriber lookup for progress/log events.
+WATCHERS_MAX_AGE_S = 1.0
 QUEUED, RUNNING, COMPLETED, FAILED, CANCELED, NEEDS_REVIEW = (
     "queued",
     "running",
@@ -269,6 +271,21 @@ class _Run:
         self.receive_count = receive_count
         self.config = config
         self.events: list[dict[str, Any]] = []
+        self._watchers: list[str] = []
+        self._watchers_at = float("-inf")
+
+    def remember_watchers(self, connection_ids: list[str]) -> None:
+        self._watchers, self._watchers_at = connection_ids, time.monotonic()
+
+    def watchers(self) -> list[str]:
+        """Subscribers for progress/log events: a lookup at most ``WATCHERS_MAX_AGE_S`` old.
+
+        Status events always look up afresh, so a client that subscribes mid-run can miss at
+        most that long of progress (it has the backlog and dedupes by seq), never a status.
+        """
+        if time.monotonic() - self._watchers_at > WATCHERS_MAX_AGE_S:
+            self.remember_watchers(telemetry.subscribers_of(self.task.id, self.task.project_id))
+        return self._watchers
 
     def emit(self, kind: str, message: str, *, progress: float | None = None, **extra: Any) -> None:
         try:
@@ -288,7 +305,7 @@ class _Run:
         except ConditionFailed as exc:
             raise LeaseLost(self.task.id) from exc
         self.events.append(event)
-        telemetry.publish(event)
+        telemetry.publish(event, connection_ids=self.watchers())
 
     def finish(
         self,
@@ -317,7 +334,7 @@ class _Run:
             )
         except ConditionFailed:
             return Outcome("lost", "the lease was taken back before the terminal write")
-        telemetry.publish_all(events)
+        self.remember_watchers(telemetry.publish_all(events))
         self.events.extend(events)
         return Outcome(status, message, self.events)
 
@@ -521,8 +538,8 @@ def _claim(
         )
     except ConditionFailed:
         return None
-    telemetry.publish_all(events)
     run = _Run(task, owner, receive_count, config)
+    run.remember_watchers(telemetry.publish_all(events))
     run.events.extend(events)
     return run
 

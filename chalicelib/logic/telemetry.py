@@ -369,12 +369,22 @@ def send(connection_id: str, message: dict[str, Any]) -> bool:
     return post_many([connection_id], message).sent == 1
 
 
-def publish(event: dict[str, Any]) -> PublishReport:
-    """Post ``event`` to every connection subscribed to its task or its project."""
-    topics = [task_topic(event["taskId"])]
-    if event.get("projectId"):
-        topics.append(project_topic(event["projectId"]))
-    return post_many(subscribers(topics), event)
+def subscribers_of(task_id: str, project_id: str | None) -> list[str]:
+    """Connections watching a task: subscribed to it or to its project."""
+    topics = [task_topic(task_id)]
+    if project_id:
+        topics.append(project_topic(project_id))
+    return subscribers(topics)
+
+
+def publish(event: dict[str, Any], *, connection_ids: list[str] | None = None) -> PublishReport:
+    """Post ``event`` to every connection subscribed to its task or its project.
+
+    ``connection_ids`` reuses a lookup the caller just made (see ``publish_all`` and dispatch).
+    """
+    if connection_ids is None:
+        connection_ids = subscribers_of(event["taskId"], event.get("projectId"))
+    return post_many(connection_ids, event)
 
 
 def emit(event: dict[str, Any], *, condition: Condition | None = None) -> dict[str, Any]:
@@ -384,9 +394,14 @@ def emit(event: dict[str, Any], *, condition: Condition | None = None) -> dict[s
     return stored
 
 
-def publish_all(events: list[dict[str, Any]]) -> None:
+def publish_all(events: list[dict[str, Any]]) -> list[str]:
+    """Publish events of one task in order with one subscriber lookup; return that lookup."""
+    if not events:
+        return []
+    connection_ids = subscribers_of(events[0]["taskId"], events[0].get("projectId"))
     for event in events:
-        publish(event)
+        post_many(connection_ids, event)
+    return connection_ids
 
 
 # ---------------------------------------------------------------------------- connections
