@@ -57,7 +57,7 @@ def banner(info: dict) -> str:
     return "\n".join(
         [
             "",
-            "AION dev stack is up",
+            f"AION dev stack is up (started in {info['startup_seconds']} s)",
             f"  console    {info['base_url']}",
             f"  REST API   {info['api_url']}",
             f"  WebSocket  {info['ws_url']}",

@@ -102,8 +102,9 @@ class DevStack:
 
     async def start(self) -> dict[str, Any]:
         """Start everything; returns what clients need (URLs, admin credentials, PIDs)."""
+        started = time.monotonic()
         await asyncio.to_thread(self._start_blocking_parts)
-        return await self._start_server()
+        return await self._start_server(started)
 
     def _start_blocking_parts(self) -> None:
         opts = self.options
@@ -195,7 +196,7 @@ class DevStack:
             "admin_password": admin_password if admin_created else None,
         }
 
-    async def _start_server(self) -> dict[str, Any]:
+    async def _start_server(self, started: float) -> dict[str, Any]:
         assert self.invoker is not None
         opts = self.options
         self.gateways = build_web_app(
@@ -223,6 +224,7 @@ class DevStack:
             )
             await asyncio.to_thread(self.sqs_driver.start)
             self.schedule_driver.start()
+        self.info["startup_seconds"] = round(time.monotonic() - started, 1)
         if opts.ready_file is not None:
             write_private_atomically(opts.ready_file, json.dumps(self.info))
         return self.info
