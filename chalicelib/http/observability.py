@@ -56,9 +56,17 @@ def with_logger_context(handler: Any) -> Any:
     return logger().inject_lambda_context(correlation_id_path="requestContext.requestId")(handler)
 
 
+def tracing_enabled() -> bool:
+    """Powertools' own rule: tracing only inside Lambda and unless POWERTOOLS_TRACE_DISABLED.
+    Checked here too so the dev stack and tests never load the X-Ray SDK at all."""
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true")
+    return not disabled and bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
 def with_tracing(handler: Any) -> Any:
-    """Handler decorator: X-Ray segment per invocation. The SDK loads on the first request,
-    not at import (Powertools disables itself outside Lambda or with POWERTOOLS_TRACE_DISABLED)."""
+    """Handler decorator: X-Ray segment per invocation; the SDK loads on the first request."""
+    if not tracing_enabled():
+        return handler
     return tracer().capture_lambda_handler(handler)
 
 
