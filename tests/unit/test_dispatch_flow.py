@@ -420,3 +420,23 @@ def test_data_found_in_the_instruction_is_the_input(
     task = seed_task(seed_project(), instruction="sha256 of 'abc'", input=None)
     dispatch.handle_message(_body(task))
     assert fakes.executor.calls[0]["input_text"] == "abc"
+
+
+def test_progress_reuses_the_runs_subscriber_lookup_status_events_look_up_afresh(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fakes(monkeypatch)
+    lookups: list[str] = []
+    original = telemetry.subscribers_of
+
+    def counting(task_id: str, project_id: str | None) -> list[str]:
+        lookups.append(task_id)
+        return original(task_id, project_id)
+
+    monkeypatch.setattr(telemetry, "subscribers_of", counting)
+    task = seed_task(seed_project())
+    outcome = dispatch.handle_message(_body(task))
+    relayed = [e for e in outcome.events if e["kind"] in ("progress", "log")]
+    assert len(relayed) == 4
+    # One lookup for the claim's two events (reused by the relayed ones), one for completed.
+    assert len(lookups) == 2
