@@ -165,7 +165,7 @@ def create_task(
         raise
     _publish([_event_of(first)])
     _enqueue(task.id, 1, actor=principal.user_id, project_id=task.project_id)
-    return task_out(Task.get(task.id, consistent_read=True)), True
+    return task_out(task), True  # the transaction set version 1 on our copy
 
 
 def _title_from(instruction: str) -> str:

@@ -1,0 +1,149 @@
+"""DynamoDB requests per API call, counted with a botocore event hook (in-process moto).
+
+    python benchmarks/dynamo_requests.py
+
+For each call the script prints how many DynamoDB requests it made, and which (operation and
+table), next to the minimum its access pattern needs. SQS/S3 requests are listed separately.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AION_TABLE_PREFIX": "aion-bench-",
+        "AION_FILES_BUCKET": "aion-bench-files",
+        "AION_JWT_SECRET": "bench-secret-0123456789abcdef0123456789abcdef",
+        "AION_BRIDGE_TOKEN": "bench-bridge-token-0123456789abcdef",
+        "POWERTOOLS_METRICS_NAMESPACE": "AionBench",
+        "POWERTOOLS_SERVICE_NAME": "aion-bench",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import botocore.handlers  # noqa: E402
+
+CALLS: list[tuple[str, str]] = []
+
+
+def _count(params: dict[str, Any], model: Any, **_kwargs: Any) -> None:
+    service = model.service_model.service_name
+    table = params.get("TableName", "")
+    if model.name in ("TransactWriteItems", "TransactGetItems"):
+        names = {
+            next(iter(item.values())).get("TableName", "")
+            for item in params.get("TransactItems", [])
+        }
+        table = "+".join(sorted(n.removeprefix("aion-bench-") for n in names))
+    elif model.name in ("BatchGetItem", "BatchWriteItem"):
+        table = "+".join(
+            sorted(n.removeprefix("aion-bench-") for n in params.get("RequestItems", {}))
+        )
+    CALLS.append((service, f"{model.name}({table.removeprefix('aion-bench-')})"))
+
+
+# Every botocore session created from now on (pynamodb makes its own) gets the hook.
+for service in ("dynamodb", "sqs", "s3"):
+    botocore.handlers.BUILTIN_HANDLERS.append((f"before-parameter-build.{service}", _count))
+
+# Minimum DynamoDB requests each access pattern needs, and why.
+MINIMUM = {
+    "POST /tasks": (
+        2,
+        "read the project (membership) + one TransactWrite (task, event 1); the two extra "
+        "Queries look up live WebSocket subscribers of the task and the project (fan-out)",
+    ),
+    "GET /tasks/{id}": (2, "read the task + read its project (membership)"),
+    "GET /tasks?projectId=": (2, "read the project (membership) + one Query on by-project"),
+    "POST /auth/login": (
+        4,
+        "throttle UpdateItem + email->user + user + TransactWrite (refresh family+token); "
+        "the DeleteItem clears the throttle record after a success",
+    ),
+}
+
+
+def main() -> int:
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        from chalicelib.config import get_settings
+        from chalicelib.dal.registry import create_all_tables
+
+        create_all_tables()
+        url = boto3.client("sqs").create_queue(QueueName="bench-dispatch")["QueueUrl"]
+        boto3.client("s3").create_bucket(Bucket="aion-bench-files")
+        os.environ["AION_DISPATCH_QUEUE_URL"] = url
+        get_settings.cache_clear()
+
+        from chalice.test import Client
+
+        import app
+        from chalicelib.auth.tokens import issue_access_token
+        from chalicelib.logic.users import create_user
+        from chalicelib.models.users import UserCreate
+
+        user = create_user(
+            UserCreate(email="bench@example.test", name="B", password="bench-password")  # noqa: S106
+        )
+        token, _ = issue_access_token(user.id, "member")
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        results: dict[str, Any] = {}
+        with Client(app.app) as client:
+
+            def measure(label: str, method: str, path: str, body: Any = None, headers=auth) -> Any:
+                # Warm once (first-use imports and client creation), then count a clean call.
+                CALLS.clear()
+                response = client.http.request(
+                    method, path, headers=headers, body=json.dumps(body) if body else b""
+                )
+                assert response.status_code < 300, (label, response.status_code, response.body)
+                dynamo = [op for service, op in CALLS if service == "dynamodb"]
+                other = [op for service, op in CALLS if service != "dynamodb"]
+                results[label] = {"dynamodb": len(dynamo), "ops": dynamo, "other": other}
+                return json.loads(response.body) if response.body else None
+
+            project = json.loads(
+                client.http.post("/projects", headers=auth, body=json.dumps({"name": "P"})).body
+            )
+            body = {"projectId": project["id"], "instruction": "count the words"}
+            measure("warm-up", "POST", "/tasks", body)
+            task = measure("POST /tasks", "POST", "/tasks", body)
+            measure("GET /tasks/{id}", "GET", f"/tasks/{task['id']}")
+            measure("GET /tasks?projectId=", "GET", f"/tasks?projectId={project['id']}")
+            login = {"email": "bench@example.test", "password": "bench-password"}
+            measure(
+                "POST /auth/login",
+                "POST",
+                "/auth/login",
+                login,
+                {"Content-Type": "application/json"},
+            )
+        results.pop("warm-up")
+
+    print(f"{'call':24} {'dynamodb':>8} {'minimum':>8}  requests")
+    for label, found in results.items():
+        minimum, why = MINIMUM[label]
+        print(f"{label:24} {found['dynamodb']:8d} {minimum:8d}  {', '.join(found['ops'])}")
+        if found["other"]:
+            print(f"{'':24} {'':8} {'':8}  + {', '.join(found['other'])}")
+        print(f"{'':24} {'':8} {'':8}  minimum: {why}")
+    print(json.dumps({k: v["dynamodb"] for k, v in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
