@@ -108,6 +108,9 @@ class ExecutorSupervisor:
             self.restarts += 1
             self._spawn()
 
+    def halt_restarts(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -52,7 +52,11 @@ def spawn(
     stderr: int | IO | None = None,
     cwd: str | None = None,
 ) -> subprocess.Popen:
-    """Start ``argv`` so that it receives SIGTERM if this process dies (see ``_child``)."""
+    """Start ``argv`` so that it receives SIGTERM if this process dies (see ``_child``).
+
+    In its own session: a terminal's Ctrl-C reaches only the dev stack, which then stops its
+    children in order (drivers first, moto last) instead of everything dying at once.
+    """
     launcher = [sys.executable, "-m", "devstack._child", str(os.getpid())]
     return subprocess.Popen(
         launcher + argv,
@@ -61,6 +65,7 @@ def spawn(
         stderr=stderr,
         stdin=subprocess.DEVNULL,
         cwd=cwd,
+        start_new_session=True,
     )
 
 

@@ -177,6 +177,8 @@ class SqsDriver:
             try:
                 self.poll_once(source)
             except Exception:
+                if self._stop.is_set():
+                    return  # shutting down: moto may already be gone
                 log.exception("polling %s failed; retrying in 1 s", source.queue_url)
                 self._stop.wait(1.0)
 

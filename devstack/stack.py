@@ -252,6 +252,8 @@ class DevStack:
 
     async def stop(self) -> None:
         """Stop in reverse order; every step runs even if an earlier one failed."""
+        if self.executor is not None:
+            self.executor.halt_restarts()  # an executor exiting from now on stays down
         steps = [
             ("schedule driver", lambda: self.schedule_driver and self.schedule_driver.stop()),
             ("SQS driver", lambda: self.sqs_driver and self.sqs_driver.stop()),
