@@ -156,6 +156,21 @@ def build_rest_event(
     }
 
 
+def gateway_headers(request: web.Request) -> list[tuple[str, str]]:
+    """The client's headers plus the ones API Gateway adds (forwarding info, trace id)."""
+    client_ip = request.remote or "127.0.0.1"
+    forwarded = request.headers.get("X-Forwarded-For")
+    port = str(request.url.port or 80)
+    added = {
+        "X-Forwarded-For": f"{forwarded}, {client_ip}" if forwarded else client_ip,
+        "X-Forwarded-Port": port,
+        "X-Forwarded-Proto": request.scheme,
+        "X-Amzn-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
+    }
+    kept = [(k, v) for k, v in request.headers.items() if k not in added]
+    return kept + list(added.items())
+
+
 def gateway_error(status: int, message: str, error_type: str, request_id: str) -> web.Response:
     return web.json_response(
         {"message": message},
@@ -242,7 +257,7 @@ class RestGateway:
             method=request.method,
             path=path,
             match=match,
-            headers=list(request.headers.items()),
+            headers=gateway_headers(request),
             query=list(request.query.items()),
             body=body,
             binary_types=list(self.app.api.binary_types),

@@ -73,6 +73,8 @@ def make_app(
             "query": request.query_params,
             "multiQuery": original["multiValueQueryStringParameters"],
             "headerX": request.headers.get("x-thing"),
+            "forwardedFor": request.headers.get("x-forwarded-for"),
+            "traceId": request.headers.get("x-amzn-trace-id"),
             "body": request.raw_body.decode() if request.raw_body else None,
             "isBase64Encoded": original["isBase64Encoded"],
             "resource": original["resource"],

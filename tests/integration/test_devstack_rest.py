@@ -47,6 +47,8 @@ def test_get_builds_a_proxy_event_with_params_query_and_context(gateway: Running
     assert body["query"] == {"tag": "b", "q": "x"}  # single-value map keeps the last
     assert body["multiQuery"] == {"tag": ["a", "b"], "q": ["x"]}
     assert body["headerX"] == "hello"
+    assert body["forwardedFor"] == "127.0.0.1"
+    assert body["traceId"].startswith("Root=1-")
     assert body["body"] is None
     assert body["resource"] == "/items/{item_id}"
     assert body["path"] == "/items/it-1"
