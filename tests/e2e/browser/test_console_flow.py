@@ -53,9 +53,9 @@ def test_full_flow_sign_in_project_task_completes_live(page: Any, stack: Stack) 
     assert "routed" in kinds
     expect(page.get_by_text("Executor (deterministic module)")).to_be_visible()
     assert page.evaluate("() => window.__noReload === true")
+    screenshot(page, "task")
     page.get_by_role("button", name="Show raw JSON").click()
     expect(page.locator("#raw-json")).to_contain_text('"status": "completed"')
-    screenshot(page, "task")
 
     # The board reflects the finished task.
     page.get_by_role("link", name="← Back to the board").click()
