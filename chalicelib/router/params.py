@@ -135,6 +135,8 @@ def inline_json(instruction: str) -> tuple[str, Any] | None:
 
 
 _REQUEST_WORDS_MAX = 14
+# A quote mark or bracket (an apostrophe inside a word, as in "what's", is neither).
+_QUOTE_OR_BRACKET = re.compile(r"[{\[\"`“]|(?<![A-Za-z])'|'(?![A-Za-z])")
 
 
 def split_inline(instruction: str) -> tuple[str, str] | None:
@@ -148,9 +150,10 @@ def split_inline(instruction: str) -> tuple[str, str] | None:
     if (
         sep
         and data
-        and not any(ch in head for ch in "{[\"'`")  # the colon sits inside the data itself
+        and not _QUOTE_OR_BRACKET.search(head)  # else the colon sits inside the data itself
         and len(_WORD.findall(head.lower())) <= _REQUEST_WORDS_MAX
-        and (not _JMES_TOKEN.match(data) or data[:1] in "{[")
+        # "jmespath: [*].id" names a parameter, not data.
+        and not (_JMES_KEYWORD.search(head.lower()) and _JMES_TOKEN.match(data))
     ):
         return head.strip(), data
     first, newline, body = instruction.partition("\n")
