@@ -168,6 +168,9 @@ class Client:
         self._socket.__exit__(None, None, None)
 
 
+ERRORS: list[str] = []
+
+
 def run_clients(clients: list[Client], total: int, seconds: float) -> tuple[list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
@@ -179,7 +182,12 @@ def run_clients(clients: list[Client], total: int, seconds: float) -> tuple[list
             with lock:
                 if next(remaining, None) is None:
                     return
-            took = client.run_task()
+            try:
+                took = client.run_task()
+            except Exception as exc:  # counted and printed: the run goes on
+                with lock:
+                    ERRORS.append(f"{type(exc).__name__}: {exc}"[:200])
+                continue
             with lock:
                 latencies.append(took)
 
@@ -318,7 +326,9 @@ def main() -> int:
         f"  POST -> completed on WS: p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
         f"mean {statistics.fmean(latencies) * 1000:7.1f} ms"
     )
-    print(f"  throughput: {len(latencies) / wall:6.1f} tasks/s")
+    print(f"  throughput: {len(latencies) / wall:6.1f} tasks/s; failed requests: {len(ERRORS)}")
+    for error in sorted(set(ERRORS))[:5]:
+        print(f"    {error}")
     print(
         f"  events per task (received): {events / max(1, len(latencies)):.1f}; "
         f"management posts per event: {posts / max(1, events):.2f}"

@@ -470,3 +470,18 @@ def record_external(
         ) from None
     publish(stored)
     return stored
+
+
+def drop_project_subscriptions(project_id: str, user_id: str) -> int:
+    """Remove a user's subscriptions to a project (call when they leave it); return how many.
+
+    One Query on the project's topic; the user's own tasks-level subscriptions expire with
+    their connection (at most 2 h) and are re-authorized on every new subscribe.
+    """
+    topic = project_topic(project_id)
+    mine = [s for s in Subscription.query(topic) if s.user_id == user_id]
+    if mine:
+        with Subscription.batch_write() as batch:
+            for item in mine:
+                batch.delete(Subscription(topic, item.connection_id))
+    return len(mine)

@@ -350,3 +350,27 @@ def test_bridge_token_holders_push_telemetry(
         **{"X-Bridge-Token": "wrong"},
     )
     assert reply.status_code == 401
+
+
+@pytest.mark.slow
+def test_a_poison_message_ends_in_the_dlq(devstack: dict[str, Any]) -> None:
+    sqs = _aws(devstack, "sqs")
+    marker = "poison-" + secrets.token_hex(4)
+    sqs.send_message(QueueUrl=devstack["queue_url"], MessageBody=marker)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        got = sqs.receive_message(
+            QueueUrl=devstack["dlq_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        for message in got.get("Messages", []):
+            if message["Body"] == marker:
+                sqs.delete_message(
+                    QueueUrl=devstack["dlq_url"], ReceiptHandle=message["ReceiptHandle"]
+                )
+                return
+            sqs.change_message_visibility(
+                QueueUrl=devstack["dlq_url"],
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=0,
+            )
+    raise AssertionError("the poison message did not reach the DLQ")

@@ -222,3 +222,13 @@ def test_recording_client_payload_is_compact_json(realtime: Realtime) -> None:
     assert realtime.mgmt.posts == [
         ("c-9", json.dumps({"type": "pong"}, separators=(",", ":")).encode())
     ]
+
+
+def test_leaving_a_project_drops_only_that_users_subscriptions(realtime: Realtime) -> None:
+    topic = project_topic("prj_1")
+    for cid, user in (("c-a", "usr_a"), ("c-a2", "usr_a"), ("c-b", "usr_b")):
+        Subscription(
+            topic, cid, user_id=user, created_at=now_epoch(), expires_at=timedelta(hours=2)
+        ).save()
+    assert telemetry.drop_project_subscriptions("prj_1", "usr_a") == 2
+    assert [s.connection_id for s in Subscription.query(topic)] == ["c-b"]
