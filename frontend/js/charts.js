@@ -2,7 +2,7 @@
 // text, and colours from tokens.css so both themes and forced-colors stay legible.
 import { STATUSES, statusLabel, svg, uid } from "./dom.js";
 
-const W = 480;
+const W = 400; // viewBox width; charts render at about this size, so 13px text stays 13px
 
 function frame(title, desc, height) {
   const tId = uid("chart-title");
@@ -25,8 +25,8 @@ export function statusBars(counts) {
   const height = rows.length * rowH + 10;
   const desc = rows.map(([s, n]) => `${statusLabel(s)}: ${n}`).join(", ");
   const root = frame("Tasks by status", desc, height);
-  const labelW = 110;
-  const barMax = W - labelW - 50;
+  const labelW = 100;
+  const barMax = W - labelW - 40;
   rows.forEach(([status, n], i) => {
     const y = 5 + i * rowH;
     root.append(

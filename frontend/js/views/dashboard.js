@@ -200,16 +200,18 @@ export async function render(ctx) {
         chartsBody,
         h(
           "div",
-          { class: "cards" },
-          h("figure", {}, statusBars(statusCounts(stats))),
+          { class: "chart-grid" },
+          h("figure", {}, h("figcaption", {}, `Tasks by status (${stats.total ?? "?"} in all)`), statusBars(statusCounts(stats))),
           h(
             "figure",
             {},
+            h("figcaption", {}, "Finished tasks per hour"),
             lineChart("Throughput (finished tasks per hour)", throughput(stats, recent), "tasks"),
           ),
           h(
             "figure",
             {},
+            h("figcaption", {}, "Duration of recent tasks"),
             lineChart(
               "Duration of recent tasks",
               recent.map((d) => ({ label: formatClock(d.at), value: d.seconds })),
@@ -241,9 +243,9 @@ export async function render(ctx) {
           {},
           h("span", { class: "when" }, formatClock(ev.at)),
           ev.status ? statusBadge(ev.status) : null,
-          " ",
-          h("a", { href: `#/tasks/${encodeURIComponent(ev.taskId)}` }, `${ev.kind}`),
-          ` · ${titles.get(ev.projectId) || "project"} · ${ev.message || statusLabel(ev.status)}`,
+          ` ${titles.get(ev.projectId) || "Project"}: `,
+          h("a", { href: `#/tasks/${encodeURIComponent(ev.taskId)}` }, ev.message || statusLabel(ev.status)),
+          h("span", { class: "hint" }, ` (${ev.kind})`),
         ),
       ),
     );

@@ -202,3 +202,28 @@ def test_status_is_told_by_text_and_glyph_not_colour(
     page.goto(f"/#/projects/{project['id']}")
     badge = page.locator('[data-column="queued"] h3 .badge')
     expect(badge).to_have_text("◷queued")
+
+
+def test_live_region_is_polite_and_throttled(page: Any) -> None:
+    page.clock.install()
+    page.goto("/#/signin")
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    region = page.locator("#announcer")
+    expect(region).to_have_attribute("aria-live", "polite")
+    page.evaluate(
+        """async () => {
+            const { Announcer } = await import('./js/announce.js');
+            window.__announcer = new Announcer(document.getElementById('announcer'));
+            window.__announcer.say('Task queued');
+        }"""
+    )
+    page.clock.run_for(100)
+    expect(region).to_have_text("Task queued")
+    page.evaluate(
+        """() => ['Task running', 'Progress 50%', 'Task completed']
+              .forEach(m => window.__announcer.say(m))"""
+    )
+    page.clock.run_for(1000)  # still inside the 2.5 s window: nothing new yet
+    expect(region).to_have_text("Task queued")
+    page.clock.run_for(2000)
+    expect(region).to_have_text("3 updates. Latest: Task completed")
