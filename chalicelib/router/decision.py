@@ -87,6 +87,10 @@ def _decide(request: RouteRequest, state: RouteState, model: LinearModel | None)
         filtered.append({"module": module, "why": missing})
     assert chosen is not None  # llm.generate needs nothing, so something always qualifies
     module, probability, early = chosen
+    if filtered:
+        # Modules that cannot run this task are out of the question: condition on the rest.
+        excluded = sum(p for m, p in ranked if any(f["module"] == m for f in filtered))
+        probability = min(1.0, probability / max(1.0 - excluded, 1e-9))
     inferred = early or infer(module, instruction, shape)
     evidence["words"] = [
         {"word": w, "weight": s} for w, s in model.word_weights(scored.words, module)
