@@ -140,7 +140,6 @@ def route(
 def _serve(
     spec: RouteSpec, handler: Callable[[Call], Any], path_params: dict[str, str]
 ) -> Response:
-    observability.count("ApiRequests")
     try:
         call = _build_call(spec, path_params)
         result = handler(call)

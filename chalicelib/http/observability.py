@@ -71,5 +71,10 @@ def with_tracing(handler: Any) -> Any:
 
 
 def with_metrics(handler: Any) -> Any:
-    """Handler decorator: flush the invocation's metrics as one EMF log line."""
-    return metrics().log_metrics(handler)
+    """Handler decorator: count the request, flush the invocation's metrics as one EMF line."""
+
+    def counted(event: Any, context: Any) -> Any:
+        count("ApiRequests")
+        return handler(event, context)
+
+    return metrics().log_metrics(counted)

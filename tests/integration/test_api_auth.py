@@ -148,6 +148,7 @@ BAD_TOKENS = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_bad_tokens_are_401_with_the_envelope(api: ApiClient) -> None:
     alice = api.user()
     assert api.get("/me", who=alice).status == 200
