@@ -220,6 +220,18 @@ def test_summary_of_csv_is_not_an_extractive_summary() -> None:
     assert "text.summarize" in skipped or d.module == "data.csv_profile"
 
 
+def test_confidence_is_conditioned_on_modules_that_can_run() -> None:
+    from chalicelib.router.classifier import load_model
+
+    d = route("what is the mean price", JSON_INPUT)
+    filtered = {f["module"] for f in d.evidence["filtered"]}
+    assert "data.csv_profile" in filtered
+    raw = dict(load_model().score("what is the mean price", "json").probabilities)
+    expected = raw[d.module] / (1 - sum(raw[m] for m in filtered))
+    assert d.confidence == pytest.approx(expected, abs=1e-3)
+    assert d.confidence > raw[d.module]
+
+
 def test_math_needs_an_expression() -> None:
     d = route("calculate the thing we talked about")
     assert d.module != "math.evaluate"
