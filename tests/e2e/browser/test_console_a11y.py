@@ -175,6 +175,19 @@ def test_theme_toggle_persists_without_flash(page: Any) -> None:
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_bg
 
 
+def test_reduced_motion_stops_transitions(page: Any) -> None:
+    page.goto("/#/signin")
+    button = page.get_by_role("button", name="Sign in")
+
+    def duration() -> float:
+        value = button.evaluate("el => getComputedStyle(el).transitionDuration")
+        return max(float(v.strip().rstrip("s")) for v in value.split(","))
+
+    assert duration() > 0.05
+    page.emulate_media(reduced_motion="reduce")
+    assert duration() < 0.001
+
+
 def test_reduced_transparency_and_contrast_give_opaque_panels(page: Any) -> None:
     page.goto("/#/signin")
     panel = page.locator("form.signin")

@@ -3,6 +3,7 @@ cached health query, version conflicts, users admin, the live feed, and an XSS p
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -42,6 +43,17 @@ def test_xss_probe_stays_inert(page: Any, stack: Stack, admin_api: ApiClient) ->
 
     assert page.evaluate("() => window.__xss") is None
     assert page.locator("img[src=x], #xss-bold, main script, main svg[onload]").count() == 0
+
+    # Defence in depth: even a script element that got in would not run (CSP, no inline).
+    page.aion_probe.allowed.append(re.compile(r"Content Security Policy"))
+    page.evaluate(
+        """() => {
+            const s = document.createElement('script');
+            s.textContent = 'window.__inline = 1';
+            document.body.append(s);
+        }"""
+    )
+    assert page.evaluate("() => window.__inline") is None
 
 
 def test_sign_in_errors_and_throttling_wait(page: Any, stack: Stack) -> None:
