@@ -1,0 +1,1 @@
+"""AION's AWS CDK app: stacks, the table definitions generated from the models, cdk-nag rules."""

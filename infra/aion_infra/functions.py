@@ -1,0 +1,130 @@
+"""The Lambda functions Chalice creates from app.py, and what each one may touch.
+
+Each function gets its own IAM role built from this table (least privilege): the DynamoDB
+tables it reads or writes (by short name, see ``tables.py``), the queue, the files bucket,
+the secrets, the WebSocket management API, the network. ``ALL_TABLES`` is for the REST
+handler, which serves every resource of the API, so a table added later is covered there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ALL_TABLES = "*"
+
+# Tables of the realtime path, shared by everything that publishes telemetry: appending an
+# event bumps the task's seq and writes the activity item; fan-out reads subscriptions and
+# deletes the connection (and its subscriptions) on a 410.
+_PUBLISH_RW = ("tasks", "activity", "ws-connections", "ws-subscriptions")
+# Authorising a subscription (chalicelib/logic/access.py): the task or project, the caller's
+# membership; the reply carries recent activity.
+_AUTHZ_RO = ("projects", "project-members", "tasks", "files", "activity")
+
+
+@dataclass(frozen=True)
+class S3Grant:
+    actions: tuple[str, ...]
+    prefix: str  # object key prefix in the files bucket (see chalicelib/logic/files.py)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    handler: str  # the Chalice handler's function name in app.py
+    logical_id: str  # the resource id `chalice package` gives it
+    kind: Literal["rest", "websocket", "sqs", "schedule"]
+    tables_rw: tuple[str, ...] | str = ()
+    tables_ro: tuple[str, ...] = ()
+    in_vpc: bool = False  # reaches the executor over private service discovery
+    sends_to_queue: bool = False
+    consumes_queue: bool = False
+    manages_connections: bool = False  # execute-api:ManageConnections on the WebSocket API
+    jwt_secret: bool = False
+    bridge_token: bool = False
+    files: tuple[S3Grant, ...] = ()
+    bedrock: bool = False  # the LLM route (Bedrock Converse) when a model id is configured
+    memory_mb: int = 512
+    timeout_s: int = 29
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        handler="api_handler",
+        logical_id="APIHandler",
+        kind="rest",
+        tables_rw=ALL_TABLES,
+        in_vpc=True,  # GET /health and the router catalogue ask the executor
+        sends_to_queue=True,  # POST /tasks and retry
+        manages_connections=True,  # publishes the first event of a task, /internal/telemetry
+        jwt_secret=True,
+        bridge_token=True,  # POST /internal/telemetry
+        # Presigned POST/GET carry this role's permissions; DELETE /files removes the object.
+        files=(
+            S3Grant(("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), "tasks/"),
+            S3Grant(("s3:GetObject",), "results/"),
+        ),
+        memory_mb=1024,  # argon2id needs memory; more memory is also more CPU on Lambda
+        timeout_s=29,  # API Gateway's integration limit
+    ),
+    FunctionSpec(
+        handler="ws_connect",
+        logical_id="WebsocketConnect",
+        kind="websocket",
+        tables_rw=("ws-tickets", "ws-connections", "ws-subscriptions"),
+        tables_ro=_AUTHZ_RO,
+        jwt_secret=True,
+        memory_mb=512,
+        timeout_s=10,
+    ),
+    FunctionSpec(
+        handler="ws_message",
+        logical_id="WebsocketMessage",
+        kind="websocket",
+        tables_rw=("ws-connections", "ws-subscriptions"),
+        tables_ro=_AUTHZ_RO,
+        manages_connections=True,  # replies (subscribed, pong, error) to the caller
+        memory_mb=512,
+        timeout_s=10,
+    ),
+    FunctionSpec(
+        handler="ws_disconnect",
+        logical_id="WebsocketDisconnect",
+        kind="websocket",
+        tables_rw=("ws-connections", "ws-subscriptions"),
+        memory_mb=256,
+        timeout_s=10,
+    ),
+    FunctionSpec(
+        handler="dispatch",
+        logical_id="Dispatch",
+        kind="sqs",
+        tables_rw=_PUBLISH_RW,
+        tables_ro=("files",),
+        in_vpc=True,
+        consumes_queue=True,
+        manages_connections=True,
+        bridge_token=True,  # the executor authenticates its callers with it
+        files=(
+            S3Grant(("s3:GetObject",), "tasks/"),  # inputs by reference (LLM route)
+            S3Grant(("s3:PutObject",), "results/"),  # results over the inline limit
+        ),
+        bedrock=True,
+        memory_mb=1024,
+        # The executor call gets min(AION_EXECUTOR_TIMEOUT_SECONDS=120, remaining - 10).
+        timeout_s=180,
+    ),
+    FunctionSpec(
+        handler="sweep",
+        logical_id="Sweep",
+        kind="schedule",
+        tables_rw=_PUBLISH_RW,
+        sends_to_queue=True,  # re-queues tasks whose lease expired
+        manages_connections=True,
+        memory_mb=256,
+        timeout_s=60,
+    ),
+)
+
+
+def by_logical_id() -> dict[str, FunctionSpec]:
+    return {f.logical_id: f for f in FUNCTIONS}

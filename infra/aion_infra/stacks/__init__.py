@@ -1,0 +1,1 @@
+"""The stacks, in deployment order: web, data, executor, api, site."""
