@@ -7,13 +7,13 @@ STAMP := $(VENV)/.installed
 AION_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint format proto venv admin bench clean browser-tools
+.PHONY: dev test lint format proto venv admin bench clean browser-tools synth deploy
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt executor_container/requirements.txt
+$(STAMP): $(PY) requirements.txt requirements-dev.txt executor_container/requirements.txt infra/requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -49,3 +49,19 @@ proto: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# --- AWS (infra/, CDK in Python; see README "Deploy to AWS") ---------------------------------
+# Offline: no credentials or Docker. Both stages, or one with STAGE=dev|prod; cdk-nag findings
+# fail it. Templates and staged assets land in infra/cdk.out.
+CDK_CLI ?= npx --yes aws-cdk@2.1148.1
+synth: $(STAMP)
+	rm -rf infra/cdk.out && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 CDK_OUTDIR=infra/cdk.out \
+	  $(if $(STAGE),CDK_CONTEXT_JSON='{"stage":"$(STAGE)"}') $(PY) infra/app.py
+	@ls infra/cdk.out/*.template.json
+
+# Needs AWS credentials, a bootstrapped account (cdk bootstrap), Docker (executor image), Node.
+deploy: $(STAMP)
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|prod" >&2; exit 2; }
+	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 $(CDK_CLI) deploy \
+	  --context stage=$(STAGE) --require-approval broadening --outputs-file cdk-outputs-$(STAGE).json \
+	  'aion-$(STAGE)-*'
