@@ -37,13 +37,25 @@ export function normaliseCatalog(body) {
     }));
 }
 
+/** Routes that cannot take work now, as sentences ("llm: no LLM provider is configured"). */
+export function unavailableRoutes(body) {
+  const routes = (body && Array.isArray(body.routes) && body.routes) || [];
+  return routes
+    .filter((r) => r && r.name && r.available === false)
+    .map((r) => `${r.name} route unavailable${r.detail ? `: ${r.detail}` : ""}`);
+}
+
 export async function loadCatalog(ctx) {
   try {
     const body = await ctx.query.fetch("catalog", () => ctx.api.get("/router/catalog"), {
       staleTime: 60_000,
     });
-    return normaliseCatalog(body);
+    const modules = normaliseCatalog(body);
+    modules.notes = unavailableRoutes(body);
+    return modules;
   } catch {
-    return normaliseCatalog(null);
+    const modules = normaliseCatalog(null);
+    modules.notes = ["The router catalogue could not be loaded; the list may be out of date."];
+    return modules;
   }
 }

@@ -31,6 +31,16 @@ export function decisionView(decision) {
         ? [h("dt", {}, "Parameters"), h("dd", {}, h("code", {}, JSON.stringify(decision.params)))]
         : null,
     ),
+    evidenceWords(decision).length
+      ? h(
+          "p",
+          {},
+          "Words that weighed most: ",
+          evidenceWords(decision)
+            .map((w) => `${w.word} (${Number(w.weight).toFixed(1)})`)
+            .join(", "),
+        )
+      : null,
     alternatives.length
       ? h(
           "div",
@@ -46,6 +56,11 @@ export function decisionView(decision) {
         )
       : null,
   );
+}
+
+function evidenceWords(decision) {
+  const words = decision && decision.evidence && decision.evidence.words;
+  return Array.isArray(words) ? words.filter((w) => w && w.word).slice(0, 5) : [];
 }
 
 function list(items) {

@@ -116,7 +116,11 @@ export async function render(ctx) {
     h(
       "div",
       { class: "grid2" },
-      field("Module", moduleSelect).wrap,
+      field(
+        "Module",
+        moduleSelect,
+        ["Pinning skips classification.", ...(catalog.notes || [])].join(" "),
+      ).wrap,
       field("Assignee", assigneeSelect).wrap,
       field("Priority", prioritySelect).wrap,
     ),
