@@ -177,7 +177,7 @@ def _balance(span: str) -> str:
 
 
 # Words that may appear in an expression written out ("7 times 8", "2 to the power of 10").
-_EXPRESSION_WORDS = frozenset(_NUMBER_WORDS) | {
+EXPRESSION_WORDS = frozenset(_NUMBER_WORDS) | {
     "plus",
     "minus",
     "times",
@@ -220,7 +220,7 @@ def is_pure_expression(text: str) -> bool:
     # Cheap rejection first: any word outside arithmetic vocabulary means prose.
     for match in _ALNUM.finditer(stripped.lower()):
         tok = match.group(0)
-        if not tok.isdigit() and tok not in _EXPRESSION_WORDS:
+        if not tok.isdigit() and tok not in EXPRESSION_WORDS:
             return False
     candidate = normalise(stripped)
     return (

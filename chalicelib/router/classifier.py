@@ -63,12 +63,8 @@ class LinearModel:
         top = max(scores)
         exps = [math.exp((s - top) / t) for s in scores]
         total = sum(exps)
-        ranked = sorted(
-            zip(self.labels, (e / total for e in exps), strict=True),
-            key=lambda pair: pair[1],
-            reverse=True,
-        )
-        return ranked
+        ranked = sorted(zip(exps, self.labels, strict=True), reverse=True)
+        return [(label, e / total) for e, label in ranked]
 
     def score(self, instruction: str, input_kind: str) -> Scored:
         feats, toks = extract(instruction, input_kind)

@@ -190,7 +190,9 @@ _AGGREGATES = (
     (re.compile(r"\b(?:max|maximum|highest|largest|biggest|oldest)\b"), "max"),
     (re.compile(r"\b(?:min|minimum|lowest|smallest|youngest)\b"), "min"),
     (re.compile(r"\b(?:average|avg|mean)\b"), "avg"),
+    (re.compile(r"\b(?:sum|total)\b"), "sum"),
 )
+_AGGREGATE_CALLS = ("max(", "min(", "avg(", "sum(")
 _COMPARISONS = {
     "over": ">",
     "above": ">",
@@ -378,7 +380,14 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
                 1 for k in re.split(r"\[\*\]\.?|\.", kp.path) if _singular(k.lower()) in words
             )
 
-        best = max(matches, key=lambda kp: (named(kp), kp.path.count(".")))
+        counting = bool(_COUNT_WORDS.search(text))
+
+        def rank(kp: _KeyPath) -> tuple[int, bool, int]:
+            # "how many stars": when counting, a number that answers it beats a name.
+            numeric = counting and isinstance(kp.sample, (int, float))
+            return (named(kp), numeric, kp.path.count("."))
+
+        best = max(matches, key=rank)
         siblings = [
             kp
             for kp in matches
@@ -407,7 +416,11 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
         return "length(@)"
     else:
         return None
-    if _COUNT_WORDS.search(text) and not expression.startswith(("max(", "min(", "avg(")):
+    if _COUNT_WORDS.search(text) and not expression.startswith(_AGGREGATE_CALLS):
+        if not filtered and matches and isinstance(best.sample, (int, float)):
+            # The count is a value in the data: "how many stars" -> stars, "how many commits
+            # in total" -> sum(contributors[*].commits).
+            return f"sum({expression})" if "[*]" in expression else expression
         if "[?" in expression:
             return f"length({expression[: expression.index(']') + 1]})"
         target = expression.split("[*]")[0] if "[*]" in expression else expression

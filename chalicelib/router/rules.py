@@ -19,6 +19,22 @@ _MATH_LEAD = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9]+")
+_MATH_VOCABULARY = arithmetic.EXPRESSION_WORDS | {
+    "please",
+    "what",
+    "is",
+    "s",
+    "whats",
+    "how",
+    "much",
+    "calculate",
+    "calc",
+    "compute",
+    "evaluate",
+    "solve",
+    "work",
+    "out",
+}
 _LETTERS = re.compile(r"[a-df-z]{2,}", re.I)  # words (an "e" alone may be an exponent)
 _HASH_WORDS = {"hash", "hashes", "hashing", "checksum", "digest", "hexdigest", "fingerprint"}
 # Words that may surround a bare hashing request without changing its meaning.
@@ -93,6 +109,10 @@ def explicit_module(instruction: str, known: set[str]) -> RuleHit | None:
 
 
 def pure_arithmetic(instruction: str, shape: InputShape) -> RuleHit | None:
+    # Cheap gate: one word outside arithmetic and lead-in vocabulary means prose.
+    for tok in _WORD.findall(instruction.lower()):
+        if not tok.isdigit() and tok not in _MATH_VOCABULARY:
+            return None
     body = _MATH_LEAD.sub("", instruction.strip()).strip()
     if body and arithmetic.is_pure_expression(body):
         return RuleHit("math.evaluate", "arithmetic", "the instruction is an arithmetic expression")

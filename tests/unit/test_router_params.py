@@ -199,6 +199,9 @@ def test_extract_kinds(text: str, kinds: list[str]) -> None:
         ("retrieve id where owner is kim", ITEMS, None),  # owner is an object, not 'kim'
         ("return the list of statuses", ITEMS, "[*].status"),
         ("query: users[?age > `30`].name", USERS, "users[?age > `30`].name"),
+        ("how many stars does the repo have", {"repo": "x", "stars": 5}, "stars"),
+        ("how many commits in total", {"c": [{"commits": 4}]}, "sum(c[*].commits)"),
+        ("average age of the users", USERS, "avg(users[*].age)"),
     ],
 )
 def test_jmespath_inference(text: str, data: object, expression: str | None) -> None:
