@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.router import arithmetic
 from chalicelib.router.shapes import KIND_EMPTY, KIND_TEXT, InputShape, describe_input
@@ -222,9 +222,8 @@ def _singular(word: str) -> str:
     return word
 
 
-@dataclass(frozen=True)
-class _KeyPath:
-    base: str  # the list the key lives in, e.g. "users" or "" for a top-level list; None-like
+class _KeyPath(NamedTuple):  # a NamedTuple: built dozens of times per decision, cheaply
+    base: str  # the list the key lives in, e.g. "users" or "" for a top-level list
     in_list: bool  # True when the key belongs to the objects of a list
     path: str  # full projection, e.g. "users[*].name" or "total"
     rel: str  # path relative to a list item, e.g. "name" or "owner.login"
