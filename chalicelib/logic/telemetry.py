@@ -31,7 +31,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.clock import now_epoch, now_iso
 from chalicelib.config import get_settings
-from chalicelib.dal.models import Activity
+from chalicelib.dal.models import Activity, Task
 from chalicelib.dal.realtime_models import (
     Connection,
     Subscription,
@@ -40,6 +40,7 @@ from chalicelib.dal.realtime_models import (
 )
 from chalicelib.dal.task_updates import ConditionFailed as ConditionFailed  # re-exported
 from chalicelib.dal.task_updates import update_task
+from chalicelib.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -447,9 +448,6 @@ def record_external(
 
     Only tasks that are still queued or running accept events: a finished task's log is final.
     """
-    from chalicelib.dal.models import Task
-    from chalicelib.errors import Conflict, NotFound
-
     event = {
         "taskId": task_id,
         "kind": kind,

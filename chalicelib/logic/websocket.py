@@ -24,7 +24,7 @@ from chalicelib.dal.realtime_models import (
     task_topic,
 )
 from chalicelib.errors import AppError, BadRequest, Unauthorized
-from chalicelib.logic import telemetry
+from chalicelib.logic import access, telemetry
 
 RECENT_TASK_EVENTS = 50
 RECENT_PROJECT_TASKS = 20
@@ -32,15 +32,10 @@ MAX_BODY_CHARS = 4096
 
 
 def _principal_from_token(token: str) -> Principal:
+    # Imported here: only $connect needs the JWT/ticket machinery.
     from chalicelib.auth.websocket import principal_from_ws_token
 
     return principal_from_ws_token(token)
-
-
-def _access() -> Any:
-    from chalicelib.logic import access
-
-    return access
 
 
 def connect(connection_id: str, token: str | None, task_id: str | None = None) -> Principal:
@@ -52,7 +47,7 @@ def connect(connection_id: str, token: str | None, task_id: str | None = None) -
         raise Unauthorized("A token is required to open the WebSocket.")
     principal = _principal_from_token(token)
     if task_id:
-        _access().get_task_for(principal, task_id)
+        access.get_task_for(principal, task_id)
     now = now_epoch()
     Connection(
         connection_id,
@@ -138,12 +133,12 @@ def _subscribe(connection_id: str, request: dict[str, Any]) -> dict[str, Any]:
     if after is not None and (not isinstance(after, int) or isinstance(after, bool) or after < 0):
         raise BadRequest("after must be a non-negative integer seq.", code="validation_error")
     if kind == "task":
-        _access().get_task_for(principal, target_id)
+        access.get_task_for(principal, target_id)
         _save_subscription(task_topic(target_id), connection_id, principal.user_id)
         events = telemetry.events_for_task(target_id, after=after, limit=RECENT_TASK_EVENTS)
         reply = {"type": "subscribed", "taskId": target_id, "events": events}
     else:
-        _access().get_project_for(principal, target_id)
+        access.get_project_for(principal, target_id)
         _save_subscription(project_topic(target_id), connection_id, principal.user_id)
         reply = {"type": "subscribed", "projectId": target_id, "events": _project_events(target_id)}
     return fit_reply(reply)
