@@ -69,6 +69,7 @@ def task_out(task: Task) -> TaskOut:
         status=task.status,  # type: ignore[arg-type]
         route=task.route,
         result=task.result,
+        result_ref=task.result_ref,
         error=task.error,
         attempts=int(task.attempts or 1),
         cancel_requested=bool(task.cancel_requested),

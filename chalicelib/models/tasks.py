@@ -31,6 +31,9 @@ class TaskOut(ApiModel):
     status: Status
     route: dict[str, Any] | None
     result: Any = None
+    result_ref: str | None = Field(
+        default=None, description="S3 key of a result too large to inline (files bucket)"
+    )
     error: dict[str, Any] | None
     attempts: int
     cancel_requested: bool

@@ -311,3 +311,13 @@ def test_delete_task_removes_it_unless_running(api: ApiClient) -> None:
     from chalicelib.dal.models import Activity
 
     assert list(Activity.query(task["id"])) == []
+
+
+def test_large_results_are_referenced_not_inlined(api: ApiClient) -> None:
+    alice = api.user()
+    task = api.task(alice, api.project(alice)["id"])
+    assert task["resultRef"] is None
+    set_task_fields(task["id"], status="completed", result_ref=f"results/{task['id']}/1.json")
+    got = api.get(f"/tasks/{task['id']}", who=alice).body
+    assert got["resultRef"] == f"results/{task['id']}/1.json"
+    assert got["result"] is None
