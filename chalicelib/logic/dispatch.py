@@ -391,6 +391,27 @@ def _route_dict(decision: Any) -> dict[str, Any]:
     return dict(decision)
 
 
+def _route_down(route: dict[str, Any]) -> bool:
+    """Review only because the module's route is down right now: transient, not a verdict.
+
+    The router marks that with ``stage == "health"``; a route that is not configured at all
+    (no LLM) is a verdict. Without a stage, ask the executor directly.
+    """
+    # Lazily: chalicelib.router pulls in the classifier, which the sweeper does not need.
+    from chalicelib.router.catalog import ROUTE_EXECUTOR, ROUTE_LLM, route_of
+
+    name = route_of(route.get("module") or "")
+    if "stage" not in route:
+        return name == ROUTE_EXECUTOR and _executor_is_down()
+    if route["stage"] != "health":
+        return False
+    if name == ROUTE_LLM:
+        from chalicelib.llm import llm_configured
+
+        return llm_configured()
+    return True
+
+
 def _executor_is_down() -> bool:
     from chalicelib.executor_client import get_executor_client
 
@@ -424,15 +445,8 @@ def handle_message(
     route = _route_dict(routing.route_for_task(task))
     target, module = route.get("target"), route.get("module") or ""
     if target == "review":
-        from chalicelib.router.catalog import ROUTE_EXECUTOR, route_of
-
-        # The router says review when the executor is down; that is transient, not a verdict.
-        if (
-            receive_count < config.max_receives
-            and route_of(module) == ROUTE_EXECUTOR
-            and _executor_is_down()
-        ):
-            raise RetryLater("the executor is unavailable")
+        if receive_count < config.max_receives and _route_down(route):
+            raise RetryLater(f"the route of {module or 'this task'} is unavailable")
         return _to_review(task, message, route)
 
     owner = new_id("lease")

@@ -160,6 +160,33 @@ def test_review_route_goes_to_needs_review(
     assert fakes.executor.calls == []
 
 
+def test_review_because_a_configured_route_is_down_is_retried(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    route = {**executor_route(), "target": "review", "stage": "health", "reason": "breaker open"}
+    _fakes(monkeypatch, routing=FakeRouting(route))
+    task = seed_task(seed_project())
+    with pytest.raises(dispatch.RetryLater):
+        dispatch.handle_message(_body(task), receive_count=1)
+    assert Task.get(task.id).status == "queued"
+
+
+def test_review_for_an_unconfigured_llm_or_low_confidence_is_a_verdict(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chalicelib.llm
+
+    llm = {**executor_route("llm.generate"), "target": "review", "stage": "health"}
+    _fakes(monkeypatch, routing=FakeRouting(llm))
+    monkeypatch.setattr(chalicelib.llm, "llm_configured", lambda: False)
+    task = seed_task(seed_project(), instruction="write a poem")
+    assert dispatch.handle_message(_body(task)).status == "needs_review"
+    unsure = {**executor_route(), "target": "review", "stage": "threshold"}
+    _fakes(monkeypatch, routing=FakeRouting(unsure))
+    other = seed_task(seed_project(), instruction="do something vague")
+    assert dispatch.handle_message(_body(other)).status == "needs_review"
+
+
 def test_review_because_the_executor_is_down_is_retried(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
