@@ -2,8 +2,9 @@
 
 Stages come from context: ``-c stage=dev`` (or ``prod``) synthesizes one stage; without it
 both are synthesized. Optional context: ``alarmEmail``, ``bedrockModelId``, ``llmEndpoint``,
-``account`` and ``region`` (otherwise the stacks are environment-agnostic and the CLI's
-credentials decide at deploy time). cdk-nag's AwsSolutions checks run on every stack; any
+``llmModel``, ``llmApiKeySecretArn`` (an existing secret), ``version``, ``account`` and
+``region`` (otherwise the stacks are environment-agnostic and the CLI's credentials decide at
+deploy time). cdk-nag's AwsSolutions checks run on every stack; any
 unsuppressed finding fails the synth.
 """
 

@@ -62,6 +62,8 @@ def add_stage(app: cdk.App, stage: str) -> dict[str, cdk.Stack]:
         console_origin=web.console_origin,
         bedrock_model_id=_context(app, "bedrockModelId"),
         llm_endpoint=_context(app, "llmEndpoint"),
+        llm_model=_context(app, "llmModel"),
+        llm_api_key_secret_arn=_context(app, "llmApiKeySecretArn"),
         **common,
     )
     api.add_stack_dependency(data, "the functions' roles name the tables by ARN")

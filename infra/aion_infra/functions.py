@@ -42,7 +42,7 @@ class FunctionSpec:
     jwt_secret: bool = False
     bridge_token: bool = False
     files: tuple[S3Grant, ...] = ()
-    bedrock: bool = False  # the LLM route (Bedrock Converse) when a model id is configured
+    llm: bool = False  # runs the LLM route: Bedrock (model id) or an endpoint's API key secret
     memory_mb: int = 512
     timeout_s: int = 29
 
@@ -98,7 +98,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         handler="dispatch",
         logical_id="Dispatch",
         kind="sqs",
-        tables_rw=_PUBLISH_RW,
+        tables_rw=(*_PUBLISH_RW, "route-health"),  # the routes' circuit breakers
         tables_ro=("files",),
         in_vpc=True,
         consumes_queue=True,
@@ -108,7 +108,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             S3Grant(("s3:GetObject",), "tasks/"),  # inputs by reference (LLM route)
             S3Grant(("s3:PutObject",), "results/"),  # results over the inline limit
         ),
-        bedrock=True,
+        llm=True,
         memory_mb=1024,
         # The executor call gets min(AION_EXECUTOR_TIMEOUT_SECONDS=120, remaining - 10).
         timeout_s=180,

@@ -25,6 +25,11 @@ if str(INFRA_DIR) not in sys.path:
     sys.path.insert(0, str(INFRA_DIR))
 
 STAGES = ("dev", "prod")
+# Optional context the tests turn on, so the LLM grants are synthesized and checked too.
+CONTEXT = {
+    "bedrockModelId": "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+    "llmApiKeySecretArn": "arn:aws:secretsmanager:us-east-1:111111111111:secret:aion/llm-AbCdEf",
+}
 STACK_PARTS = ("web", "data", "executor", "api", "site")
 
 
@@ -58,6 +63,7 @@ def _synth_env() -> dict[str, str]:
 def _run_synth(outdir: Path) -> Synth:
     env = _synth_env()
     env["CDK_OUTDIR"] = str(outdir)
+    env["CDK_CONTEXT_JSON"] = json.dumps(CONTEXT)
     proc = subprocess.run(  # noqa: S603 - our own interpreter and app, no shell
         [sys.executable, str(INFRA_DIR / "app.py")],
         cwd=REPO_ROOT,

@@ -9,7 +9,7 @@ import pytest
 from aion_infra.functions import FUNCTIONS
 from aion_infra.stacks.api import DISPATCH_MAX_RECEIVES
 from aws_cdk.assertions import Match, Template
-from conftest import STAGES, Synth, render, resources_of
+from conftest import CONTEXT, STAGES, Synth, render, resources_of
 
 SPECS = {f.logical_id: f for f in FUNCTIONS}
 APP_PY = (__import__("conftest").REPO_ROOT / "app.py").read_text(encoding="utf-8")
@@ -54,6 +54,8 @@ def test_environment_names_secrets_by_arn_only(synth: Synth, stage: str) -> None
         assert render(env["AION_CORS_ORIGIN"]).startswith("https://${Import:aion-")
         assert ("AION_JWT_SECRET_ARN" in env) == spec.jwt_secret, logical_id
         assert ("AION_BRIDGE_TOKEN_ARN" in env) == spec.bridge_token, logical_id
+        assert ("AION_LLM_API_KEY_ARN" in env) == spec.llm, logical_id
+        assert env["AION_BEDROCK_MODEL_ID"] == CONTEXT["bedrockModelId"]
         if spec.manages_connections:
             assert env["AION_WS_API_ID"] == {"Ref": "WebsocketAPI"}
             assert render(env["AION_WS_MANAGEMENT_ENDPOINT"]).startswith("https://${WebsocketAPI}")

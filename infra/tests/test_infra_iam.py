@@ -155,6 +155,14 @@ def test_queue_secrets_and_bucket_grants_follow_the_function_table(
             assert any(f"/{g.prefix}*" in resources for g in spec.files), (logical_id, resources)
         ec2 = {a for a in actions if a.startswith("ec2:")}
         assert bool(ec2) == spec.in_vpc, logical_id
+        assert ("aion/llm-AbCdEf" in text) == spec.llm, logical_id
+        bedrock = [s for s in statements if "bedrock:InvokeModel" in _as_list(s["Action"])]
+        assert bool(bedrock) == spec.llm, logical_id
+        for statement in bedrock:
+            resources = _flat(statement["Resource"])
+            assert "inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0" in resources
+            assert "foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0" in resources
+            assert "foundation-model/*" not in resources
 
 
 def test_the_dispatcher_can_post_to_websockets_and_ws_disconnect_cannot(synth: Synth) -> None:

@@ -74,6 +74,8 @@ class ApiStack(Stack):
         console_origin: str,
         bedrock_model_id: str = "",
         llm_endpoint: str = "",
+        llm_model: str = "",
+        llm_api_key_secret_arn: str = "",
         **kw: Any,
     ) -> None:
         super().__init__(scope, id, **kw)
@@ -83,6 +85,13 @@ class ApiStack(Stack):
         self.jwt_secret = jwt_secret
         self.bridge_token = bridge_token
         self.bedrock_model_id = bedrock_model_id
+        self.llm_api_key = (
+            secretsmanager.Secret.from_secret_complete_arn(
+                self, "LlmApiKey", llm_api_key_secret_arn
+            )
+            if llm_api_key_secret_arn
+            else None
+        )
         self.alarm_action = cw_actions.SnsAction(alarm_topic)
         dispatch_spec = next(f for f in FUNCTIONS if f.handler == "dispatch")
         self.dispatch_queue_name = f"{settings.prefix}dispatch"
@@ -136,6 +145,8 @@ class ApiStack(Stack):
             common_env["AION_BEDROCK_MODEL_ID"] = bedrock_model_id
         if llm_endpoint:
             common_env["AION_LLM_ENDPOINT"] = llm_endpoint
+        if llm_model:
+            common_env["AION_LLM_MODEL"] = llm_model
 
         self.chalice = package_chalice_app(
             self,
@@ -258,6 +269,8 @@ class ApiStack(Stack):
             env["AION_JWT_SECRET_ARN"] = self.jwt_secret.secret_arn
         if spec.bridge_token:
             env["AION_BRIDGE_TOKEN_ARN"] = self.bridge_token.secret_arn
+        if spec.llm and self.llm_api_key is not None:
+            env["AION_LLM_API_KEY_ARN"] = self.llm_api_key.secret_arn
         if spec.manages_connections and self.ws_api is not None:
             env["AION_WS_API_ID"] = self.ws_api.ref
             env["AION_WS_MANAGEMENT_ENDPOINT"] = (
@@ -385,8 +398,9 @@ class ApiStack(Stack):
             for s, wanted in (
                 (self.jwt_secret, spec.jwt_secret),
                 (self.bridge_token, spec.bridge_token),
+                (self.llm_api_key, spec.llm),
             )
-            if wanted
+            if wanted and s is not None
         ]
         if secrets:
             statements.append(
@@ -410,19 +424,12 @@ class ApiStack(Stack):
                     ],
                 )
             )
-        if spec.bedrock and self.bedrock_model_id:
+        if spec.llm and self.bedrock_model_id:
             statements.append(
                 iam.PolicyStatement(
                     sid="Bedrock",
                     actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{self.bedrock_model_id}",
-                        self.format_arn(
-                            service="bedrock",
-                            resource="inference-profile",
-                            resource_name=self.bedrock_model_id,
-                        ),
-                    ],
+                    resources=self._bedrock_resources(),
                 )
             )
         policy = iam.Policy(self, f"Policy{spec.logical_id}", statements=statements)
@@ -432,13 +439,15 @@ class ApiStack(Stack):
             "IAM5",
             "Wildcards are scoped: the function's own log streams, X-Ray (no resource-level "
             "permissions), the indexes of the tables granted, object keys under one prefix of "
-            "the files bucket, connections of this stage's WebSocket API.",
+            "the files bucket, connections of this stage's WebSocket API, and for a Bedrock "
+            "inference profile the one model in the regions the profile routes to.",
             applies_to_regex=[
                 r"/^Resource::\*$/",
                 r"/^Resource::arn:<AWS::Partition>:logs:.*:\*$/",
                 r"/^Resource::arn:<AWS::Partition>:dynamodb:.*\/index\/\*$/",
                 r"/^Resource::.*\.Arn>\/(tasks|results)\/\*$/",
                 r"/^Resource::arn:<AWS::Partition>:execute-api:.*\/@connections\/\*$/",
+                r"/^Resource::arn:<AWS::Partition>:bedrock:\*::foundation-model\/.+$/",
             ],
         )
         if spec.in_vpc:
@@ -450,6 +459,20 @@ class ApiStack(Stack):
                 applies_to=["Resource::*"],
             )
         return policy
+
+    def _bedrock_resources(self) -> list[str]:
+        """The configured model only. A cross-region inference profile ("us.<model>") also
+        needs the model itself in the regions the profile routes to."""
+        model = self.bedrock_model_id
+        geo, _, base = model.partition(".")
+        if geo in {"us", "eu", "apac", "us-gov", "global"} and base:
+            return [
+                self.format_arn(
+                    service="bedrock", resource="inference-profile", resource_name=model
+                ),
+                f"arn:{Aws.PARTITION}:bedrock:*::foundation-model/{base}",
+            ]
+        return [f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/{model}"]
 
     # --- API Gateway ----------------------------------------------------------------------------
 
