@@ -54,6 +54,7 @@ clean:
 # Offline: no credentials or Docker. Both stages, or one with STAGE=dev|prod; cdk-nag findings
 # fail it. Templates and staged assets land in infra/cdk.out.
 CDK_CLI ?= npx --yes aws-cdk@2.1148.1
+CDK_ARGS ?=
 synth: $(STAMP)
 	rm -rf infra/cdk.out && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 CDK_OUTDIR=infra/cdk.out \
 	  $(if $(STAGE),CDK_CONTEXT_JSON='{"stage":"$(STAGE)"}') $(PY) infra/app.py
@@ -64,4 +65,4 @@ deploy: $(STAMP)
 	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|prod" >&2; exit 2; }
 	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1 $(CDK_CLI) deploy \
 	  --context stage=$(STAGE) --require-approval broadening --outputs-file cdk-outputs-$(STAGE).json \
-	  'aion-$(STAGE)-*'
+	  $(CDK_ARGS) 'aion-$(STAGE)-*'
