@@ -352,3 +352,37 @@ def test_large_inputs_stay_cheap() -> None:
     d = route("count the words", big)
     assert d.module == "text.stats"
     assert d.micros < 1_000_000  # a bound on work, not a speed target (see benchmarks/router.py)
+
+
+# --- robustness ----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    instruction=st.text(max_size=200),
+    input_value=_JSON,
+    state=st.sampled_from([ALL_UP, NO_LLM, EXECUTOR_DOWN, NOTHING]),
+)
+def test_any_task_gets_a_valid_decision(
+    instruction: str, input_value: object, state: RouteState
+) -> None:
+    d = route(instruction, input_value, state)
+    assert d.module in MODULE_NAMES
+    assert d.target in ("executor", "llm", "review")
+    if d.target == "executor":
+        assert d.module in state.executor_modules
+    if d.target == "llm":
+        assert state.llm_available
+    assert 0.0 <= d.confidence <= 1.0
+    json.dumps(d.as_dict())

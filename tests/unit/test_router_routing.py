@@ -217,3 +217,26 @@ def test_record_route_outcome_ignores_review(env: tuple[FakeExecutor, Clock]) ->
     for _ in range(5):
         routing.record_route_outcome("review", False)
     assert RouteHealth.count() == 0
+
+
+def test_route_for_a_stored_task(env: tuple[FakeExecutor, Clock]) -> None:
+    from chalicelib.dal.models import Task
+
+    task = Task(
+        id="t1",
+        project_id="p1",
+        project_status="p1#queued",
+        title="t",
+        instruction="md5 of this",
+        input="abc",
+        status="queued",
+        created_by="u",
+        created_at="2026-01-01T00:00:00.000Z",
+        updated_at="2026-01-01T00:00:00.000Z",
+    )
+    decision = routing.route_for_task(task)
+    assert (decision.target, decision.module, decision.params) == (
+        "executor",
+        "crypto.hash",
+        {"algorithm": "md5"},
+    )
