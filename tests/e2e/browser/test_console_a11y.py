@@ -84,11 +84,11 @@ def _focus_info(page: Any) -> dict[str, Any]:
     return page.evaluate(FOCUS_INFO_JS)
 
 
-def _tab_to(page: Any, predicate: Any, limit: int = 80) -> dict[str, Any]:
+def _tab_to(page: Any, predicate: Any, limit: int = 80, key: str = "Tab") -> dict[str, Any]:
     """Tab until predicate(focus info) holds, checking at every stop that focus is visible and
     not hidden under the sticky header."""
     for _ in range(limit):
-        page.keyboard.press("Tab")
+        page.keyboard.press(key)
         info = _focus_info(page)
         # A heading the console focused after navigation (tabindex=-1) is no Tab stop.
         if info["tag"] != "BODY" and not info["programmatic"]:
@@ -136,6 +136,9 @@ def test_keyboard_only_sign_in_and_create_task(
     page.keyboard.type("Count the words in this text")
     _tab_to(page, lambda i: i["name"] == "input")
     page.keyboard.type("keyboard only works")
+    _tab_to(page, lambda i: i["tag"] == "BUTTON" and i["label"] == "Create task")
+    # Backwards the page scrolls up under the sticky header: focus must stay clear of it.
+    _tab_to(page, lambda i: i["tag"] == "SELECT" and i["label"] == "Status", key="Shift+Tab")
     _tab_to(page, lambda i: i["tag"] == "BUTTON" and i["label"] == "Create task")
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Count the words in this text", level=1).wait_for()

@@ -13,10 +13,12 @@
               top: r.top, bottom: r.bottom, headerBottom: header.bottom,
               viewport: window.innerHeight,
               // Not obscured: the topmost element at the control's centre is the control.
+              // A wrapped link has several boxes: probe the first one.
               onTop: (() => {
-                const hit = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(r.height / 2, 10));
-                return !!hit && (el === hit || el.contains(hit) || hit.contains(el) ||
-                                 (el.labels && [...el.labels].some(l => l.contains(hit))));
+                const b = el.getClientRects()[0] || r;
+                const hit = document.elementFromPoint(b.left + b.width / 2, b.top + Math.min(b.height / 2, 10));
+                return Boolean(hit) && (el === hit || el.contains(hit) || hit.contains(el) ||
+                                 Boolean(el.labels && [...el.labels].some(l => l.contains(hit))));
               })(),
             };
         }
