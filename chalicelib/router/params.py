@@ -65,6 +65,10 @@ _COUNT_WORDS = re.compile(r"\b(?:how\s+many|count|number\s+of)\b")
 _WORD = re.compile(r"[a-z0-9_]+")
 
 
+_SPLIT_SCAN_CHARS = 2000  # inline data is looked for near the start only
+_OPENING = re.compile(r"[{\[]")
+
+
 @dataclass
 class Inferred:
     params: dict[str, Any] = field(default_factory=dict)
@@ -118,10 +122,11 @@ def extract_kinds(instruction: str) -> list[str]:
 
 
 def inline_json(instruction: str) -> tuple[str, Any] | None:
-    """The first JSON object/array embedded in the instruction (at most a few tries)."""
+    """The first JSON object/array embedded in the instruction (at most a few tries; it must
+    start near the beginning, though it may run to any length)."""
     decoder = json.JSONDecoder()
     tries = 0
-    for m in re.finditer(r"[{\[]", instruction):
+    for m in _OPENING.finditer(instruction, 0, _SPLIT_SCAN_CHARS):
         tries += 1
         if tries > 6:
             break
@@ -164,7 +169,7 @@ def split_inline(instruction: str) -> tuple[str, str] | None:
         request = (instruction[:start] + " " + instruction[start + len(found[0]) :]).strip()
         return request, found[0]
     for pattern in (_QUOTED, _THE_WORD):
-        if m := pattern.search(instruction):
+        if m := pattern.search(instruction, 0, _SPLIT_SCAN_CHARS):
             data = next(g for g in m.groups() if g is not None)
             request = " ".join((instruction[: m.start()] + " " + instruction[m.end() :]).split())
             if request:

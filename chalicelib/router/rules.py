@@ -167,7 +167,14 @@ def empty_instruction(instruction: str, shape: InputShape) -> RuleHit | None:
     return None
 
 
+# Rules read the start of an instruction: an expression or a bare hashing request is short, and
+# a long text must not make every decision scan it.
+RULE_CHARS = 400
+
+
 def match(instruction: str, shape: InputShape, known: set[str]) -> RuleHit | None:
+    if len(instruction) > RULE_CHARS:
+        return explicit_module(instruction[:RULE_CHARS], known)
     return (
         explicit_module(instruction, known)
         or empty_instruction(instruction, shape)
