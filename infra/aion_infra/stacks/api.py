@@ -104,9 +104,6 @@ class ApiStack(Stack):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
-        suppress(
-            self.dlq, "SQS3", "This queue is itself the dead-letter queue of the dispatch queue."
-        )
         self.queue = sqs.Queue(
             self,
             "DispatchQueue",

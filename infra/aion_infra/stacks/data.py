@@ -125,12 +125,6 @@ class DataStack(Stack):
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}},
             )
         )
-        suppress(
-            self.alarm_topic,
-            "SNS2",
-            "Alarm notifications carry only alarm names and states; CloudWatch cannot publish to "
-            "a topic encrypted with the AWS-managed SNS key.",
-        )
         if settings.alarm_email:
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
 

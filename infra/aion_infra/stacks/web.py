@@ -59,11 +59,6 @@ class WebStack(Stack):
             removal_policy=removal,
             auto_delete_objects=not settings.retain_data,
         )
-        suppress(
-            self.logs_bucket,
-            "S1",
-            "This is the access-log bucket; logging it to itself would loop.",
-        )
 
         self.console_bucket = s3.Bucket(
             self,
