@@ -39,6 +39,16 @@ class Recorder:
         with self._lock:
             return [payload for k, payload in self.items if k == kind]
 
+    def wait_for_connection(self, kind: str, connection_id: str, timeout_s: float = 10.0) -> Any:
+        """The ``kind`` event of one WebSocket connection (others may arrive in between)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for event in self.of(kind):
+                if event["requestContext"]["connectionId"] == connection_id:
+                    return event
+            time.sleep(0.02)
+        raise AssertionError(f"no {kind!r} for connection {connection_id}")
+
     def wait_for(self, kind: str, count: int = 1, timeout_s: float = 10.0) -> list[Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -124,12 +124,10 @@ def test_closed_connection_is_gone_for_boto3_and_for_chalice(
 ) -> None:
     """The 410 path: the socket closed, so posting raises GoneException / WebsocketDisconnected."""
     before = len(recorder.of("connect"))
-    disconnects_before = len(recorder.of("disconnect"))
     with connect(gateway.ws_url + "?token=good", open_timeout=10):
         connection_id = _connection_id(recorder, before)
         gateway.app.websocket_api.send(connection_id, "while open")  # no error while open
-    disconnect = recorder.wait_for("disconnect", disconnects_before + 1)[-1]
-    assert disconnect["requestContext"]["connectionId"] == connection_id
+    disconnect = recorder.wait_for_connection("disconnect", connection_id)
     assert disconnect["requestContext"]["eventType"] == "DISCONNECT"
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
 
@@ -149,13 +147,12 @@ def test_management_delete_closes_the_socket_and_runs_disconnect(
     gateway: RunningGateway, recorder: Recorder
 ) -> None:
     before = len(recorder.of("connect"))
-    disconnects_before = len(recorder.of("disconnect"))
     with connect(gateway.ws_url + "?token=good", open_timeout=10) as ws:
         connection_id = _connection_id(recorder, before)
         gateway.mgmt_client().delete_connection(ConnectionId=connection_id)
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
-    recorder.wait_for("disconnect", disconnects_before + 1)
+    recorder.wait_for_connection("disconnect", connection_id)
     with pytest.raises(WebsocketDisconnectedError):
         gateway.app.websocket_api.close(connection_id)
 
