@@ -198,6 +198,7 @@ _AGGREGATES = (
     (re.compile(r"\b(?:sum|total)\b"), "sum"),
 )
 _AGGREGATE_CALLS = ("max(", "min(", "avg(", "sum(")
+_QUESTION = re.compile(r"\s*(?:which|what|who|whose|where|when|why|how)\b")
 _COMPARISONS = {
     "over": ">",
     "above": ">",
@@ -408,6 +409,12 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
             expression = f"{best.base}[*].{{" + ", ".join(f"{r}: {r}" for r in rels) + "}"
         else:
             expression = best.path
+            container = isinstance(best.sample, (list, dict))
+            asks_more = _QUESTION.match(text) or any(p.search(text) for p, _ in _AGGREGATES)
+            if container and asks_more and not counting:
+                # "which items are out of stock", "total quantity of items": only the list's
+                # name was recognised; returning the whole list would not answer it.
+                return None
         ordinal = next((_ORDINALS[w] for w in _ORDINALS if w in words), None)
         if ordinal is not None and best.in_list and expression.count("[*]") == 1:
             expression = expression.replace("[*]", f"[{ordinal}]")

@@ -229,6 +229,12 @@ def test_no_jmespath_for_words_that_match_no_key() -> None:
     assert infer_jmespath("query this json", USERS) is None
 
 
+def test_no_jmespath_when_only_the_list_name_is_understood() -> None:
+    items = {"items": [{"sku": "x1", "qty": 3}, {"sku": "y2", "qty": 0}]}
+    assert infer_jmespath("which items are out of stock", items) is None
+    assert infer_jmespath("list the items", items) == "items"
+
+
 @pytest.mark.parametrize(
     ("instruction", "request_part", "data"),
     [
