@@ -52,6 +52,13 @@ async function main() {
 
   setupThemeToggle(document.getElementById("theme-toggle"));
 
+  // The skip link must not change the hash: that is the router's.
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    const heading = mainEl.querySelector("h1");
+    (heading || mainEl).focus();
+  });
+
   live.onState((state) => {
     conn.dataset.state = state;
     conn.querySelector(".conn-text").textContent = CONN_TEXT[state] || state;
@@ -59,6 +66,7 @@ async function main() {
 
   let dispose = null;
   let renderToken = 0;
+  let firstScreen = true; // on page load focus stays at the top (skip link first)
   const ctx = {
     api,
     live,
@@ -139,6 +147,10 @@ async function main() {
     if (!heading) return;
     heading.setAttribute("tabindex", "-1");
     document.title = `${heading.textContent} · AION`;
+    if (firstScreen) {
+      firstScreen = false;
+      return;
+    }
     const now = document.activeElement;
     const untouched = !now || now === document.body || now === focusedBefore || now === mainEl;
     if (untouched) heading.focus({ preventScroll: false });

@@ -115,6 +115,11 @@ def test_keyboard_only_sign_in_and_create_task(
     page.goto("/#/signin")
     page.get_by_role("heading", name="Sign in to AION").wait_for()
 
+    first = _tab_to(page, lambda i: True)
+    assert first["label"] == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.textContent") == "Sign in to AION"
+    assert page.url.endswith("#/signin")
     _tab_to(page, lambda i: i["name"] == "email")
     page.keyboard.type(stack.admin_email)
     _tab_to(page, lambda i: i["name"] == "password")
