@@ -128,3 +128,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 
 def by_logical_id() -> dict[str, FunctionSpec]:
     return {f.logical_id: f for f in FUNCTIONS}
+
+
+def specs_for(logical_ids: list[str]) -> dict[str, FunctionSpec]:
+    """The specs of the functions `chalice package` produced; an unknown one is an error, so a
+    new handler never ships with a role nobody reviewed."""
+    known = by_logical_id()
+    unknown = sorted(set(logical_ids) - set(known))
+    if unknown:
+        raise ValueError(
+            f"app.py defines functions infra does not know: {', '.join(unknown)}; add them to "
+            "infra/aion_infra/functions.py with the permissions they need"
+        )
+    return {logical_id: known[logical_id] for logical_id in logical_ids}

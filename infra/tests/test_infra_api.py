@@ -104,7 +104,7 @@ def test_dispatch_queue_dlq_and_event_source(synth: Synth, stage: str) -> None:
     # The dispatcher's role and policies exist before the function and its event source.
     depends = set(functions["Dispatch"].get("DependsOn", []))
     assert any(d.startswith("PolicyDispatch") for d in depends)
-    assert any(d.startswith("RoleDispatch") for d in depends)
+    assert any(d.startswith("RoleDispatchDefaultPolicy") for d in depends)  # VPC statements
 
 
 def test_sweeper_runs_every_minute(synth: Synth) -> None:

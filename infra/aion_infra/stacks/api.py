@@ -21,7 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from aion_infra.chalice_app import package_chalice_app
-from aion_infra.functions import ALL_TABLES, FUNCTIONS, FunctionSpec
+from aion_infra.functions import ALL_TABLES, FUNCTIONS, FunctionSpec, specs_for
 from aion_infra.nag import suppress
 from aion_infra.settings import StageSettings
 from aion_infra.stacks.executor import grant_lambda_vpc_access
@@ -210,20 +210,14 @@ class ApiStack(Stack):
 
     def _present_functions(self) -> dict[str, FunctionSpec]:
         """The functions app.py defines today; every one must be known to functions.py."""
-        known = {f.logical_id: f for f in FUNCTIONS}
-        present: dict[str, FunctionSpec] = {}
-        for child in self.chalice.sam_template.node.children:
-            if (
-                isinstance(child, CfnResource)
+        return specs_for(
+            [
+                child.node.id
+                for child in self.chalice.sam_template.node.children
+                if isinstance(child, CfnResource)
                 and child.cfn_resource_type == "AWS::Serverless::Function"
-            ):
-                if child.node.id not in known:
-                    raise ValueError(
-                        f"app.py defines a function {child.node.id!r} that infra does not know: "
-                        "add it to infra/aion_infra/functions.py with the permissions it needs"
-                    )
-                present[child.node.id] = known[child.node.id]
-        return present
+            ]
+        )
 
     def _function_name(self, spec: FunctionSpec) -> str:
         return f"{self.settings.prefix}{spec.handler.replace('_', '-')}"
@@ -286,8 +280,10 @@ class ApiStack(Stack):
         policy = self._grant(spec, role)
         # The role's policies must exist before the function: Lambda checks the VPC (ENI) and
         # SQS permissions when the function and its event source mapping are created.
-        fn.node.add_dependency(role)
         fn.node.add_dependency(policy)
+        default_policy = role.node.try_find_child("DefaultPolicy")  # the VPC statements
+        if default_policy is not None:
+            fn.node.add_dependency(default_policy)
 
     # --- IAM -----------------------------------------------------------------------------------
 

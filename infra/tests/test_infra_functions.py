@@ -1,0 +1,45 @@
+"""The function table itself (no synth): names that exist, unknown handlers refused."""
+
+from __future__ import annotations
+
+import pytest
+from aion_infra.functions import ALL_TABLES, FUNCTIONS, specs_for
+from aion_infra.tables import table_specs
+
+
+def test_every_table_a_function_names_is_a_model_table() -> None:
+    tables = {spec.short_name for spec in table_specs()}
+    for spec in FUNCTIONS:
+        named = set(spec.tables_ro) | (
+            set() if spec.tables_rw == ALL_TABLES else set(spec.tables_rw)
+        )
+        assert named <= tables, (spec.handler, named - tables)
+
+
+def test_handlers_and_resource_ids_are_unique() -> None:
+    assert (
+        len({f.handler for f in FUNCTIONS})
+        == len({f.logical_id for f in FUNCTIONS})
+        == len(FUNCTIONS)
+    )
+
+
+def test_the_agreed_handlers_are_all_described() -> None:
+    assert {f.handler for f in FUNCTIONS} == {
+        "api_handler",
+        "ws_connect",
+        "ws_message",
+        "ws_disconnect",
+        "dispatch",
+        "sweep",
+    }
+
+
+def test_an_unknown_function_from_app_py_is_refused() -> None:
+    assert set(specs_for(["APIHandler", "Dispatch"])) == {"APIHandler", "Dispatch"}
+    with pytest.raises(ValueError, match="Reindex"):
+        specs_for(["APIHandler", "Reindex"])
+
+
+def test_nobody_but_the_rest_handler_gets_every_table() -> None:
+    assert [f.handler for f in FUNCTIONS if f.tables_rw == ALL_TABLES] == ["api_handler"]
