@@ -34,7 +34,10 @@ class InputShape:
 
 def looks_like_csv(text: str) -> bool:
     """At least two non-empty lines with the same number (>1) of , ; or tab separated fields."""
-    lines = [ln for ln in text[:_SNIFF].splitlines() if ln.strip()][:6]
+    head = text[:_SNIFF]
+    if "\n" not in head.strip():
+        return False  # one line is no table (and prose is rejected without splitting it)
+    lines = [ln for ln in head.split("\n", 8)[:7] if ln.strip()][:6]
     if len(lines) < 2:
         return False
     if len(text) > _SNIFF and len(lines) > 2:
