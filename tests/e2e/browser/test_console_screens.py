@@ -218,6 +218,12 @@ def test_member_sees_no_admin_screen(page: Any, stack: Stack, admin_api: ApiClie
     expect(page.get_by_role("link", name="Users")).to_be_hidden()
     page.goto("/#/admin/users")
     expect(page.get_by_text("Only admins can manage users.")).to_be_visible()
+    # Someone else's project is simply not there (404), not "forbidden".
+    private = admin_api.create_project(name="Not yours")
+    page.goto(f"/#/projects/{private['id']}")
+    expect(page.get_by_role("heading", name="Project not found", level=1)).to_be_visible()
+    page.goto("/#/projects")
+    expect(page.get_by_role("link", name="Not yours")).to_have_count(0)
 
 
 def test_live_feed_pause_and_resume(page: Any, stack: Stack, admin_api: ApiClient) -> None:
