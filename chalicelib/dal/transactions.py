@@ -21,6 +21,25 @@ def transact_write() -> TransactWrite:
 
 
 def failed_conditions(exc: TransactWriteError) -> list[bool]:
-    """Per item of the transaction: did its condition fail? (order as the items were added)."""
+    """Per submitted item: did its condition fail? (pynamodb's submit order, see failed_tables)."""
     reasons = exc.cancellation_reasons or []
     return [bool(r and r.code == "ConditionalCheckFailed") for r in reasons]
+
+
+def failed_tables(tx: TransactWrite, exc: TransactWriteError) -> set[str]:
+    """Names of the tables whose item's condition failed.
+
+    pynamodb submits condition checks, then deletes, puts and updates, whatever order they were
+    added in, so positions in the cancellation reasons must be read in that order.
+    """
+    submitted = [
+        *tx._condition_check_items,
+        *tx._delete_items,
+        *tx._put_items,
+        *tx._update_items,
+    ]
+    return {
+        item["TableName"]
+        for item, failed in zip(submitted, failed_conditions(exc), strict=False)
+        if failed
+    }

@@ -8,7 +8,7 @@ from chalicelib.auth.emails import normalize_email
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.dal.models import KIND_USER, User, UserEmail
-from chalicelib.dal.transactions import failed_conditions, transact_write
+from chalicelib.dal.transactions import failed_conditions, failed_tables, transact_write
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.ids import new_id
 from chalicelib.logic.paging import query_page
@@ -113,10 +113,10 @@ def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
                     condition=UserEmail.user_id == user.id,
                 )
     except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if failed and failed[0]:
+        failed = failed_tables(tx, exc)
+        if User.Meta.table_name in failed:
             raise PreconditionFailed("The user changed since you read it.") from exc
-        if email_changes and len(failed) > 1 and failed[1]:
+        if UserEmail.Meta.table_name in failed:
             raise _email_taken() from exc
         raise
     if {"password", "role"} & fields:
