@@ -82,6 +82,11 @@ def test_fargate_service_task_and_discovery(synth: Synth, stage: str) -> None:
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert env["AION_EXECUTOR_GRACE_SECONDS"] == str(EXECUTOR_GRACE_SECONDS)
     assert "AION_BRIDGE_TOKEN" not in env
+    # The workers' memory caps add up to less than the task's memory.
+    task_memory = int(task["Properties"]["Memory"])
+    workers = int(env["AION_EXECUTOR_WORKERS"])
+    assert workers >= 1
+    assert workers * int(env["AION_EXECUTOR_WORKER_MEMORY_MB"]) < task_memory
     (secret,) = container["Secrets"]
     assert secret["Name"] == "AION_BRIDGE_TOKEN"
     assert "BridgeToken" in render(secret["ValueFrom"])

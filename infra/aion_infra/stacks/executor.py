@@ -37,6 +37,7 @@ EXECUTOR_PORT = 50051
 # before SIGKILL (stopTimeout, at most 120 s).
 EXECUTOR_GRACE_SECONDS = 25
 STOP_TIMEOUT_SECONDS = EXECUTOR_GRACE_SECONDS + 5
+SERVER_MEMORY_MIB = 256  # the gRPC server process itself, outside the workers' caps
 
 # The image's own gRPC health probe (executor_container/healthcheck.py).
 HEALTH_CHECK = ["CMD", "python", "-m", "executor_container.healthcheck", "--timeout", "3"]
@@ -143,6 +144,8 @@ class ExecutorStack(Stack):
             retention=settings.log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        workers = max(1, settings.executor_cpu // 512)
+        worker_memory_mb = (settings.executor_memory_mib - SERVER_MEMORY_MIB) // workers
         # The root filesystem is read-only; modules may still need scratch space.
         task.add_volume(name="scratch")
         container = task.add_container(
@@ -159,6 +162,10 @@ class ExecutorStack(Stack):
                 "AION_EXECUTOR_PORT": str(EXECUTOR_PORT),
                 "AION_EXECUTOR_GRACE_SECONDS": str(EXECUTOR_GRACE_SECONDS),
                 "AION_EXECUTOR_REFLECTION": "0",
+                # Sized to the task, not to the host the microVM reports: one worker process
+                # per half vCPU, each capped so all of them fit beside the server.
+                "AION_EXECUTOR_WORKERS": str(workers),
+                "AION_EXECUTOR_WORKER_MEMORY_MB": str(worker_memory_mb),
                 "AION_FILES_BUCKET": files_bucket.bucket_name,
             },
             # Injected by ECS from Secrets Manager at start; the task definition holds the ARN.
