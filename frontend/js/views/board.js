@@ -62,7 +62,7 @@ export async function render(ctx) {
   const modeText = h("input", { type: "radio", name: "input-mode", value: "text", checked: true, id: uid("mode") });
   const modeFile = h("input", { type: "radio", name: "input-mode", value: "file", id: uid("mode") });
   const textWrap = field("Input text", inputText, "Optional. The text the task works on.").wrap;
-  const fileWrap = field("Input file", inputFile, "Uploaded to storage; the task starts when the upload is done.").wrap;
+  const fileWrap = field("Input file", inputFile, "Uploaded to storage (with progress); the task is held until the file is in place.").wrap;
   fileWrap.hidden = true;
   const progress = h("progress", { max: "100", value: "0", id: uid("upload-progress") });
   const progressLabel = h("label", { for: progress.id }, "Upload progress");
@@ -292,6 +292,13 @@ export async function render(ctx) {
       ctx.navigate(`/tasks/${encodeURIComponent(task.id)}`);
     } catch (err) {
       fail(err.message);
+      if (err.taskId) {
+        createErrors.firstChild.append(
+          " ",
+          h("a", { href: `#/tasks/${encodeURIComponent(err.taskId)}` }, "Open that task"),
+        );
+        loadTasks();
+      }
     } finally {
       createBtn.disabled = false;
       progressWrap.hidden = true;
@@ -307,9 +314,15 @@ export async function render(ctx) {
   async function attachFileInput(task, file) {
     const tid = encodeURIComponent(task.id);
     let held = await api.post(`/tasks/${tid}/cancel`);
-    for (let i = 0; i < 40 && held.status === "running"; i += 1) {
+    // A running task only gets a cancel request; wait for it to settle (and cancel again if
+    // it settled into review).
+    for (let i = 0; i < 40 && !["canceled", "failed", "completed"].includes(held.status); i += 1) {
       await new Promise((r) => setTimeout(r, 250));
       held = await api.get(`/tasks/${tid}`);
+      if (held.status === "needs_review" || held.status === "queued") {
+        const current = held;
+        held = await api.post(`/tasks/${tid}/cancel`).catch(() => current); // moved on: re-read
+      }
     }
     progressWrap.hidden = false;
     const setProgress = (f) => {
@@ -319,8 +332,13 @@ export async function render(ctx) {
     setProgress(0);
     const ready = await attachFile(api, task.id, file, setProgress);
     if (held.status !== "canceled" && held.status !== "failed") {
-      ctx.announce("The task ran before the file was attached; the file is on the task page.");
-      return held;
+      // It ran before the hold landed; say so instead of pretending it used the file.
+      const err = new Error(
+        `“${held.title}” started before the file was attached, so it ran without it (${held.status}). ` +
+          `${ready.filename} is attached to that task; create the task again to run on it.`,
+      );
+      err.taskId = held.id;
+      throw err;
     }
     return runOnFile(api, task.id, ready.id);
   }

@@ -199,3 +199,37 @@ def test_why_this_route_preview(page: Any, stack: Stack, admin_api: ApiClient) -
     expect(preview).to_contain_text("math.evaluate")
     expect(preview).to_contain_text("Confidence")
     expect(preview).to_contain_text("Reason")
+
+
+def test_board_file_input_uploads_with_progress_and_becomes_the_input(
+    page: Any, stack: Stack, admin_api: ApiClient, tmp_path: Any
+) -> None:
+    """The create form's file mode: hold the new task, upload with a progress bar, make the
+    file its input and start it again. Pinned to the LLM module (no LLM route in the dev
+    stack) the task waits for review, so the hold always lands before it could run."""
+    project = admin_api.create_project()
+    upload = tmp_path / "notes.txt"
+    upload.write_bytes(b"some notes\n" * 5000)
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto(f"/#/projects/{project['id']}")
+    page.get_by_label("Instruction").fill("Write a poem about these notes")
+    page.get_by_label("File", exact=True).check()
+    page.get_by_label("Input file").set_input_files(str(upload))
+    page.get_by_label("Module").select_option("llm.generate")
+    page.evaluate(
+        """() => { window.__progress = [];
+            new MutationObserver(() => window.__progress.push(
+              document.querySelector('form progress').value)).observe(
+              document.querySelector('form progress'), {attributes: true}); }"""
+    )
+    page.get_by_role("button", name="Create task").click()
+    page.get_by_role("heading", name="Write a poem about these notes", level=1).wait_for()
+    assert 100 in page.evaluate("() => window.__progress")
+    expect(page.get_by_role("button", name="Download link for notes.txt")).to_be_visible()
+    task_id = page.url.rsplit("/", 1)[-1]
+    task = admin_api.call("GET", f"/tasks/{task_id}")
+    files = admin_api.call("GET", f"/tasks/{task_id}/files")["items"]
+    assert [f["filename"] for f in files] == ["notes.txt"]
+    assert task["input"] == files[0]["id"]
+    assert task["attempts"] == 2
+    expect(page.locator("#timeline")).to_contain_text("Retry: attempt 2")
