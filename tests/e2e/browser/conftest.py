@@ -196,6 +196,8 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
 
     Injected through the DevTools protocol (evaluate), so the page's CSP stays in force.
     """
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing: run `make browser-tools` (make test does)")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_JS.read_text())
     return page.evaluate(RUN_AXE_JS)
