@@ -9,7 +9,8 @@ Counted, not estimated:
 - DynamoDB and SQS requests per task (moto's request recorder, over a separate smaller run,
   so recording does not slow the timed run).
 The floor: the same module, input and concurrency called directly over gRPC on an executor
-process of our own, in the same run. Prints p50/p99, tasks/s and the ratio dispatch/floor.
+process of our own, in the same run. Prints p50/p99, tasks/s and the ratio dispatch/floor,
+and the same for one client alone (the path's own latency, without saturating moto).
 
     .venv/bin/python benchmarks/dispatch_e2e.py [--tasks 200] [--clients 10] [--seconds 300]
 """
@@ -285,6 +286,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--count-tasks", type=int, default=20)
+    parser.add_argument("--solo-tasks", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=300)
     args = parser.parse_args()
     total = max(1, min(args.tasks, 2000))
@@ -306,6 +308,8 @@ def main() -> int:
             clients = [Client(info, access) for _ in range(concurrency)]
             for client in clients:  # warm up every path once
                 client.run_task()
+            # Uncontended: one client, so the path's own latency shows apart from saturation.
+            solo, _ = run_clients(clients[:1], max(1, min(args.solo_tasks, 200)), 120)
             events_before = sum(c.events for c in clients)
             posts_before = ws_posts(info)
             latencies, wall = run_clients(clients, total, args.seconds)
@@ -315,6 +319,7 @@ def main() -> int:
             for client in clients:
                 client.close()
             floor, floor_wall = grpc_floor(target, token, len(latencies), concurrency)
+            solo_floor, _ = grpc_floor(target, token, len(solo), 1)
         finally:
             stop(executor)
             stop(stack)
@@ -341,9 +346,14 @@ def main() -> int:
         f"  p50 {f50 * 1000:7.2f} ms  p99 {f99 * 1000:7.2f} ms  "
         f"throughput {len(floor) / floor_wall:7.1f} calls/s"
     )
+    s50, sf50 = percentile(solo, 0.5), percentile(solo_floor, 0.5)
+    print(
+        f"uncontended (1 client, {len(solo)} tasks): p50 {s50 * 1000:7.1f} ms vs gRPC "
+        f"{sf50 * 1000:6.2f} ms ({s50 / sf50:.0f}x)"
+    )
     ratio = p50 / f50
     print(
-        f"ratio dispatch/floor (p50): {ratio:.1f}x (target <= 3x) -> "
+        f"ratio dispatch/floor (p50, {concurrency} clients): {ratio:.1f}x (target <= 3x) -> "
         f"{'OK' if ratio <= 3 else 'ABOVE TARGET'}"
     )
     return 0
