@@ -116,11 +116,3 @@ export function field(label, input, hint) {
   }
   return { wrap: h("div", { class: "field" }, children), input };
 }
-
-/** Renders an error box (role=alert) into container from an ApiError or Error. */
-export function showError(container, error, prefix = "") {
-  const message = error && error.message ? error.message : String(error);
-  const box = h("div", { class: "form-error", role: "alert", tabindex: "-1" }, prefix + message);
-  replace(container, box);
-  return box;
-}

@@ -2,7 +2,7 @@
 // explained with the other person's version, never swallowed), and members.
 import { field, h, replace } from "../dom.js";
 
-export async function render(ctx, _unused) {
+export async function render(ctx) {
   const { api, query } = ctx;
   const projectId = decodeURIComponent(ctx.params[0]);
   const isAdmin = api.user && api.user.role === "admin";
