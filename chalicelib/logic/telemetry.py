@@ -333,10 +333,20 @@ def _post(client: Any, connection_id: str, payload: bytes) -> str:
 
 def subscribers(topics: Iterable[str]) -> list[str]:
     """Connection ids subscribed to any of ``topics`` (one Query per topic), deduplicated."""
+    topics = list(topics)
+
+    def one(topic: str) -> list[str]:
+        return [
+            item.connection_id
+            for item in Subscription.query(topic, attributes_to_get=["connection_id"])
+        ]
+
+    # The task's and the project's topic are read at the same time (two round trips -> one).
+    found = list(_fanout_pool().map(one, topics)) if len(topics) > 1 else [one(t) for t in topics]
     seen: dict[str, None] = {}
-    for topic in topics:
-        for item in Subscription.query(topic, attributes_to_get=["connection_id"]):
-            seen[item.connection_id] = None
+    for ids in found:
+        for connection_id in ids:
+            seen[connection_id] = None
     return list(seen)
 
 
