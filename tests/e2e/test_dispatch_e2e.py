@@ -374,3 +374,34 @@ def test_a_poison_message_ends_in_the_dlq(devstack: dict[str, Any]) -> None:
                 VisibilityTimeout=0,
             )
     raise AssertionError("the poison message did not reach the DLQ")
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_running_task(
+    devstack: dict[str, Any], member: Api, project: dict[str, Any]
+) -> None:
+    with _ws(devstack, member) as ws:
+        _send(ws, action="subscribe", projectId=project["id"])
+        task = member.ok(
+            "POST",
+            "/tasks",
+            {
+                "projectId": project["id"],
+                "instruction": "sleep for a long while",
+                "module": "test.sleep",
+                "params": {"seconds": 30, "steps": 30},
+            },
+        )
+        canceled_at = None
+        events = []
+        for event in _events_until_terminal(ws, task["id"], timeout_s=60):
+            events.append(event)
+            if event["kind"] == "progress" and canceled_at is None:
+                member.ok("POST", f"/tasks/{task['id']}/cancel")
+                canceled_at = time.monotonic()
+        assert canceled_at is not None
+        took = time.monotonic() - canceled_at
+    assert events[-1]["status"] == "canceled"
+    # The heartbeat (5 s) notices the request and cancels the gRPC call.
+    assert took < 15
+    assert member.ok("GET", f"/tasks/{task['id']}")["status"] == "canceled"
