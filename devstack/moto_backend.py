@@ -1,26 +1,32 @@
 """moto server as a child process, and the AWS resources the app expects inside it.
 
 A separate process (not ``ThreadedMotoServer``) so moto's work runs on another core than the
-handlers. Tables come from ``chalicelib.dal.registry`` (called in the dev stack process, after
-the environment points botocore at moto); queues and bucket are created here.
+handlers. It runs through ``devstack.moto_server``, which makes DynamoDB requests atomic like
+the real service (and transactions cheap) before starting moto's own server. Tables come from
+``chalicelib.dal.registry`` (called in the dev stack process, after the environment points
+botocore at moto); queues and bucket are created here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from devstack import aws_calls, procs
 from devstack.env import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 
 log = logging.getLogger("devstack.moto")
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Lambda's guidance: visibility timeout >= 6x the function timeout. Failed deliveries come back
 # sooner through the driver's back-off; this only bounds a handler that never returns.
@@ -39,8 +45,18 @@ class MotoServer:
 
     def start(self, env: dict[str, str], timeout_s: float = 30.0) -> None:
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-        self.proc = procs.spawn(argv, env=env, stdout=out, stderr=out)
+        argv = [
+            sys.executable,
+            "-m",
+            "devstack.moto_server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+        ]
+        # The child imports devstack.moto_server from this checkout, whatever its cwd.
+        path = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH", "")) if p)
+        self.proc = procs.spawn(argv, env={**env, "PYTHONPATH": path}, stdout=out, stderr=out)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
