@@ -538,7 +538,10 @@ _TASK_CREATE = {
     "idempotency_key": True,
     "errors": (404, 409, 503),
     "description": "Writes the task and its first event, then dispatches it. A repeated "
-    "Idempotency-Key with the same body returns the same task; with another body, 409.",
+    "Idempotency-Key with the same body returns the same task; with another body, 409. "
+    "`input` may name a ready, unattached file uploaded with POST /projects/{project_id}/files: "
+    "it is attached to the task in the same transaction (409 file_already_attached, "
+    "file_not_ready or file_rejected otherwise; 400 file_in_other_project).",
 }
 route("POST", "/tasks", name="createTask", summary="Create and dispatch a task", **_TASK_CREATE)(
     _create_task
@@ -675,6 +678,26 @@ def create_file(call: Call) -> Any:
     from chalicelib.logic import files
 
     return files.create_upload(call.user, call.path("task_id"), call.body)
+
+
+@route(
+    "POST",
+    "/projects/{project_id}/files",
+    name="createProjectFile",
+    summary="Upload a file to a project first, then create a task with input = its id",
+    description="Same shape as POST /tasks/{task_id}/files. The file has no task until "
+    "POST /tasks takes it as its input (it must be ready: POST /files/{file_id}/complete "
+    "after the upload); that task is written and the file attached in one transaction, so "
+    "the task never runs before its file is in place. A file is the input of one task.",
+    tags=("files",),
+    body=M("files:FileCreate"),
+    response=M("files:FileUpload"),
+    status=201,
+)
+def create_project_file(call: Call) -> Any:
+    from chalicelib.logic import files
+
+    return files.create_project_upload(call.user, call.path("project_id"), call.body)
 
 
 @route(

@@ -201,11 +201,14 @@ class FilesByTask(GlobalSecondaryIndex["File"]):
 
 
 class File(Model):
+    """An uploaded object. Uploaded to a task (``task_id`` set at once) or to a project first
+    (``task_id`` unset until ``POST /tasks`` takes it as its input; the by-task GSI is sparse)."""
+
     class Meta(TableMeta):
         table_name = table_name("files")
 
     id = UnicodeAttribute(hash_key=True)
-    task_id = UnicodeAttribute()
+    task_id = UnicodeAttribute(null=True)
     project_id = UnicodeAttribute()
     filename = UnicodeAttribute()
     content_type = UnicodeAttribute()
@@ -215,6 +218,9 @@ class File(Model):
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # Set while pending or rejected, removed when ready: abandoned records go the way their
+    # objects go (the bucket expires objects still tagged pending after a day).
+    expires_at = TTLAttribute(null=True)
 
     by_task = FilesByTask()
 

@@ -3,7 +3,10 @@
 Status writes are conditional and reserve activity seqs in the same UpdateItem
 (``chalicelib.logic.telemetry.transition``), so REST, dispatch and the sweeper never race on a
 status or share a seq. Creation writes the task, its first event (seq 1) and the idempotency
-record in one transaction, then sends ``{taskId, attempt}`` to the dispatch queue.
+record in one transaction, then sends ``{taskId, attempt}`` to the dispatch queue. When the input
+is the id of a ready project upload (``POST /projects/{id}/files``), the same transaction attaches
+that file to the new task, so the task never runs before its file is in place and a file is the
+input of one task only.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +24,7 @@ from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
 from chalicelib.dal.models import Activity, File, IdempotencyRecord, Project, ProjectMember, Task
-from chalicelib.dal.transactions import failed_conditions, transact_write
+from chalicelib.dal.transactions import failed_tables, transact_write
 from chalicelib.errors import (
     Conflict,
     Forbidden,
@@ -29,7 +33,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.ids import new_id
-from chalicelib.logic.access import get_project_for, get_task_for
+from chalicelib.logic.access import can_see_project, get_project_for, get_task_for
 from chalicelib.logic.paging import query_page
 from chalicelib.models.tasks import (
     ActivityList,
@@ -49,6 +53,8 @@ RETRYABLE = ("failed", "canceled")
 CONTENT_EDITABLE = ("queued", "needs_review", "failed", "canceled")
 CONTENT_FIELDS = ("instruction", "input", "params", "module")
 _TRANSITION_RETRIES = 3
+# What chalicelib.ids.new_id("fil") makes; anything else is plain text input.
+_FILE_ID = re.compile(r"^fil_[0-9a-f]{20}$")
 
 
 class InvalidState(Conflict):
@@ -110,6 +116,7 @@ def create_task(
     members = project.member_ids or []
     assignee = data.assignee_id or (principal.user_id if principal.user_id in members else None)
     _check_assignee(project, assignee)
+    input_file = _input_file(principal, project, data.input)
     now = now_iso()
     task = Task(
         id=new_id("tsk"),
@@ -149,8 +156,9 @@ def create_task(
             created_at=now,
             expires_at=timedelta(seconds=IDEMPOTENCY_TTL_S),
         )
+    tx = transact_write()
     try:
-        with transact_write() as tx:
+        with tx:
             if record is not None:
                 # An expired record (TTL deletion lags) no longer reserves the key.
                 tx.save(
@@ -160,13 +168,99 @@ def create_task(
                 )
             tx.save(task)
             tx.save(first, condition=Activity.seq.does_not_exist())
+            if input_file is not None:
+                # Taken by this task only if still ready, unattached and in this project.
+                tx.update(
+                    input_file,
+                    actions=[File.task_id.set(task.id), File.updated_at.set(now)],
+                    condition=(File.status == "ready")
+                    & File.task_id.does_not_exist()
+                    & (File.project_id == project.id),
+                )
     except TransactWriteError as exc:
-        if record is not None and failed_conditions(exc)[:1] == [True]:
+        failed = failed_tables(tx, exc)
+        if record is not None and IdempotencyRecord.Meta.table_name in failed:
+            # A replay: the original request already took the file (if any).
             return _replay(principal, record), False
+        if input_file is not None:
+            _refuse_file(input_file.id, exc)
         raise
     _publish([_event_of(first)])
     _enqueue(task.id, 1, actor=principal.user_id, project_id=task.project_id)
     return task_out(task), True  # the transaction set version 1 on our copy
+
+
+class FileUnavailable(Conflict):
+    code = "file_unavailable"
+
+
+def _input_file(principal: Principal, project: Project, value: Any) -> File | None:
+    """The project upload ``value`` names, if the caller can see it; ``None`` = plain input.
+
+    A string that looks like a file id but names no file the caller can see stays plain text,
+    exactly as before, so the answer never tells whether others' files exist. The file's state
+    (ready, unattached) is checked by the transaction's condition, not here.
+    """
+    if not isinstance(value, str) or not _FILE_ID.match(value.strip()):
+        return None
+    try:
+        item = File.get(value.strip(), consistent_read=True)  # just completed: read it as is
+    except File.DoesNotExist:
+        return None
+    if item.project_id != project.id:
+        if principal.is_admin or _sees_project_of(principal, item):
+            raise ValidationFailed(
+                "Invalid body field 'input': that file belongs to another project; upload it "
+                "to this project.",
+                details=[{"field": "input", "location": "body", "message": "other project"}],
+                code="file_in_other_project",
+            )
+        return None
+    return item
+
+
+def _sees_project_of(principal: Principal, item: File) -> bool:
+    try:
+        return can_see_project(principal, Project.get(item.project_id))
+    except Project.DoesNotExist:
+        return False
+
+
+def _refuse_file(file_id: str, exc: TransactWriteError) -> None:
+    """Say why the transaction could not take the file (raises when it is the file's fault)."""
+    try:
+        item = File.get(file_id, consistent_read=True)
+    except File.DoesNotExist:
+        raise FileUnavailable(
+            "The input file no longer exists; upload it again.", code="file_not_found"
+        ) from exc
+    if item.task_id is not None:
+        raise FileUnavailable(
+            f"The input file {item.id} is already the input of task {item.task_id}; a file is "
+            "the input of one task. Upload it again for another task.",
+            code="file_already_attached",
+            details={"fileId": item.id, "taskId": item.task_id},
+        ) from exc
+    if item.status == "pending":
+        raise FileUnavailable(
+            f"The input file {item.id} is not ready: finish its upload "
+            f"(POST /files/{item.id}/complete) before creating the task.",
+            code="file_not_ready",
+            details={"fileId": item.id, "status": item.status},
+        ) from exc
+    if item.status != "ready":
+        raise FileUnavailable(
+            f"The input file {item.id} was rejected (it did not match its declared size or "
+            "type); upload it again.",
+            code="file_rejected",
+            details={"fileId": item.id, "status": item.status},
+        ) from exc
+    reasons = {r.code for r in (exc.cancellation_reasons or []) if r is not None}
+    if "TransactionConflict" in reasons:
+        raise FileUnavailable(
+            f"Another request is using the input file {item.id} right now; try again.",
+            code="file_busy",
+        ) from exc
 
 
 def _title_from(instruction: str) -> str:

@@ -1,4 +1,5 @@
-"""Files attached to tasks: presigned uploads, completion, downloads."""
+"""Files: presigned uploads (to a task, or to a project before the task exists), completion,
+downloads."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ ContentType = Annotated[
 
 class FileOut(ApiModel):
     id: str
-    task_id: str
+    task_id: str | None = Field(
+        description="The task the file belongs to; null for a project upload no task took yet"
+    )
     project_id: str
     filename: str
     content_type: str

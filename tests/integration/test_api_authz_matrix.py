@@ -23,6 +23,7 @@ class World:
     project: str
     task: str
     file: str
+    project_file: str  # uploaded to the project, no task yet
     target_user: str  # a user for admin user edits
     extra_user: str  # someone to add or remove as a member
     project_version: int = 0
@@ -115,6 +116,20 @@ CASES: list[Case] = [
         body={"filename": "a.txt", "contentType": "text/plain", "size": 3},
     ),
     Case("GET", "/tasks/{task}/files", (401, 200, 200, 404, 200)),
+    Case(
+        "POST",
+        "/projects/{project}/files",
+        (401, 201, 201, 404, 201),
+        body={"filename": "a.txt", "contentType": "text/plain", "size": 3},
+    ),
+    Case("GET", "/files/{project_file}", (401, 200, 200, 404, 200)),
+    Case(
+        "POST",
+        "/files/{project_file}/complete",
+        (401, 200, 200, 404, 200),
+        setup="uploaded",
+        mutates=True,
+    ),
     Case("GET", "/files/{file}", (401, 200, 200, 404, 200)),
     Case(
         "POST",
@@ -156,16 +171,21 @@ def _world(api: ApiClient, owner: Who, member: Who, target: Who, case: Case) -> 
     upload = files.create_upload(
         me, task.id, FileCreate(filename="a.txt", content_type="text/plain", size=3)
     )
+    project_upload = files.create_project_upload(
+        me, project.id, FileCreate(filename="b.txt", content_type="text/plain", size=3)
+    )
     if case.setup == "failed":
         set_task_fields(task.id, status="failed")
     if case.setup == "uploaded":
-        boto3.client("s3", region_name="us-east-1").put_object(
-            Bucket=BUCKET, Key=upload.upload.fields["key"], Body=b"abc", ContentType="text/plain"
-        )
+        for form in (upload, project_upload):
+            boto3.client("s3", region_name="us-east-1").put_object(
+                Bucket=BUCKET, Key=form.upload.fields["key"], Body=b"abc", ContentType="text/plain"
+            )
     return World(
         project.id,
         task.id,
         upload.file.id,
+        project_upload.file.id,
         target.id,
         extra.id,
         project_version=project.version,
@@ -185,6 +205,7 @@ def test_every_endpoint_is_in_the_matrix() -> None:
             p.replace("{project}", "{project_id}")
             .replace("{task}", "{task_id}")
             .replace("{file}", "{file_id}")
+            .replace("{project_file}", "{file_id}")
             .replace("{target_user}", "{user_id}")
             .replace("{extra_user}", "{user_id}"),
         )
