@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
-import select
 import signal
 import threading
 import time
 from typing import Any
 
+from executor_container.wire import Wire
 from executor_container.worker import WorkerLimits, worker_main
 
 log = logging.getLogger("aion.executor.pool")
@@ -26,17 +26,12 @@ class Worker:
         self.process.start()
         child_conn.close()
         self.calls = 0
-        # One poll object per worker: cheaper than Connection.poll's per-call selector.
-        self._poller = select.poll()
-        self._poller.register(self.conn.fileno(), select.POLLIN | select.POLLHUP)
-
-    def readable(self, timeout: float) -> bool:
-        """True when a message (or end of file) is waiting on the pipe."""
-        return bool(self._poller.poll(max(0, int(timeout * 1000))))
+        # Messages go through ``wire`` (the Connection only owns the file descriptor).
+        self.wire = Wire(self.conn.fileno())
 
     def wait_ready(self, timeout: float) -> bool:
         try:
-            return self.conn.poll(timeout) and self.conn.recv() == ("ready",)
+            return self.wire.readable(timeout) and self.wire.recv() == ("ready",)
         except (EOFError, OSError):
             return False
 

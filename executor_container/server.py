@@ -5,12 +5,10 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import pickle
 import threading
 import time
 from collections.abc import Iterator
 from concurrent import futures
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -33,6 +31,10 @@ TOKEN_METADATA_KEY = "x-bridge-token"  # noqa: S105 (a header name)
 ERROR_CODE_METADATA_KEY = "aion-error-code"
 POLL_INTERVAL_S = 0.05
 MAX_S3_KEY_CHARS = 1024
+# Validated params by (module, params JSON): callers repeat the same few params, and
+# validation is deterministic. Bounded in entries and key size.
+PARAMS_CACHE_ENTRIES = 512
+PARAMS_CACHE_MAX_CHARS = 2048
 
 
 class _Refused(Exception):
@@ -52,21 +54,24 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         self._token = config.bridge_token.encode()
         self._pool = pool
         self._modules = catalogue()
+        # The first event of every call, built once per module (never mutated).
+        self._started = {
+            spec.name: pb.ExecuteEvent(
+                started=pb.Started(module=spec.name, module_version=spec.version)
+            )
+            for spec in self._modules.values()
+        }
+        self._params_cache: dict[tuple[str, str], dict[str, Any]] = {}
         self._inflight = 0
         self._idle = threading.Condition()
         self.draining = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    @contextmanager
-    def _tracked(self) -> Iterator[None]:
+    def _call_ended(self) -> None:
         with self._idle:
-            self._inflight += 1
-        try:
-            yield
-        finally:
-            with self._idle:
-                self._inflight -= 1
+            self._inflight -= 1
+            if self._inflight == 0:
                 self._idle.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -119,8 +124,12 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         except _Refused as refusal:
             _abort(context, refusal)
             return
-        with self._tracked():
+        with self._idle:
+            self._inflight += 1
+        try:
             yield from self._run(spec, params, source, size, request, context)
+        finally:
+            self._call_ended()
 
     def _module(self, name: str) -> ModuleSpec:
         spec = self._modules.get(name)
@@ -134,6 +143,18 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         return spec
 
     def _params(self, spec: ModuleSpec, params_json: str) -> dict[str, Any]:
+        key = (spec.name, params_json)
+        params = self._params_cache.get(key)
+        if params is None:
+            params = self._validate_params(spec, params_json)
+            if (
+                len(params_json) <= PARAMS_CACHE_MAX_CHARS
+                and len(self._params_cache) < PARAMS_CACHE_ENTRIES
+            ):
+                self._params_cache[key] = params
+        return params
+
+    def _validate_params(self, spec: ModuleSpec, params_json: str) -> dict[str, Any]:
         try:
             raw = json.loads(params_json) if params_json.strip() else {}
         except json.JSONDecodeError as exc:
@@ -271,11 +292,11 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         context: grpc.ServicerContext,
     ) -> Iterator[tuple[Any, bool]]:
         """(event or None, worker reusable) pairs: started, ..., the terminal event."""
-        started = pb.ExecuteEvent(started=pb.Started(module=spec.name, module_version=spec.version))
+        started = self._started[spec.name]
         announced = False
         try:
             # Hand the call over first: the worker computes while "started" is on the wire.
-            worker.conn.send(call)
+            worker.wire.send(call.to_wire())
             yield started, False
             announced = True
             while True:
@@ -286,9 +307,9 @@ class ExecutorService(pb_grpc.ExecutorServicer):
                 if not context.is_active():  # cancelled or past the gRPC deadline
                     yield None, False
                     return
-                if not worker.readable(min(remaining, POLL_INTERVAL_S)):
+                if not worker.wire.readable(min(remaining, POLL_INTERVAL_S)):
                     continue
-                message = worker.conn.recv()
+                message = worker.wire.recv()
                 kind = message[0]
                 if kind == "progress":
                     progress = pb.Progress(fraction=message[1], message=message[2])
@@ -302,7 +323,7 @@ class ExecutorService(pb_grpc.ExecutorServicer):
                     _, code, text, retryable, recycle = message
                     yield _error(code, text, retryable=retryable), not recycle
                     return
-        except (EOFError, OSError, pickle.UnpicklingError):
+        except (EOFError, OSError):  # WireClosed is an EOFError
             if not announced:
                 yield started, False
             how = worker.exit_description()

@@ -2,9 +2,9 @@
 
 Workers are forked from a forkserver (single-threaded, modules preloaded), so a crash, an
 out-of-memory or a runaway loop ends only the worker; the parent reports it and replaces it.
-Messages on the pipe (parent <-> worker) are plain tuples:
+Messages on the pipe (parent <-> worker, framed by ``wire.Wire``) are plain tuples:
 
-  parent -> worker: ``CallRequest``; ``None`` to exit.
+  parent -> worker: ``CallRequest.to_wire()``; ``None`` to exit.
   worker -> parent: ("ready",), ("progress", fraction, message), ("log", level, message),
                     ("result", json_text), ("error", code, message, retryable, recycle).
 """
@@ -19,12 +19,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from multiprocessing.connection import Connection
 from typing import Any
 
 from executor_container.registry import MiB, ModuleError, catalogue, decode_utf8
+from executor_container.wire import Wire
 
 PROGRESS_INTERVAL_S = 0.1
+# One encoder for every call (json.dumps with options builds a new one each time).
+_RESULT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 MAX_LOGS_PER_CALL = 100
 
 
@@ -42,6 +44,13 @@ class CallRequest:
     source: tuple[Any, ...]
     size: int
     cpu_seconds: float
+
+    def to_wire(self) -> tuple[Any, ...]:
+        return (self.module, self.params, self.source, self.size, self.cpu_seconds)
+
+    @classmethod
+    def from_wire(cls, message: tuple[Any, ...]) -> CallRequest:
+        return cls(*message)
 
 
 class CpuLimitExceeded(BaseException):
@@ -89,7 +98,7 @@ class WorkerInput:
         return decode_utf8(self.data())
 
 
-def _send(conn: Connection, message: tuple[Any, ...]) -> None:
+def _send(conn: Wire, message: tuple[Any, ...]) -> None:
     """Send one message whole: SIGXCPU is held back so it cannot cut a message in half."""
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGXCPU})
     try:
@@ -101,7 +110,7 @@ def _send(conn: Connection, message: tuple[Any, ...]) -> None:
 class WorkerContext:
     """Progress and logs back to the parent, throttled so a chatty module cannot flood it."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Wire) -> None:
         self._conn = conn
         self._last_progress = 0.0
         self._logs = 0
@@ -135,14 +144,14 @@ def _set_cpu_budget(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def run_call(call: CallRequest, conn: Connection, limits: WorkerLimits) -> tuple[Any, ...]:
+def run_call(call: CallRequest, conn: Wire, limits: WorkerLimits) -> tuple[Any, ...]:
     """Run one call; the returned tuple is the terminal message for the parent."""
     spec = catalogue()[call.module]
     _set_cpu_budget(call.cpu_seconds)
     try:
         params = spec.params.model_validate(call.params)
         result = spec.run(WorkerInput(call.source, call.size), params, WorkerContext(conn))
-        text = json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = _RESULT_ENCODER.encode(result)
     except ModuleError as exc:
         return ("error", exc.code, exc.message, exc.retryable, False)
     except CpuLimitExceeded:
@@ -172,7 +181,7 @@ def run_call(call: CallRequest, conn: Connection, limits: WorkerLimits) -> tuple
     return ("result", text)
 
 
-def worker_main(conn: Connection, limits: WorkerLimits) -> None:
+def worker_main(connection: Any, limits: WorkerLimits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     if limits.memory_bytes > 0:
@@ -180,15 +189,17 @@ def worker_main(conn: Connection, limits: WorkerLimits) -> None:
     for spec in catalogue().values():
         if spec.warm is not None:
             spec.warm()
+    # ``connection`` (a multiprocessing Connection) only carries the file descriptor here.
+    conn = Wire(connection.fileno())
     _send(conn, ("ready",))
     while True:
         try:
-            call = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             return
-        if call is None:
+        if message is None:
             return
-        reply = run_call(call, conn, limits)
+        reply = run_call(CallRequest.from_wire(message), conn, limits)
         _send(conn, reply)
         if reply[0] == "error" and reply[4]:
             return  # after a resource limit the process state is suspect: start afresh
