@@ -20,6 +20,8 @@ _PUBLISH_RW = ("tasks", "activity", "ws-connections", "ws-subscriptions")
 # Authorising a subscription (chalicelib/logic/access.py): the task or project, the caller's
 # membership; the reply carries recent activity.
 _AUTHZ_RO = ("projects", "project-members", "tasks", "files", "activity")
+# Uploads (chalicelib/logic/files.py): presigned POST with a tag, HEAD/GET, re-tag, delete.
+_UPLOAD_ACTIONS = ("s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject")
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         manages_connections=True,  # publishes the first event of a task, /internal/telemetry
         jwt_secret=True,
         bridge_token=True,  # POST /internal/telemetry
-        # Presigned POST/GET carry this role's permissions; DELETE /files removes the object.
+        # Presigned POST/GET carry this role's permissions: the POST stores the object tagged
+        # pending (which needs PutObjectTagging too), completion re-tags it ready or deletes it.
+        # tasks/: files of a task; uploads/: project files waiting for the task they go into.
         files=(
-            S3Grant(("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), "tasks/"),
+            S3Grant(_UPLOAD_ACTIONS, "tasks/"),
+            S3Grant(_UPLOAD_ACTIONS, "uploads/"),
             S3Grant(("s3:GetObject",), "results/"),
         ),
         memory_mb=1024,  # argon2id needs memory; more memory is also more CPU on Lambda
@@ -106,6 +111,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         bridge_token=True,  # the executor authenticates its callers with it
         files=(
             S3Grant(("s3:GetObject",), "tasks/"),  # inputs by reference (LLM route)
+            S3Grant(("s3:GetObject",), "uploads/"),  # project uploads a task took as input
             S3Grant(("s3:PutObject",), "results/"),  # results over the inline limit
         ),
         llm=True,

@@ -43,3 +43,28 @@ def test_an_unknown_function_from_app_py_is_refused() -> None:
 
 def test_nobody_but_the_rest_handler_gets_every_table() -> None:
     assert [f.handler for f in FUNCTIONS if f.tables_rw == ALL_TABLES] == ["api_handler"]
+
+
+def _grants(handler: str, action: str) -> set[str]:
+    (spec,) = [f for f in FUNCTIONS if f.handler == handler]
+    return {g.prefix for g in spec.files if action in g.actions}
+
+
+def test_every_key_prefix_the_app_uploads_to_is_granted() -> None:
+    """The keys chalicelib/logic/files.py builds: the REST handler presigns and re-tags them,
+    the dispatcher reads them as task inputs; only the REST handler may tag objects."""
+    import re
+
+    from aion_infra.paths import REPO_ROOT
+
+    source = (REPO_ROOT / "chalicelib" / "logic" / "files.py").read_text(encoding="utf-8")
+    prefixes = set(re.findall(r'key=f"([a-z]+/)', source))
+    assert prefixes == {"tasks/", "uploads/"}
+    for action in ("s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"):
+        assert _grants("api_handler", action) == prefixes, action
+    assert _grants("api_handler", "s3:GetObject") == {*prefixes, "results/"}
+    assert prefixes <= _grants("dispatch", "s3:GetObject")
+    taggers = {
+        f.handler for f in FUNCTIONS if any("s3:PutObjectTagging" in g.actions for g in f.files)
+    }
+    assert taggers == {"api_handler"}

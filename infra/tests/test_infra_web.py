@@ -95,6 +95,12 @@ def test_files_bucket_cors_is_the_console_and_uploads_expire(synth: Synth, stage
         r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
         for r in lifecycle
     )
+    # Abandoned presigned uploads: stored tagged pending, expired a day later.
+    (expiring,) = [r for r in lifecycle if r.get("TagFilters")]
+    assert expiring["TagFilters"] == [{"Key": "aion-state", "Value": "pending"}]
+    assert expiring["ExpirationInDays"] == 1
+    assert expiring["Status"] == "Enabled"
+    assert "Prefix" not in expiring  # tasks/ and uploads/ alike
     assert bucket["Properties"]["LoggingConfiguration"]
 
 
@@ -116,3 +122,12 @@ def test_config_js_is_the_module_the_console_imports() -> None:
         'export default {"apiUrl": "https://api.example/api", '
         '"wsUrl": "wss://ws.example/api", "version": "1.2.3"};\n'
     )
+
+
+def test_the_expired_tag_is_the_one_the_app_uploads_with() -> None:
+    from aion_infra.stacks.data import UPLOAD_PENDING, UPLOAD_STATE_TAG
+
+    from chalicelib.logic import files
+
+    assert (UPLOAD_STATE_TAG, UPLOAD_PENDING) == (files.STATE_TAG, files.PENDING)
+    assert f"<Key>{UPLOAD_STATE_TAG}</Key><Value>{UPLOAD_PENDING}</Value>" in files.PENDING_TAGGING

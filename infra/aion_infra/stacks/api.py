@@ -427,6 +427,7 @@ class ApiStack(Stack):
             )
         policy = iam.Policy(self, f"Policy{spec.logical_id}", statements=statements)
         role.attach_inline_policy(policy)
+        prefixes = "|".join(sorted({g.prefix.rstrip("/") for g in spec.files})) or "(?!)"
         suppress(
             policy,
             "IAM5",
@@ -438,7 +439,8 @@ class ApiStack(Stack):
                 r"/^Resource::\*$/",
                 r"/^Resource::arn:<AWS::Partition>:logs:.*:\*$/",
                 r"/^Resource::arn:<AWS::Partition>:dynamodb:.*\/index\/\*$/",
-                r"/^Resource::.*\.Arn>\/(tasks|results)\/\*$/",
+                # Exactly the prefixes this function's grants name (functions.py), no others.
+                rf"/^Resource::.*\.Arn>\/({prefixes})\/\*$/",
                 r"/^Resource::arn:<AWS::Partition>:execute-api:.*\/@connections\/\*$/",
                 r"/^Resource::arn:<AWS::Partition>:bedrock:\*::foundation-model\/.+$/",
             ],

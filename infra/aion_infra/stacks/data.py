@@ -17,6 +17,11 @@ from aion_infra.settings import StageSettings
 from aion_infra.stacks.web import files_bucket_name
 from aion_infra.tables import IndexSpec, Key, TableSpec, table_specs
 
+# The tag every presigned upload is stored with until completion re-tags it (the app's side:
+# chalicelib/logic/files.py STATE_TAG/PENDING; infra/tests check that both say the same).
+UPLOAD_STATE_TAG = "aion-state"
+UPLOAD_PENDING = "pending"
+
 _TYPES = {
     "S": dynamodb.AttributeType.STRING,
     "N": dynamodb.AttributeType.NUMBER,
@@ -71,11 +76,17 @@ class DataStack(Stack):
                 )
             ],
             lifecycle_rules=[
-                # Uploads that never finished leave parts behind; pending objects nobody
-                # confirmed are removed by the app's own cleanup, parts only by this rule.
+                # Uploads that never finished leave parts behind; only this rule removes them.
                 s3.LifecycleRule(
                     id="abort-incomplete-uploads",
                     abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                # The presigned POST stores every upload tagged pending; completion re-tags it
+                # ready (or deletes it). Whatever is still pending a day later was abandoned.
+                s3.LifecycleRule(
+                    id="expire-abandoned-uploads",
+                    tag_filters={UPLOAD_STATE_TAG: UPLOAD_PENDING},
+                    expiration=Duration.days(1),
                 ),
             ],
             server_access_logs_bucket=logs_bucket,
