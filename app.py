@@ -904,7 +904,7 @@ def dispatch(event: Any) -> None:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep(event: Any) -> None:
-    """Re-queue or fail running tasks whose lease expired."""
+    """Re-queue or fail running tasks whose lease expired; re-send stale queued tasks."""
     from chalicelib.logic import sweeper
 
     report = sweeper.sweep()
@@ -915,5 +915,6 @@ def sweep(event: Any) -> None:
                 "requeued": len(report.requeued),
                 "failed": len(report.failed),
                 "canceled": len(report.canceled),
+                "redriven": len(report.redriven),
             },
         )

@@ -20,6 +20,11 @@ def transact_write() -> TransactWrite:
     return TransactWrite(connection=_connection())
 
 
+def transaction_connection() -> Connection:
+    """The process-wide connection for low-level ``transact_write_items`` calls."""
+    return _connection()
+
+
 def failed_conditions(exc: TransactWriteError) -> list[bool]:
     """Per submitted item: did its condition fail? (pynamodb's submit order, see failed_tables)."""
     reasons = exc.cancellation_reasons or []

@@ -80,6 +80,9 @@ class DispatchConfig:
     result_inline_bytes: int
     backoff_base_seconds: float
     backoff_cap_seconds: float
+    # A task queued this long without any change gets its SQS message again (sweeper). Longer
+    # than the backoff cap, so a message merely waiting out its backoff is not doubled.
+    queued_redrive_seconds: float
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +99,7 @@ def get_config() -> DispatchConfig:
         result_inline_bytes=int(_env_float("AION_RESULT_INLINE_BYTES", 32 * 1024)),
         backoff_base_seconds=_env_float("AION_RETRY_BASE_SECONDS", 2),
         backoff_cap_seconds=_env_float("AION_RETRY_CAP_SECONDS", 300),
+        queued_redrive_seconds=_env_float("AION_QUEUED_REDRIVE_SECONDS", 600),
     )
 
 
@@ -265,11 +269,16 @@ class Outcome:
 class _Run:
     """State of one claimed attempt."""
 
-    def __init__(self, task: Task, owner: str, receive_count: int, config: DispatchConfig):
+    def __init__(
+        self, task: Task, owner: str, receive_count: int, config: DispatchConfig, last_seq: int
+    ) -> None:
         self.task = task
         self.owner = owner
         self.receive_count = receive_count
         self.config = config
+        # The task's highest seq as this run knows it (it wrote every seq since the claim), so
+        # each event is one transaction; another writer's seq only costs a fallback write.
+        self.last_seq = last_seq
         self.events: list[dict[str, Any]] = []
         self._watchers: list[str] = []
         self._watchers_at = float("-inf")
@@ -301,9 +310,11 @@ class _Run:
                     "data": extra.pop("data", None),
                 },
                 condition=_holding(self.owner),
+                last_seq=self.last_seq,
             )
         except ConditionFailed as exc:
             raise LeaseLost(self.task.id) from exc
+        self.last_seq = event["seq"]
         self.events.append(event)
         telemetry.publish(event, connection_ids=self.watchers())
 
@@ -331,6 +342,7 @@ class _Run:
                 actions=[*_end_actions(self.task, status), *(extra_actions or [])],
                 condition=_holding(self.owner),
                 events=[spec],
+                last_seq=self.last_seq,
             )
         except ConditionFailed:
             return Outcome("lost", "the lease was taken back before the terminal write")
@@ -368,6 +380,7 @@ class _Run:
                         "actor": ACTOR,
                     }
                 ],
+                last_seq=self.last_seq,
             )
         except ConditionFailed:
             return Outcome("lost", "the lease was taken back before the retry")
@@ -421,6 +434,11 @@ def _executor_is_down() -> bool:
         return True
 
 
+def _last_seq(task: Task) -> int:
+    """The task's highest seq as read by ``_load`` (a consistent read)."""
+    return int(task.last_seq or 0)
+
+
 def _queued_condition(message: DispatchMessage) -> Any:
     return (Task.status == QUEUED) & (Task.attempts == message.attempt)
 
@@ -471,6 +489,7 @@ def _cancel_queued(task: Task, message: DispatchMessage) -> Outcome:
             task.project_id,
             actions=_end_actions(task, CANCELED),
             condition=_queued_condition(message),
+            last_seq=_last_seq(task),
             events=[
                 {
                     "kind": "status",
@@ -494,6 +513,7 @@ def _to_review(task: Task, message: DispatchMessage, route: dict[str, Any]) -> O
             task.project_id,
             actions=[*_status_actions(task, NEEDS_REVIEW), Task.route.set(route)],
             condition=_queued_condition(message),
+            last_seq=_last_seq(task),
             events=[
                 {
                     "kind": "routed",
@@ -533,6 +553,7 @@ def _claim(
                 Task.started_at.set(now_iso()),
             ],
             condition=_queued_condition(message) & _not_cancelled(),
+            last_seq=_last_seq(task),
             events=[
                 {
                     "kind": "routed",
@@ -552,7 +573,7 @@ def _claim(
         )
     except ConditionFailed:
         return None
-    run = _Run(task, owner, receive_count, config)
+    run = _Run(task, owner, receive_count, config, last_seq=events[-1]["seq"])
     run.remember_watchers(telemetry.publish_all(events))
     run.events.extend(events)
     return run

@@ -1,12 +1,20 @@
-"""Take back running tasks whose lease expired (the executor or the dispatching Lambda died).
+"""Take back running tasks whose lease expired, and re-drive queued tasks nobody dispatched.
 
-One Query on the ``by-status`` index (partition ``running``) with a filter on the lease expiry;
-no Scan. Each task is moved with a write conditional on the exact lease it had when read, so a
-heartbeat that renews in the meantime, or a second sweeper, wins and nothing happens twice:
+Running: one Query on the ``by-status`` index (partition ``running``) with a filter on the lease
+expiry; no Scan. Each task is moved with a write conditional on the exact lease it had when read,
+so a heartbeat that renews in the meantime, or a second sweeper, wins and nothing happens twice:
 - attempts left: ``running -> queued`` with ``attempts + 1`` and a new SQS message for that
   attempt (the old attempt's messages no longer match and are ignored by dispatch);
 - cancel requested: ``canceled``;
 - otherwise: ``failed`` with the reason.
+
+Queued: one Query on the same index (partition ``queued``, ``updated_at`` older than
+``queued_redrive_seconds``) finds tasks whose SQS message was lost or never sent (POST /tasks
+leaves a task queued when SQS refuses the send). Each gets its message again, for the same
+attempt: dispatch's claim makes a duplicate a no-op. A conditional touch of ``updated_at``
+first makes one sweeper the sender and spaces re-sends of a task by the threshold, so a task
+that stays queued for a long time (its route is down) gains one message per period, not one
+per sweep.
 """
 
 from __future__ import annotations
@@ -14,11 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.clock import now_iso
 from chalicelib.dal.models import Task
-from chalicelib.dal.task_updates import ConditionFailed
+from chalicelib.dal.task_updates import ConditionFailed, update_task
 from chalicelib.logic import telemetry
 from chalicelib.logic.dispatch import (
     CANCELED,
@@ -41,6 +50,7 @@ class SweepReport:
     requeued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     canceled: list[str] = field(default_factory=list)
+    redriven: list[str] = field(default_factory=list)  # queued tasks whose message was re-sent
 
 
 def _base_actions(task: Task, status: str) -> list[Any]:
@@ -62,10 +72,23 @@ def _same_lease(task: Task) -> Any:
     )
 
 
+def _iso(epoch: float) -> str:
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
 def sweep(now: float | None = None) -> SweepReport:
-    """Re-queue or end every running task whose lease expired before ``now``."""
+    """Re-queue or end every running task whose lease expired before ``now``; re-drive stale
+    queued tasks."""
     now = time.time() if now is None else now
     report = SweepReport()
+    _take_back_expired(now, report)
+    _redrive_queued(now, report)
+    return report
+
+
+def _take_back_expired(now: float, report: SweepReport) -> None:
     expired = Task.by_status.query(
         RUNNING, filter_condition=Task.lease_expires_at < now, limit=MAX_PER_SWEEP
     )
@@ -77,7 +100,36 @@ def sweep(now: float | None = None) -> SweepReport:
             continue  # renewed, finished or swept by someone else meanwhile
         except Exception:
             log.exception("sweeping task %s failed", task.id)
-    return report
+
+
+def _redrive_queued(now: float, report: SweepReport) -> None:
+    cutoff = _iso(now - get_config().queued_redrive_seconds)
+    stale = Task.by_status.query(QUEUED, Task.updated_at < cutoff, limit=MAX_PER_SWEEP)
+    for task in stale:
+        report.examined += 1
+        attempt = int(task.attempts or 1)
+        try:
+            # Only if nothing changed since the read (same attempt, not touched): one sender.
+            update_task(
+                task.id,
+                [Task.updated_at.set(_iso(now))],
+                condition=(Task.status == QUEUED)
+                & (Task.attempts == attempt)
+                & (Task.updated_at == task.updated_at),
+            )
+        except ConditionFailed:
+            continue  # dispatched, edited or re-driven by someone else meanwhile
+        except Exception:
+            log.exception("re-driving task %s failed", task.id)
+            continue
+        try:
+            send_dispatch_message(task.id, attempt)
+        except Exception:
+            # Touched but not sent: the next sweep after the threshold tries again.
+            log.exception("re-sending the dispatch message of task %s failed", task.id)
+            continue
+        log.info("re-sent the dispatch message of queued task %s", task.id)
+        report.redriven.append(task.id)
 
 
 def _take_back(task: Task, report: SweepReport) -> None:

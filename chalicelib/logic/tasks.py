@@ -185,8 +185,8 @@ def create_task(
         if input_file is not None:
             _refuse_file(input_file.id, exc)
         raise
-    _publish([_event_of(first)])
-    _enqueue(task.id, 1, actor=principal.user_id, project_id=task.project_id)
+    _publish([_event_of(first)], first=True)
+    _enqueue(task.id, 1)
     return task_out(task), True  # the transaction set version 1 on our copy
 
 
@@ -278,8 +278,9 @@ def _replay(principal: Principal, record: IdempotencyRecord) -> TaskOut:
     return task_out(get_task_for(principal, stored.task_id))
 
 
-def _enqueue(task_id: str, attempt: int, *, actor: str, project_id: str) -> None:
-    """Send the dispatch message; if SQS refuses, fail the task (retryable) instead of losing it."""
+def _enqueue(task_id: str, attempt: int) -> None:
+    """Send the dispatch message. If SQS refuses, the task stays queued (and the caller still
+    gets it): the sweeper re-sends the message of a task queued for too long."""
     from chalicelib.aws_clients import client
 
     try:
@@ -288,39 +289,10 @@ def _enqueue(task_id: str, attempt: int, *, actor: str, project_id: str) -> None
             MessageBody=json.dumps({"taskId": task_id, "attempt": attempt}),
         )
     except Exception:
-        log.exception("dispatch enqueue failed", extra={"task_id": task_id})
-        from chalicelib.logic import telemetry
-
-        now = now_iso()
-        try:
-            events, _ = telemetry.transition(
-                task_id,
-                project_id,
-                actions=[
-                    Task.status.set("failed"),
-                    Task.project_status.set(f"{project_id}#failed"),
-                    Task.error.set({"code": "dispatch_unavailable", "retryable": True}),
-                    Task.finished_at.set(now),
-                    Task.updated_at.set(now),
-                    Task.version.add(1),
-                ],
-                condition=(Task.status == "queued") & (Task.attempts == attempt),
-                events=[
-                    {
-                        "kind": "status",
-                        "status": "failed",
-                        "message": "Could not enqueue the task; retry it",
-                        "actor": actor,
-                    }
-                ],
-            )
-            _publish(events)
-        except telemetry.ConditionFailed:
-            pass  # someone already moved it on
-        raise ServiceUnavailable(
-            "The task was stored but could not be dispatched; retry it.",
-            code="dispatch_unavailable",
-        ) from None
+        log.exception(
+            "dispatch enqueue failed; the task stays queued for the sweeper",
+            extra={"task_id": task_id, "attempt": attempt},
+        )
 
 
 def _event_of(item: Activity) -> dict[str, Any]:
@@ -329,13 +301,19 @@ def _event_of(item: Activity) -> dict[str, Any]:
     return activity_to_event(item)
 
 
-def _publish(events: list[dict[str, Any]]) -> None:
-    """Live fan-out is best effort: the activity log is the source of truth."""
+def _publish(events: list[dict[str, Any]], *, first: bool = False) -> None:
+    """Live fan-out is best effort: the activity log is the source of truth.
+
+    ``first``: the event of a task just created (only its project's subscribers can watch it).
+    """
     from chalicelib.logic import telemetry
 
     for event in events:
         try:
-            telemetry.publish(event)
+            if first:
+                telemetry.publish_first(event)
+            else:
+                telemetry.publish(event)
         except Exception:
             log.warning("telemetry publish failed", exc_info=True)
 
@@ -566,7 +544,7 @@ def retry_task(principal: Principal, task_id: str) -> TaskOut:
     except telemetry.ConditionFailed:
         raise InvalidState("The task changed state; reload it and try again.") from None
     _publish(events)
-    _enqueue(task.id, attempt, actor=principal.user_id, project_id=task.project_id)
+    _enqueue(task.id, attempt)
     return task_out(updated)
 
 

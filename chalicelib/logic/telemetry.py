@@ -6,6 +6,11 @@ sweeper, REST, external workers via ``POST /internal/telemetry``) never share or
 A writer that dies between the two writes leaves a gap, never a duplicate: clients dedupe and
 resume by seq, and "strictly increasing" is the contract, not "contiguous".
 
+A writer that knows the task's ``last_seq`` (dispatch: it read the task to claim it and wrote
+every seq since) passes it, and the task write and its events become one transaction
+conditional on that seq (``task_updates.write_at_seq``): one request per event instead of two,
+falling back to the two-step path when another writer took a seq in between.
+
 Publishing posts one event to every connection subscribed to the task or its project, in
 parallel on a bounded thread pool, through ONE process-wide ``apigatewaymanagementapi`` client.
 We build that client from settings instead of using Chalice's ``app.websocket_api``: Chalice
@@ -39,7 +44,7 @@ from chalicelib.dal.realtime_models import (
     task_topic,
 )
 from chalicelib.dal.task_updates import ConditionFailed as ConditionFailed  # re-exported
-from chalicelib.dal.task_updates import update_task
+from chalicelib.dal.task_updates import StaleSeq, update_task, write_at_seq
 from chalicelib.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -133,14 +138,28 @@ def _put_activities(events: list[dict[str, Any]]) -> None:
             batch.save(_activity_from_event(event))
 
 
-def append(event: dict[str, Any], *, condition: Condition | None = None) -> dict[str, Any]:
+def append(
+    event: dict[str, Any], *, condition: Condition | None = None, last_seq: int | None = None
+) -> dict[str, Any]:
     """Give ``event`` the task's next seq (if ``condition`` holds) and store it; return it.
 
     ``event`` needs ``taskId``, ``kind``, ``message`` and ``actor``; ``projectId`` and ``status``
-    are read from the task in the same write when missing. Raises ``ConditionFailed``.
+    are read from the task in the same write when missing. ``last_seq``: the task's highest seq
+    as the caller knows it, to write the event in one request (see ``transition``). Raises
+    ``ConditionFailed``.
     """
     if event.get("kind") not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {event.get('kind')!r}")
+    if last_seq is not None and event.get("projectId") and event.get("status"):
+        events, _ = transition(
+            event["taskId"],
+            event["projectId"],
+            actions=[],
+            condition=condition,
+            events=[event],
+            last_seq=last_seq,
+        )
+        return events[0]
     need_task = not event.get("projectId") or not event.get("status")
     seq, task = update_task(
         event["taskId"], condition=condition, reserve_seqs=1, return_task=need_task
@@ -162,34 +181,11 @@ def append(event: dict[str, Any], *, condition: Condition | None = None) -> dict
     return full
 
 
-def transition(
-    task_id: str,
-    project_id: str,
-    *,
-    actions: list[Any],
-    condition: Condition | None,
-    events: list[dict[str, Any]],
-    return_task: bool = False,
-) -> tuple[list[dict[str, Any]], Any]:
-    """One conditional task write that also reserves a seq for each of ``events``, then the log.
-
-    Each item of ``events`` holds ``kind``, ``status``, ``message``, ``actor`` and optionally
-    ``progress``/``data``. Returns (the stored events, the task after the write or None).
-    Raises ``ConditionFailed`` when the task is not in the expected state.
-    """
-    last, task = update_task(
-        task_id,
-        actions,
-        condition=condition,
-        reserve_seqs=len(events),
-        return_task=return_task,
-    )
-    if not events:
-        return [], task
-    assert last is not None
+def _stored_events(
+    task_id: str, project_id: str, first: int, events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     at = now_iso()
-    first = last - len(events) + 1
-    stored = [
+    return [
         make_event(
             task_id=task_id,
             project_id=project_id,
@@ -200,10 +196,57 @@ def transition(
             actor=spec["actor"],
             progress=spec.get("progress"),
             data=spec.get("data"),
-            at=at,
+            at=spec.get("at") or at,
         )
         for i, spec in enumerate(events)
     ]
+
+
+def transition(
+    task_id: str,
+    project_id: str,
+    *,
+    actions: list[Any],
+    condition: Condition | None,
+    events: list[dict[str, Any]],
+    return_task: bool = False,
+    last_seq: int | None = None,
+) -> tuple[list[dict[str, Any]], Any]:
+    """One conditional task write that also reserves a seq for each of ``events``, then the log.
+
+    Each item of ``events`` holds ``kind``, ``status``, ``message``, ``actor`` and optionally
+    ``progress``/``data``. Returns (the stored events, the task after the write or None).
+    Raises ``ConditionFailed`` when the task is not in the expected state.
+
+    With ``last_seq`` (the task's highest seq as the caller knows it) the write and the events
+    are one transaction conditional on that seq (one request instead of two). If it does not
+    apply (another writer took a seq, or the state is wrong) the two-step path below runs and
+    decides: it reserves fresh seqs, or raises ``ConditionFailed``.
+    """
+    if last_seq is not None and events and not return_task:
+        stored = _stored_events(task_id, project_id, last_seq + 1, events)
+        try:
+            write_at_seq(
+                task_id,
+                actions,
+                condition=condition,
+                last_seq=last_seq,
+                activities=[_activity_from_event(e) for e in stored],
+            )
+            return stored, None
+        except StaleSeq:
+            pass
+    last, task = update_task(
+        task_id,
+        actions,
+        condition=condition,
+        reserve_seqs=len(events),
+        return_task=return_task,
+    )
+    if not events:
+        return [], task
+    assert last is not None
+    stored = _stored_events(task_id, project_id, last - len(events) + 1, events)
     _put_activities(stored)
     return stored, task
 
@@ -396,6 +439,16 @@ def publish(event: dict[str, Any], *, connection_ids: list[str] | None = None) -
     if connection_ids is None:
         connection_ids = subscribers_of(event["taskId"], event.get("projectId"))
     return post_many(connection_ids, event)
+
+
+def publish_first(event: dict[str, Any]) -> PublishReport:
+    """Post the first event of a task just created: one Query (its project's topic), not two.
+
+    Nobody can be subscribed to the task's own topic yet: subscribing to a task needs the task
+    to exist, and a subscribe stores the subscription before it reads the backlog, so one that
+    lands after the create reads this event from the log.
+    """
+    return post_many(subscribers([project_topic(event["projectId"])]), event)
 
 
 def emit(event: dict[str, Any], *, condition: Condition | None = None) -> dict[str, Any]:

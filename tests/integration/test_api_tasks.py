@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
+from chalicelib.logic import dispatch
 from tests.integration.conftest import ApiClient, set_task_fields
 
 
@@ -129,23 +131,37 @@ def test_unknown_project_is_404_and_unconfigured_queue_is_503(api: ApiClient, mo
     assert reply.error_code == "dispatch_unconfigured"
 
 
-def test_sqs_failure_marks_task_failed_and_retryable(api: ApiClient, monkeypatch) -> None:
+def test_sqs_failure_leaves_the_task_queued_for_the_sweeper(api: ApiClient, monkeypatch) -> None:
     from chalicelib.aws_clients import client
+    from chalicelib.logic import sweeper
 
     alice = api.user()
     project = api.project(alice)
     sqs = client("sqs")
+    sent: list[dict] = []
+    real_send = sqs.send_message
 
     def refuse(**_kw):
         raise RuntimeError("queue down")
 
     monkeypatch.setattr(sqs, "send_message", refuse)
     reply = api.post("/tasks", {"projectId": project["id"], "instruction": "x"}, who=alice)
-    assert reply.status == 503
-    assert reply.error_code == "dispatch_unavailable"
-    listed = api.get(f"/tasks?projectId={project['id']}", who=alice).body["items"]
-    assert [t["status"] for t in listed] == ["failed"]
-    assert listed[0]["error"]["code"] == "dispatch_unavailable"
+    assert reply.status == 202
+    assert (reply.body["status"], reply.body["attempts"]) == ("queued", 1)
+    task_id = reply.body["id"]
+    stored = api.get(f"/tasks/{task_id}", who=alice).body
+    assert (stored["status"], stored["error"]) == ("queued", None)
+
+    # The sweeper finds it once it has been queued past the threshold and sends its message.
+    def record(**kw):
+        sent.append(kw)
+        return real_send(**kw)
+
+    monkeypatch.setattr(sqs, "send_message", record)
+    assert task_id not in sweeper.sweep().redriven  # too recent
+    later = time.time() + dispatch.get_config().queued_redrive_seconds + 5
+    assert task_id in sweeper.sweep(now=later).redriven
+    assert json.loads(sent[-1]["MessageBody"]) == {"taskId": task_id, "attempt": 1}
     monkeypatch.undo()
 
 

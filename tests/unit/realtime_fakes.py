@@ -254,17 +254,21 @@ def realtime(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
 
 
 def serialize_task_updates(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each UpdateItem atomically; in-process moto does not across threads.
+    """DynamoDB applies each write atomically; in-process moto does not across threads.
 
-    Concurrency tests serialize the task update (only that call) to get DynamoDB's semantics.
+    Concurrency tests serialize the task writes (the UpdateItem and the seq-known transaction,
+    only those calls) to get DynamoDB's semantics.
     """
     from chalicelib.logic import telemetry
 
-    original = telemetry.update_task
     lock = threading.Lock()
 
-    def atomic(*args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(*args, **kwargs)
+    def atomic(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(*args, **kwargs)
 
-    monkeypatch.setattr(telemetry, "update_task", atomic)
+        return call
+
+    monkeypatch.setattr(telemetry, "update_task", atomic(telemetry.update_task))
+    monkeypatch.setattr(telemetry, "write_at_seq", atomic(telemetry.write_at_seq))
