@@ -148,6 +148,8 @@ def remove_member(principal: Principal, project_id: str, user_id: str) -> Projec
             raise Conflict("The owner cannot be removed from the project.", code="owner_required")
         members = list(project.member_ids or [])
         if user_id not in members:
+            # Also on a repeated DELETE: one that failed after the transaction cleans up now.
+            _stop_live_events(project.id, user_id)
             return project_out(project)
         try:
             with transact_write() as tx:
@@ -163,8 +165,16 @@ def remove_member(principal: Principal, project_id: str, user_id: str) -> Projec
             if any(failed_conditions(exc)):
                 continue
             raise
+        _stop_live_events(project.id, user_id)
         return project_out(Project.get(project_id))
     raise Conflict("The project is being changed concurrently; try again.")
+
+
+def _stop_live_events(project_id: str, user_id: str) -> None:
+    """A former member's sockets stop receiving the project's events (its topic only)."""
+    from chalicelib.logic import telemetry  # lazily: REST cold start does not need it otherwise
+
+    telemetry.drop_project_subscriptions(project_id, user_id)
 
 
 def _is_condition_failure(exc: Exception) -> bool:

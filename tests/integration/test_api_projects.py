@@ -56,6 +56,33 @@ def test_members_are_added_and_removed_by_the_owner(api: ApiClient) -> None:
     assert api.get("/projects", who=bob).body["items"] == []
 
 
+def test_a_removed_member_stops_receiving_the_projects_events(api: ApiClient) -> None:
+    from datetime import timedelta
+
+    from chalicelib.dal.realtime_models import Subscription, project_topic
+
+    alice, bob = api.user(), api.user()
+    project = api.project(alice, bob)
+    other = api.project(bob)
+    topic = project_topic(project["id"])
+    for topic_, connection_id, user in (
+        (topic, "conn-bob", bob.id),
+        (topic, "conn-alice", alice.id),
+        (project_topic(other["id"]), "conn-bob", bob.id),
+    ):
+        Subscription(
+            topic_,
+            connection_id,
+            user_id=user,
+            created_at=0,
+            expires_at=timedelta(hours=1),
+        ).save()
+    assert api.delete(f"/projects/{project['id']}/members/{bob.id}", who=alice).status == 200
+    assert [s.connection_id for s in Subscription.query(topic)] == ["conn-alice"]
+    # Bob's subscription to his own project stays.
+    assert [s.connection_id for s in Subscription.query(project_topic(other["id"]))] == ["conn-bob"]
+
+
 def test_patch_project_if_match(api: ApiClient) -> None:
     alice, bob = api.user(), api.user()
     project = api.project(alice, bob)
