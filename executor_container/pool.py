@@ -62,7 +62,8 @@ class WorkerPool:
         self._max_calls = max_calls
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["executor_container.warm"])
-        self._idle: queue.Queue[Worker] = queue.Queue()
+        # Last in, first out: the most recently used worker is the one with warm caches.
+        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._all: set[Worker] = set()
