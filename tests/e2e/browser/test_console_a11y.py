@@ -204,14 +204,29 @@ def test_reduced_transparency_and_contrast_give_opaque_panels(page: Any) -> None
     def bg() -> str:
         return panel.evaluate("el => getComputedStyle(el).backgroundColor")
 
+    def blur() -> str:
+        return panel.evaluate("el => getComputedStyle(el).backdropFilter")
+
     assert bg().startswith("rgba(")  # translucent glass by default
     page.emulate_media(contrast="more")
     page.wait_for_timeout(50)
     assert bg().startswith("rgb("), bg()
-    assert panel.evaluate("el => getComputedStyle(el).backdropFilter") in (
-        "none",
-        "blur(0px) saturate(1.4)",
+    assert blur() in ("none", "blur(0px) saturate(1.4)")
+
+    # Playwright has no option for prefers-reduced-transparency; Chromium's CDP emulates it.
+    page.emulate_media(contrast="no-preference")
+    page.wait_for_timeout(50)
+    assert bg().startswith("rgba(")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-reduced-transparency", "value": "reduce"}]},
     )
+    page.wait_for_timeout(50)
+    assert page.evaluate("matchMedia('(prefers-reduced-transparency: reduce)').matches")
+    assert bg().startswith("rgb("), bg()
+    assert blur() in ("none", "blur(0px) saturate(1.4)")
+    cdp.send("Emulation.setEmulatedMedia", {"features": []})
 
 
 def test_status_is_told_by_text_and_glyph_not_colour(
