@@ -1,5 +1,6 @@
-// Browser → S3 upload with the presigned POST from POST /tasks/{id}/files. XHR (not fetch)
-// because it reports upload progress.
+// Browser → S3 upload with the presigned POST from POST /projects/{id}/files (a task's input,
+// uploaded before the task exists) or POST /tasks/{id}/files. XHR (not fetch) because it
+// reports upload progress.
 
 /** Uploads `file`; onProgress(fraction 0..1). Resolves when S3 accepts it. */
 export function uploadPresigned(upload, file, onProgress) {
@@ -27,12 +28,12 @@ export function uploadPresigned(upload, file, onProgress) {
 }
 
 /**
- * Registers `file` on a task (POST /tasks/{id}/files), uploads it with progress and confirms
- * it (POST /files/{id}/complete). Resolves with the ready file; rejects if S3 or the check
- * refuses it.
+ * Announces `file` at `path` (POST {filename, contentType, size}), uploads it with progress
+ * and confirms it (POST /files/{id}/complete). Resolves with the ready file; rejects if S3 or
+ * the check refuses it.
  */
-export async function attachFile(api, taskId, file, onProgress) {
-  const created = await api.post(`/tasks/${encodeURIComponent(taskId)}/files`, {
+async function registerAndUpload(api, path, file, onProgress) {
+  const created = await api.post(path, {
     filename: file.name,
     contentType: file.type || "application/octet-stream",
     size: file.size,
@@ -43,6 +44,19 @@ export async function attachFile(api, taskId, file, onProgress) {
     throw new Error(`The file was not accepted (${done.status}); it did not match what was announced.`);
   }
   return done;
+}
+
+/** Uploads `file` to an existing task (POST /tasks/{id}/files); resolves with the ready file. */
+export function attachFile(api, taskId, file, onProgress) {
+  return registerAndUpload(api, `/tasks/${encodeURIComponent(taskId)}/files`, file, onProgress);
+}
+
+/**
+ * Uploads `file` to a project before any task exists (POST /projects/{id}/files); resolves with
+ * the ready file, whose id a new task takes as its input (POST /tasks attaches it).
+ */
+export function uploadToProject(api, projectId, file, onProgress) {
+  return registerAndUpload(api, `/projects/${encodeURIComponent(projectId)}/files`, file, onProgress);
 }
 
 /** Points a failed/canceled task's input at `fileId` and runs it again. */

@@ -3,7 +3,7 @@
 import { loadCatalog } from "../catalog.js";
 import { field, formatTime, h, replace, STATUSES, statusBadge, statusLabel, uid } from "../dom.js";
 import { decisionView } from "../route.js";
-import { attachFile, runOnFile } from "../upload.js";
+import { uploadToProject } from "../upload.js";
 
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 
@@ -62,7 +62,7 @@ export async function render(ctx) {
   const modeText = h("input", { type: "radio", name: "input-mode", value: "text", checked: true, id: uid("mode") });
   const modeFile = h("input", { type: "radio", name: "input-mode", value: "file", id: uid("mode") });
   const textWrap = field("Input text", inputText, "Optional. The text the task works on.").wrap;
-  const fileWrap = field("Input file", inputFile, "Uploaded to storage (with progress); the task is held until the file is in place.").wrap;
+  const fileWrap = field("Input file", inputFile, "Uploaded first (with progress); the task is then created with the file as its input.").wrap;
   fileWrap.hidden = true;
   const progress = h("progress", { max: "100", value: "0", id: uid("upload-progress") });
   const progressLabel = h("label", { for: progress.id }, "Upload progress");
@@ -260,9 +260,44 @@ export async function render(ctx) {
     }
   }
 
+  // A file input is uploaded to the project first, then the task is created with input = the
+  // file's id: the server attaches the file in the task's own write, so the task never runs
+  // before its file is in place. A file that went up but whose task was refused (say, a
+  // validation error) is reused on the next submit instead of being uploaded again.
+  let uploaded = null; // { file, id }
+  inputFile.addEventListener("change", () => {
+    uploaded = null;
+  });
+  // The same request sent again (a lost response, a second click) keeps its Idempotency-Key,
+  // so it returns the task it created instead of finding the file taken.
+  let attempt = null; // { body: JSON, key }
+  const keyFor = (body) => {
+    const text = JSON.stringify(body);
+    if (!attempt || attempt.body !== text) {
+      const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+      attempt = { body: text, key };
+    }
+    return attempt.key;
+  };
+  const FILE_GONE = ["file_already_attached", "file_rejected", "file_not_found", "file_not_ready"];
+
+  async function uploadInput(file) {
+    if (uploaded && uploaded.file === file) return uploaded.id;
+    progressWrap.hidden = false;
+    const setProgress = (f) => {
+      progress.value = Math.round(f * 100);
+      progress.textContent = `${Math.round(f * 100)}%`;
+    };
+    setProgress(0);
+    const ready = await uploadToProject(api, projectId, file, setProgress);
+    uploaded = { file, id: ready.id };
+    return ready.id;
+  }
+
   createForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     instruction.removeAttribute("aria-invalid");
+    inputFile.removeAttribute("aria-invalid");
     if (!instruction.value.trim()) return fail("Write an instruction for the task.", instruction);
     const file = modeFile.checked ? inputFile.files[0] : null;
     if (modeFile.checked && !file) return fail("Choose a file, or switch the input to text.", inputFile);
@@ -278,9 +313,10 @@ export async function render(ctx) {
     createBtn.disabled = true;
     replace(createErrors);
     try {
-      const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
-      let task = await api.post("/tasks", body, { "Idempotency-Key": key });
-      if (file) task = await attachFileInput(task, file);
+      if (file) body.input = await uploadInput(file);
+      const task = await api.post("/tasks", body, { "Idempotency-Key": keyFor(body) });
+      uploaded = null; // the task has it now; the next task needs its own upload
+      attempt = null;
       ctx.announce(`Task ${task.title} created`);
       title.value = "";
       instruction.value = "";
@@ -291,57 +327,13 @@ export async function render(ctx) {
       paintBoard();
       ctx.navigate(`/tasks/${encodeURIComponent(task.id)}`);
     } catch (err) {
+      if (FILE_GONE.includes(err.code)) uploaded = null; // upload it again on the next try
       fail(err.message);
-      if (err.taskId) {
-        createErrors.firstChild.append(
-          " ",
-          h("a", { href: `#/tasks/${encodeURIComponent(err.taskId)}` }, "Open that task"),
-        );
-        loadTasks();
-      }
     } finally {
       createBtn.disabled = false;
       progressWrap.hidden = true;
     }
   });
-
-  /**
-   * Files belong to a task, so a file input is attached after creation: hold the task
-   * (cancel while still queued), upload with progress, then point its input at the file and
-   * run it again. If the task got ahead of the cancel, the file stays attached and the task
-   * page offers to run it again on the file.
-   */
-  async function attachFileInput(task, file) {
-    const tid = encodeURIComponent(task.id);
-    let held = await api.post(`/tasks/${tid}/cancel`);
-    // A running task only gets a cancel request; wait for it to settle (and cancel again if
-    // it settled into review).
-    for (let i = 0; i < 40 && !["canceled", "failed", "completed"].includes(held.status); i += 1) {
-      await new Promise((r) => setTimeout(r, 250));
-      held = await api.get(`/tasks/${tid}`);
-      if (held.status === "needs_review" || held.status === "queued") {
-        const current = held;
-        held = await api.post(`/tasks/${tid}/cancel`).catch(() => current); // moved on: re-read
-      }
-    }
-    progressWrap.hidden = false;
-    const setProgress = (f) => {
-      progress.value = Math.round(f * 100);
-      progress.textContent = `${Math.round(f * 100)}%`;
-    };
-    setProgress(0);
-    const ready = await attachFile(api, task.id, file, setProgress);
-    if (held.status !== "canceled" && held.status !== "failed") {
-      // It ran before the hold landed; say so instead of pretending it used the file.
-      const err = new Error(
-        `“${held.title}” started before the file was attached, so it ran without it (${held.status}). ` +
-          `${ready.filename} is attached to that task; create the task again to run on it.`,
-      );
-      err.taskId = held.id;
-      throw err;
-    }
-    return runOnFile(api, task.id, ready.id);
-  }
 
   await loadTasks();
   return () => disposers.forEach((d) => d());

@@ -204,18 +204,20 @@ def test_why_this_route_preview(page: Any, stack: Stack, admin_api: ApiClient) -
 def test_board_file_input_uploads_with_progress_and_becomes_the_input(
     page: Any, stack: Stack, admin_api: ApiClient, tmp_path: Any
 ) -> None:
-    """The create form's file mode: hold the new task, upload with a progress bar, make the
-    file its input and start it again. Pinned to the LLM module (no LLM route in the dev
-    stack) the task waits for review, so the hold always lands before it could run."""
+    """The create form's file mode: upload to the project first (progress bar), then create the
+    task with the file as its input. Pinned to a fast executor module, the task runs at once,
+    and still on the file: the server attached it in the task's own write, so there is no
+    race to lose (one attempt, the file's own hash as the result)."""
     project = admin_api.create_project()
+    content = b"some notes\n" * 5000
     upload = tmp_path / "notes.txt"
-    upload.write_bytes(b"some notes\n" * 5000)
+    upload.write_bytes(content)
     sign_in(page, stack.admin_email, stack.admin_password)
     page.goto(f"/#/projects/{project['id']}")
-    page.get_by_label("Instruction").fill("Write a poem about these notes")
+    page.get_by_label("Instruction").fill("Hash these notes")
     page.get_by_label("File", exact=True).check()
     page.get_by_label("Input file").set_input_files(str(upload))
-    page.get_by_label("Module").select_option("llm.generate")
+    page.get_by_label("Module").select_option("crypto.hash")
     page.evaluate(
         """() => { window.__progress = [];
             new MutationObserver(() => window.__progress.push(
@@ -223,13 +225,17 @@ def test_board_file_input_uploads_with_progress_and_becomes_the_input(
               document.querySelector('form progress'), {attributes: true}); }"""
     )
     page.get_by_role("button", name="Create task").click()
-    page.get_by_role("heading", name="Write a poem about these notes", level=1).wait_for()
+    page.get_by_role("heading", name="Hash these notes", level=1).wait_for()
     assert 100 in page.evaluate("() => window.__progress")
+    expect(page.locator("#task-result .hash")).to_have_text(
+        hashlib.sha256(content).hexdigest(), timeout=30_000
+    )
     expect(page.get_by_role("button", name="Download link for notes.txt")).to_be_visible()
     task_id = page.url.rsplit("/", 1)[-1]
     task = admin_api.call("GET", f"/tasks/{task_id}")
     files = admin_api.call("GET", f"/tasks/{task_id}/files")["items"]
     assert [f["filename"] for f in files] == ["notes.txt"]
     assert task["input"] == files[0]["id"]
-    assert task["attempts"] == 2
-    expect(page.locator("#timeline")).to_contain_text("Retry: attempt 2")
+    assert task["attempts"] == 1  # no hold, cancel or retry
+    assert task["status"] == "completed"
+    expect(page.locator("#timeline")).not_to_contain_text("Retry")
