@@ -296,6 +296,24 @@ class _Run:
             self.remember_watchers(telemetry.subscribers_of(self.task.id, self.task.project_id))
         return self._watchers
 
+    def publish_status(self, events: list[dict[str, Any]]) -> None:
+        """Post to the connections this run knows at once, then to those that subscribed since.
+
+        A status event must reach every subscriber, so the lookup still happens after the
+        write (a subscribe stores its subscription before reading the backlog: either the
+        lookup sees it or the backlog has the event); the known watchers just do not wait
+        for that lookup. Each connection gets each event once.
+        """
+        known = list(self._watchers)
+        for event in events:
+            telemetry.post_many(known, event)
+        fresh = telemetry.subscribers_of(self.task.id, self.task.project_id)
+        already = set(known)
+        newcomers = [c for c in fresh if c not in already]
+        for event in events:
+            telemetry.post_many(newcomers, event)
+        self.remember_watchers(fresh)
+
     def emit(self, kind: str, message: str, *, progress: float | None = None, **extra: Any) -> None:
         try:
             event = telemetry.append(
@@ -346,7 +364,7 @@ class _Run:
             )
         except ConditionFailed:
             return Outcome("lost", "the lease was taken back before the terminal write")
-        self.remember_watchers(telemetry.publish_all(events))
+        self.publish_status(events)
         self.events.extend(events)
         return Outcome(status, message, self.events)
 

@@ -182,3 +182,32 @@ def test_a_lost_lease_is_still_refused_on_the_one_request_path(
     assert outcome.status == "lost"
     assert [a.kind for a in activity_of(task.id)][-1] == "progress"  # the "started" one only
     assert Task.get(task.id).status == "running"  # untouched: the sweeper's to settle
+
+
+def test_status_events_reach_known_and_new_subscribers_once_each(
+    calls: Calls, realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.dal.realtime_models import task_topic
+
+    project = seed_project()
+    _subscribe_project(project.id, "c-early")
+    task = seed_task(project)
+
+    def script(cancel: threading.Event) -> Iterator[ExecEvent]:
+        yield ExecEvent("started")
+        # Subscribes mid-run: the run's cached lookup does not know this connection.
+        Subscription(
+            task_topic(task.id), "c-late", user_id="u", created_at=0, expires_at=timedelta(hours=1)
+        ).save()
+        yield ExecEvent("result", 1.0, result={"ok": True})
+
+    install_fakes(monkeypatch, Fakes(FakeExecutor(script), FakeRouting(), lambda *a: ""))
+    outcome = dispatch.handle_message(json.dumps({"taskId": task.id, "attempt": 1}))
+    assert outcome.status == "completed"
+    early = [(m["seq"], m["kind"]) for m in realtime.mgmt.messages_to("c-early")]
+    assert early == [(e["seq"], e["kind"]) for e in outcome.events]
+    late = [(m["seq"], m["status"]) for m in realtime.mgmt.messages_to("c-late")]
+    assert late == [(outcome.events[-1]["seq"], "completed")]
+    assert calls.dynamodb()["Query"] == 4
