@@ -6,7 +6,8 @@ status or share a seq. Creation writes the task, its first event (seq 1) and the
 record in one transaction, then sends ``{taskId, attempt}`` to the dispatch queue. When the input
 is the id of a ready project upload (``POST /projects/{id}/files``), the same transaction attaches
 that file to the new task, so the task never runs before its file is in place and a file is the
-input of one task only.
+input of one task only. A PATCH of ``input`` to such a file attaches it the same way (released
+again if the edit fails).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
@@ -116,7 +117,7 @@ def create_task(
     members = project.member_ids or []
     assignee = data.assignee_id or (principal.user_id if principal.user_id in members else None)
     _check_assignee(project, assignee)
-    input_file = _input_file(principal, project, data.input)
+    input_file = _input_file(principal, project.id, data.input)
     now = now_iso()
     task = Task(
         id=new_id("tsk"),
@@ -194,7 +195,7 @@ class FileUnavailable(Conflict):
     code = "file_unavailable"
 
 
-def _input_file(principal: Principal, project: Project, value: Any) -> File | None:
+def _input_file(principal: Principal, project_id: str, value: Any) -> File | None:
     """The project upload ``value`` names, if the caller can see it; ``None`` = plain input.
 
     A string that looks like a file id but names no file the caller can see stays plain text,
@@ -207,7 +208,7 @@ def _input_file(principal: Principal, project: Project, value: Any) -> File | No
         item = File.get(value.strip(), consistent_read=True)  # just completed: read it as is
     except File.DoesNotExist:
         return None
-    if item.project_id != project.id:
+    if item.project_id != project_id:
         if principal.is_admin or _sees_project_of(principal, item):
             raise ValidationFailed(
                 "Invalid body field 'input': that file belongs to another project; upload it "
@@ -228,39 +229,79 @@ def _sees_project_of(principal: Principal, item: File) -> bool:
 
 def _refuse_file(file_id: str, exc: TransactWriteError) -> None:
     """Say why the transaction could not take the file (raises when it is the file's fault)."""
+    refusal = _file_refusal(file_id)
+    if refusal is not None:
+        raise refusal from exc
+    reasons = {r.code for r in (exc.cancellation_reasons or []) if r is not None}
+    if "TransactionConflict" in reasons:
+        raise FileUnavailable(
+            f"Another request is using the input file {file_id} right now; try again.",
+            code="file_busy",
+        ) from exc
+
+
+def _file_refusal(file_id: str, *, task_id: str | None = None) -> FileUnavailable | None:
+    """Why the file cannot become the input of a (new, or ``task_id``) task; None if it can."""
     try:
         item = File.get(file_id, consistent_read=True)
     except File.DoesNotExist:
-        raise FileUnavailable(
+        return FileUnavailable(
             "The input file no longer exists; upload it again.", code="file_not_found"
-        ) from exc
-    if item.task_id is not None:
-        raise FileUnavailable(
+        )
+    if item.task_id is not None and item.task_id != task_id:
+        return FileUnavailable(
             f"The input file {item.id} is already the input of task {item.task_id}; a file is "
             "the input of one task. Upload it again for another task.",
             code="file_already_attached",
             details={"fileId": item.id, "taskId": item.task_id},
-        ) from exc
+        )
     if item.status == "pending":
-        raise FileUnavailable(
+        return FileUnavailable(
             f"The input file {item.id} is not ready: finish its upload "
-            f"(POST /files/{item.id}/complete) before creating the task.",
+            f"(POST /files/{item.id}/complete) before a task takes it as its input.",
             code="file_not_ready",
             details={"fileId": item.id, "status": item.status},
-        ) from exc
+        )
     if item.status != "ready":
-        raise FileUnavailable(
+        return FileUnavailable(
             f"The input file {item.id} was rejected (it did not match its declared size or "
             "type); upload it again.",
             code="file_rejected",
             details={"fileId": item.id, "status": item.status},
-        ) from exc
-    reasons = {r.code for r in (exc.cancellation_reasons or []) if r is not None}
-    if "TransactionConflict" in reasons:
-        raise FileUnavailable(
-            f"Another request is using the input file {item.id} right now; try again.",
-            code="file_busy",
-        ) from exc
+        )
+    return None
+
+
+def _claim_file(item: File, task_id: str) -> bool:
+    """Attach a project upload to an existing task (PATCH of its input). True if this call
+    attached it (so a failed edit must release it), False if it was the task's already."""
+    if item.task_id == task_id:
+        refusal = _file_refusal(item.id, task_id=task_id)
+        if refusal is not None:
+            raise refusal
+        return False
+    try:
+        item.update(
+            actions=[File.task_id.set(task_id), File.updated_at.set(now_iso())],
+            condition=(File.status == "ready") & File.task_id.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        refusal = _file_refusal(item.id, task_id=task_id)
+        raise refusal or FileUnavailable("The input file changed; try again.") from exc
+    return True
+
+
+def _release_file(file_id: str, task_id: str) -> None:
+    """Undo ``_claim_file`` when the edit that claimed the file did not happen."""
+    try:
+        File(id=file_id).update(
+            actions=[File.task_id.remove(), File.updated_at.set(now_iso())],
+            condition=File.task_id == task_id,
+        )
+    except UpdateError:
+        log.warning("could not release input file", extra={"file_id": file_id})
 
 
 def _title_from(instruction: str) -> str:
@@ -398,6 +439,13 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
     condition = Task.version == version
     if content:
         condition &= Task.status.is_in(*CONTENT_EDITABLE)
+    # A project upload as the new input is attached first (one task per file), and released
+    # again if the edit does not happen; the dispatcher reads only files of the task.
+    claimed = None
+    if "input" in fields:
+        item = _input_file(principal, task.project_id, data.input)
+        if item is not None and _claim_file(item, task.id):
+            claimed = item.id
     try:
         events, updated = telemetry.transition(
             task.id,
@@ -416,10 +464,16 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
             return_task=True,
         )
     except telemetry.ConditionFailed:
+        if claimed is not None:
+            _release_file(claimed, task.id)
         current = Task.get(task.id, consistent_read=True)
         if current.version != version:
             raise PreconditionFailed("The task changed since you read it.") from None
         raise InvalidState(f"The task is {current.status} now.") from None
+    except Exception:
+        if claimed is not None:
+            _release_file(claimed, task.id)
+        raise
     _publish(events)
     return task_out(updated)
 

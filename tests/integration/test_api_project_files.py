@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.conftest import BUCKET, ApiClient, Who
+from tests.integration.conftest import BUCKET, ApiClient, Reply, Who
 
 TEXT = b"alpha beta gamma\n"
 
@@ -301,3 +301,72 @@ def test_a_concurrent_claim_of_the_file_is_a_retryable_409(api: ApiClient, monke
     assert reply.error_code == "file_busy"
     monkeypatch.undo()
     assert api.task(alice, pid, input=file["id"])["input"] == file["id"]  # free once it settles
+
+
+def _patch_input(
+    api: ApiClient, who: Who, task_id: str, value: str, version: int | None = None
+) -> Reply:
+    if version is None:
+        version = api.get(f"/tasks/{task_id}", who=who).body["version"]
+    return api.patch(
+        f"/tasks/{task_id}", {"input": value}, who=who, headers={"If-Match": str(version)}
+    )
+
+
+def test_patching_the_input_to_a_project_file_attaches_it_or_says_why_not(
+    api: ApiClient,
+) -> None:
+    from chalicelib.dal.models import Task
+    from chalicelib.logic.dispatch import _input_args
+
+    alice, bob = api.user(), api.user()
+    pid, bob_pid = api.project(alice)["id"], api.project(bob)["id"]
+    task = api.task(alice, pid)
+    file = _ready_file(api, alice, pid)
+
+    stale = _patch_input(api, alice, task["id"], file["id"], version=task["version"] + 5)
+    assert stale.status == 412
+    assert api.get(f"/files/{file['id']}", who=alice).body["taskId"] is None
+
+    assert _patch_input(api, alice, task["id"], file["id"]).status == 200
+    assert api.get(f"/files/{file['id']}", who=alice).body["taskId"] == task["id"]
+    assert _input_args(Task.get(task["id"]), {}) == {
+        "input_ref": (BUCKET, f"uploads/{pid}/{file['id']}")
+    }
+    assert _patch_input(api, alice, task["id"], file["id"]).status == 200  # its own: fine
+
+    other = api.task(alice, pid)
+    taken = _patch_input(api, alice, other["id"], file["id"])
+    assert taken.status == 409
+    assert taken.error_code == "file_already_attached"
+    pending = _announce(api, alice, pid)["file"]
+    assert _patch_input(api, alice, other["id"], pending["id"]).error_code == "file_not_ready"
+    assert api.get(f"/tasks/{other['id']}", who=alice).body["input"] is None
+
+    bobs = _ready_file(api, bob, bob_pid)
+    assert _patch_input(api, alice, other["id"], bobs["id"]).status == 200  # plain text
+    assert api.get(f"/files/{bobs['id']}", who=bob).body["taskId"] is None
+
+
+def test_a_patch_that_loses_a_race_releases_the_file_it_claimed(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.dal.models import Task
+    from chalicelib.logic import telemetry
+
+    alice = api.user()
+    pid = api.project(alice)["id"]
+    task = api.task(alice, pid)
+    file = _ready_file(api, alice, pid)
+    original = telemetry.transition
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        Task.get(task["id"]).update(actions=[Task.title.set("Someone else's edit")])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(telemetry, "transition", edited_meanwhile)
+    reply = _patch_input(api, alice, task["id"], file["id"])
+    assert reply.status == 412
+    monkeypatch.undo()
+    assert api.get(f"/files/{file['id']}", who=alice).body["taskId"] is None  # released
+    assert api.task(alice, pid, input=file["id"])["input"] == file["id"]  # free to use
