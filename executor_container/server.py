@@ -264,17 +264,22 @@ class ExecutorService(pb_grpc.ExecutorServicer):
             message = f"all {self._pool.size} workers stayed busy for {max(budget, 0):.1f} s"
             _abort(context, _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", message))
             return
-        reusable = False
+        released = False
         try:
             call = CallRequest(spec.name, params, source, size, spec.cpu_seconds)
-            for event, ok in self._relay(worker, call, deadline, spec, context):
-                reusable = ok
+            for event, final, reusable in self._relay(worker, call, deadline, spec, context):
+                if final:
+                    # The worker is done: free it before the last event goes out, so a
+                    # waiting call can use it while this one is still sending.
+                    self._pool.release(worker, reusable=reusable)
+                    released = True
                 if event is not None:
                     if event.HasField("result"):
                         event.result.duration_micros = int((time.monotonic() - started_at) * 1e6)
                     yield event
         finally:
-            self._pool.release(worker, reusable=reusable)
+            if not released:  # the caller went away mid-call: the worker may still be busy
+                self._pool.release(worker, reusable=False)
             log.debug(
                 "execute task=%s attempt=%s module=%s ms=%.1f",
                 request.task_id,
@@ -290,22 +295,25 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         deadline: float,
         spec: ModuleSpec,
         context: grpc.ServicerContext,
-    ) -> Iterator[tuple[Any, bool]]:
-        """(event or None, worker reusable) pairs: started, ..., the terminal event."""
+    ) -> Iterator[tuple[Any, bool, bool]]:
+        """(event or None, final, worker reusable): started, ..., the terminal event.
+
+        The final item is the terminal event, or None when the caller went away.
+        """
         started = self._started[spec.name]
         announced = False
         try:
             # Hand the call over first: the worker computes while "started" is on the wire.
             worker.wire.send(call.to_wire())
-            yield started, False
+            yield started, False, False
             announced = True
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    yield _error("timeout", f"{spec.name} did not finish in time"), False
+                    yield _error("timeout", f"{spec.name} did not finish in time"), True, False
                     return
                 if not context.is_active():  # cancelled or past the gRPC deadline
-                    yield None, False
+                    yield None, True, False
                     return
                 if not worker.wire.readable(min(remaining, POLL_INTERVAL_S)):
                     continue
@@ -313,25 +321,29 @@ class ExecutorService(pb_grpc.ExecutorServicer):
                 kind = message[0]
                 if kind == "progress":
                     progress = pb.Progress(fraction=message[1], message=message[2])
-                    yield pb.ExecuteEvent(progress=progress), False
+                    yield pb.ExecuteEvent(progress=progress), False, False
                 elif kind == "log":
-                    yield pb.ExecuteEvent(log=pb.Log(level=message[1], message=message[2])), False
+                    yield (
+                        pb.ExecuteEvent(log=pb.Log(level=message[1], message=message[2])),
+                        False,
+                        False,
+                    )
                 elif kind == "result":
-                    yield self._result(message[1]), True
+                    yield self._result(message[1]), True, True
                     return
                 elif kind == "error":
                     _, code, text, retryable, recycle = message
-                    yield _error(code, text, retryable=retryable), not recycle
+                    yield _error(code, text, retryable=retryable), True, not recycle
                     return
         except (EOFError, OSError):  # WireClosed is an EOFError
             if not announced:
-                yield started, False
+                yield started, False, False
             how = worker.exit_description()
             hint = " (out of memory?)" if "SIGKILL" in how else ""
             if "SIGXCPU" in how:
-                yield _error("cpu_limit", f"{spec.name} exceeded its CPU time limit"), False
+                yield _error("cpu_limit", f"{spec.name} exceeded its CPU time limit"), True, False
             else:
-                yield _error("module_crashed", f"{spec.name} crashed: {how}{hint}"), False
+                yield _error("module_crashed", f"{spec.name} crashed: {how}{hint}"), True, False
 
     def _result(self, text: str) -> Any:
         if len(text) > self._config.max_output_bytes:
