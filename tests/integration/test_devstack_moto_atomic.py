@@ -199,3 +199,62 @@ def test_a_cancelled_transaction_restores_updated_and_new_items(dynamodb: Any) -
     assert "Item" not in dynamodb.get_item(TableName="race-items", Key={"pk": {"S": "new-one"}})
     # Other items of the same table are untouched by the rollback.
     assert "Item" in dynamodb.get_item(TableName="race-items", Key={"pk": {"S": "bystander"}})
+
+
+def test_a_cancelled_transaction_never_undoes_other_writers(dynamodb: Any) -> None:
+    """moto's own rollback restores whole-table copies, erasing writes made meanwhile."""
+    table = "race-big"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # A table big enough that copying it takes a while (the race window of moto's rollback).
+    for start in range(0, 2000, 25):
+        dynamodb.batch_write_item(
+            RequestItems={
+                table: [
+                    {"PutRequest": {"Item": {"pk": {"S": f"seed-{n}"}, "pad": {"S": "x" * 200}}}}
+                    for n in range(start, start + 25)
+                ]
+            }
+        )
+
+    def work(i: int) -> str:
+        outcomes = []
+        for n in range(8):
+            try:
+                if i % 2:
+                    dynamodb.put_item(TableName=table, Item={"pk": {"S": f"put-{i}-{n}"}})
+                    outcomes.append("put")
+                else:
+                    dynamodb.transact_write_items(
+                        TransactItems=[
+                            {"Put": {"TableName": table, "Item": {"pk": {"S": f"tx-{i}-{n}"}}}},
+                            {
+                                "ConditionCheck": {
+                                    "TableName": table,
+                                    "Key": {"pk": {"S": "missing"}},
+                                    "ConditionExpression": "attribute_exists(pk)",
+                                }
+                            },
+                        ]
+                    )
+                    outcomes.append("tx-applied")
+            except ClientError as exc:
+                outcomes.append(_code(exc))
+        return ",".join(sorted(set(outcomes)))
+
+    outcome = _race(work)
+    assert outcome == Counter(
+        {"put": THREADS // 2, "TransactionCanceledException/400": THREADS // 2}
+    )
+    keys = {
+        item["pk"]["S"]
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+        for item in page["Items"]
+    }
+    assert {f"put-{i}-{n}" for i in range(1, THREADS, 2) for n in range(8)} <= keys
+    assert not any(key.startswith("tx-") for key in keys)
+    assert len(keys) == 2000 + (THREADS // 2) * 8
