@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from typing import Any
 
 from executor_container.registry import MiB, ModuleContext, ModuleInput, ModuleSpec, iter_text
-from executor_container.textutil import HAS_WORD_RE, SENTENCE_BREAK_RE, STOPWORDS, WORD_RE
+from executor_container.textutil import HAS_WORD_RE, STOPWORDS, WORD_RE
 
 WORDS_PER_MINUTE = 200
 TOP_WORDS = 10
+# The sentence breaks of textutil.SENTENCE_BREAK_RE, but the end mark is part of the match
+# instead of a look-behind. Counting only asks whether a piece holds a word character, and
+# ".!?" are not word characters, so the counts are the same; the regex engine can then skip
+# ahead to the next ".!?" or newline instead of trying the look-behind at every position.
+SENTENCE_END_RE = re.compile(r"[.!?]\s+|\n[ \t\r\f\v]*\n\s*")
 
 
 def _split_at_whitespace(text: str) -> tuple[str, str]:
@@ -35,14 +41,18 @@ class _Counts:
             return
         self.characters += len(text)
         self.newlines += text.count("\n")
+        self.last_char = text[-1]
         # Whitespace-separated tokens counted in C; words are normalised per distinct token.
         self.tokens.update(text.split())
-        pieces = SENTENCE_BREAK_RE.split(text)
-        self.in_sentence = self.in_sentence or bool(HAS_WORD_RE.search(pieces[0]))
-        for piece in pieces[1:]:
-            self.sentences += self.in_sentence
-            self.in_sentence = bool(HAS_WORD_RE.search(piece))
-        self.last_char = text[-1]
+        # A break ends a sentence when the piece before it has a word; the last piece's
+        # state carries over to the next chunk.
+        found = list(map(HAS_WORD_RE.search, SENTENCE_END_RE.split(text)))
+        first = self.in_sentence or found[0] is not None
+        if len(found) == 1:
+            self.in_sentence = first
+            return
+        self.sentences += first + (len(found) - 2) - found[1:-1].count(None)
+        self.in_sentence = found[-1] is not None
 
     def result(self) -> dict[str, Any]:
         words = sum(self.tokens.values())
