@@ -5,7 +5,7 @@ with ``@route(...)``, which registers it with Chalice AND with the route table t
 ``GET /openapi.json`` is generated from. Domain modules and models are imported inside the
 handlers / named as strings, so a cold start pays only for Chalice and what a request uses.
 
-Sections: Core REST (H4) · Router (H2) · Internal telemetry, WebSocket, SQS, schedule (H8).
+Sections: core REST · router · internal telemetry, WebSocket, SQS and schedule handlers.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def _to_response(spec: RouteSpec, result: Any) -> Response:
 
 
 # =============================================================================================
-# Core REST (H4): health, docs, auth, users, projects, tasks, files, stats
+# Core REST: health, docs, auth, users, projects, tasks, files, stats
 # =============================================================================================
 
 
@@ -766,7 +766,7 @@ def stats(call: Call) -> Any:
 
 
 # =============================================================================================
-# Router (H2): how tasks are routed (chalicelib/router, chalicelib/logic/routing.py).
+# Router: how tasks are routed (chalicelib/router, chalicelib/logic/routing.py).
 # =============================================================================================
 
 
@@ -806,7 +806,7 @@ def router_catalog(call: Call) -> Any:
 
 
 # =============================================================================================
-# Internal telemetry, WebSocket, SQS and schedule handlers (H8).
+# Internal telemetry, WebSocket, SQS and schedule handlers.
 # Handler names are a contract with infra/: ws_connect, ws_message, ws_disconnect, dispatch
 # (SQS), sweep (schedule). Logic lives in chalicelib/logic/{telemetry,websocket,dispatch,sweeper}.
 # =============================================================================================
