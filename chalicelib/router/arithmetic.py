@@ -46,17 +46,20 @@ _NUMBER_WORDS = {
     "thousand": 1000,
 }
 _NUM = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+_NUM_RE = re.compile(_NUM)
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 
-# (trigger, pattern, replacement): phrase -> expression rewrites, applied in order on lower-case
-# text. A rewrite runs only when its trigger occurs, which keeps ordinary prose cheap.
-_REWRITES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
-    (trigger, re.compile(pattern), repl)
+# (triggers, pattern, replacement): phrase -> expression rewrites, applied in order on lower-case
+# text. A rewrite runs only when one of its triggers (text every match contains) occurs, which
+# keeps ordinary prose cheap.
+_PERCENT = ("%", "percent")
+_REWRITES: tuple[tuple[tuple[str, ...], re.Pattern[str], str], ...] = tuple(
+    ((trigger,) if isinstance(trigger, str) else trigger, re.compile(pattern), repl)
     for trigger, pattern, repl in (
-        ("off", rf"({_NUM})\s*(?:%|percent)\s+off\s+({_NUM})", r"(\2 * (1 - \1 / 100))"),
-        ("o", rf"({_NUM})\s*(?:%|percent)\s+(?:of|on)\s+({_NUM})", r"(\1 / 100 * \2)"),
-        ("on", rf"({_NUM})\s*(?:%|percent)\s+\w+\s+on\s+({_NUM})", r"(\1 / 100 * \2)"),
+        (_PERCENT, rf"({_NUM})\s*(?:%|percent)\s+off\s+({_NUM})", r"(\2 * (1 - \1 / 100))"),
+        (_PERCENT, rf"({_NUM})\s*(?:%|percent)\s+(?:of|on)\s+({_NUM})", r"(\1 / 100 * \2)"),
+        (_PERCENT, rf"({_NUM})\s*(?:%|percent)\s+\w+\s+on\s+({_NUM})", r"(\1 / 100 * \2)"),
         ("root", rf"square\s+root\s+of\s+({_NUM})", r"(\1 ** 0.5)"),
         ("sqrt", rf"sqrt\s*\(?\s*({_NUM})\s*\)?", r"(\1 ** 0.5)"),
         ("squared", rf"({_NUM})\s+squared", r"(\1 ** 2)"),
@@ -84,6 +87,8 @@ _OPERATOR = re.compile(r"\d\s*(?:[-+*/%]|\*\*)\s*[-(\d.]")
 _SCALE = re.compile(r"\b(\d+) (100|1000)\b")  # "5 100" from "five hundred"
 _AVERAGE = re.compile(rf"(?:average|mean)\s+of\s+((?:{_NUM}\s*(?:,|and|&)?\s*)+)")
 _FACTORIAL = re.compile(r"\b(\d{1,2})\s*(?:!|factorial)")
+_DIGIT = re.compile(r"\d")
+_BLANKS = re.compile(r"\s+")
 _SPAN = re.compile(r"(?:[-+*/%()\s]|\d+(?:\.\d+)?(?:e[-+]?\d+)?|\.\d+)+")
 
 _BINARY = {
@@ -132,39 +137,58 @@ def normalise(text: str) -> str:
     out = _THOUSANDS.sub("", text.lower())
     out = _WORD_NUMBER.sub(lambda m: str(_NUMBER_WORDS[m.group(1)]), out)
     out = _SCALE.sub(lambda m: str(int(m.group(1)) * int(m.group(2))), out)
-    if m := _AVERAGE.search(out):
-        nums = re.findall(_NUM, m.group(1))
+    # Each pattern runs only when the words it needs occur (plain substring tests are cheap).
+    if ("average" in out or "mean" in out) and (m := _AVERAGE.search(out)):
+        nums = _NUM_RE.findall(m.group(1))
         if len(nums) >= 2:
             out = out[: m.start()] + f"(({' + '.join(nums)}) / {len(nums)})" + out[m.end() :]
-    if m := _FACTORIAL.search(out):
+    if ("!" in out or "factorial" in out) and (m := _FACTORIAL.search(out)):
         n = int(m.group(1))
         if 1 <= n <= 20:
             product = " * ".join(str(i) for i in range(1, n + 1))
             out = out[: m.start()] + f"({product})" + out[m.end() :]
-    for trigger, pattern, repl in _REWRITES:
-        if trigger in out:
-            out = pattern.sub(repl, out)
+    for triggers, pattern, repl in _REWRITES:
+        for trigger in triggers:
+            if trigger in out:
+                out = pattern.sub(repl, out)
+                break
     return out
 
 
 def find_expression(text: str) -> str | None:
     """The longest arithmetic expression in ``text`` (after rewriting words), if any."""
+    found = find_expression_value(text)
+    return found[0] if found else None
+
+
+def find_expression_value(text: str) -> tuple[str, float | int] | None:
+    """(expression, its value) for the longest arithmetic expression in ``text``, if any."""
     if not text:
         return None
     normalised = normalise(text[: MAX_EXPRESSION * 2])
-    if not any(ch.isdigit() for ch in normalised):
+    # A candidate needs a digit and either an operator between numbers or an opening bracket.
+    if not _DIGIT.search(normalised) or (
+        "(" not in normalised and not _OPERATOR.search(normalised)
+    ):
         return None
     best: str | None = None
+    best_value: float | int | None = None
     for match in _SPAN.finditer(normalised):
-        span = match.group(0).strip().rstrip("=").strip()
-        span = _balance(span)
+        span = match.group(0)
+        if not _DIGIT.search(span):  # blanks and lone signs between words: never a number
+            continue
+        span = _balance(span.strip().rstrip("=").strip())
         if not span or (not _has_operator(span) and not span.startswith("(")):
             continue
-        if evaluate(span) is None:
+        if best is not None and len(span) <= len(best):
+            continue  # only a longer expression could replace the best one
+        value = evaluate(span)
+        if value is None:
             continue
-        if best is None or len(span) > len(best):
-            best = span
-    return re.sub(r"\s+", " ", best) if best else None
+        best, best_value = span, value
+    if best is None or best_value is None:
+        return None
+    return _BLANKS.sub(" ", best), best_value
 
 
 def _balance(span: str) -> str:

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from chalicelib.router.features import extract, word_features
+from chalicelib.router.features import bigrams, shape_features, word_features, words
 
 MODEL_PATH = Path(__file__).parent / "data" / "model.json"
+# Distinct words whose summed weight rows a model keeps (about 100 bytes each); when full the
+# cache starts over, so unusual traffic cannot grow it without bound.
+_WORD_CACHE_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class LinearModel:
         # Tuples: immutable, compact, and fast to unpack in the column sum.
         self.weights: dict[str, tuple[float, ...]] = {k: tuple(v) for k, v in weights.items()}
         self.temperature = temperature
+        # word -> (how many features it contributes, the sum of their weight rows or None).
+        self._word_rows: dict[str, tuple[int, tuple[float, ...] | None]] = {}
 
     @classmethod
     def from_artifact(cls, artifact: dict) -> LinearModel:
@@ -48,17 +53,34 @@ class LinearModel:
         )
 
     def raw_scores(self, feats: list[str]) -> list[float]:
-        get = self.weights.get
-        rows = [row for row in map(get, feats) if row is not None]
+        rows = [row for row in map(self.weights.get, feats) if row is not None]
+        return self._combine(rows, len(feats))
+
+    def _combine(self, rows: list[tuple[float, ...]], n_feats: int) -> list[float]:
         if not rows:
             return list(self.bias)
         # Features are L2-normalised presence values: each present feature weighs 1/sqrt(n).
-        scale = 1.0 / math.sqrt(len(feats))
+        scale = 1.0 / math.sqrt(n_feats)
         columns = zip(*rows, strict=True)
         return [b + scale * sum(col) for b, col in zip(self.bias, columns, strict=True)]
 
+    def _word_row(self, word: str) -> tuple[int, tuple[float, ...] | None]:
+        """(feature count, summed weight rows) of one word: a word's n-grams are looked up once
+        per process instead of once per request."""
+        hit = self._word_rows.get(word)
+        if hit is None:
+            feats = word_features(word)
+            rows = [row for row in map(self.weights.get, feats) if row is not None]
+            hit = (len(feats), tuple(map(sum, zip(*rows, strict=True))) if rows else None)
+            if len(self._word_rows) >= _WORD_CACHE_SIZE:
+                self._word_rows.clear()
+            self._word_rows[word] = hit
+        return hit
+
     def probabilities(self, feats: list[str]) -> list[tuple[str, float]]:
-        scores = self.raw_scores(feats)
+        return self._ranked(self.raw_scores(feats))
+
+    def _ranked(self, scores: list[float]) -> list[tuple[str, float]]:
         t = self.temperature
         top = max(scores)
         exps = [math.exp((s - top) / t) for s in scores]
@@ -67,8 +89,21 @@ class LinearModel:
         return [(label, e / total) for e, label in ranked]
 
     def score(self, instruction: str, input_kind: str) -> Scored:
-        feats, toks = extract(instruction, input_kind)
-        return Scored(self.probabilities(feats), toks)
+        """``probabilities(extract(...))``, with each word's features summed from the word cache
+        (the same features and weights; only the order of the float additions differs)."""
+        toks = words(instruction)
+        get = self.weights.get
+        shape = shape_features(instruction, input_kind)
+        pairs = bigrams(toks)
+        rows = [row for row in map(get, shape) if row is not None]
+        n_feats = len(shape) + len(pairs)
+        for tok in toks:
+            count, row = self._word_row(tok)
+            n_feats += count
+            if row is not None:
+                rows.append(row)
+        rows.extend(row for row in map(get, pairs) if row is not None)
+        return Scored(self._ranked(self._combine(rows, n_feats)), toks)
 
     def word_weights(self, toks: list[str], label: str, limit: int = 5) -> list[tuple[str, float]]:
         """The words that pushed hardest towards ``label``.
@@ -77,16 +112,11 @@ class LinearModel:
         feature favours ``label`` over the average label.
         """
         k = self.labels.index(label)
-        get = self.weights.get
         pushes: dict[str, float] = {}
         for tok in dict.fromkeys(toks):
-            total = 0.0
-            for feat in word_features(tok):
-                row = get(feat)
-                if row is not None:
-                    total += row[k]
-            if total > 0:
-                pushes[tok] = total
+            row = self._word_row(tok)[1]
+            if row is not None and row[k] > 0:
+                pushes[tok] = row[k]
         best = sorted(pushes.items(), key=lambda pair: pair[1], reverse=True)[:limit]
         return [(tok, round(weight, 3)) for tok, weight in best]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 # Only the start of a long instruction is read: it carries the intent and bounds the cost.
 MAX_CHARS = 400
@@ -57,14 +58,19 @@ def shape_features(instruction: str, input_kind: str) -> list[str]:
     return feats
 
 
+def bigrams(toks: list[str]) -> list[str]:
+    return ["b:" + prev + "_" + tok for prev, tok in pairwise(toks)]
+
+
 def extract(instruction: str, input_kind: str) -> tuple[list[str], list[str]]:
-    """(features, words): every feature of the instruction, and its words for explanations."""
+    """(features, words): every feature of the instruction, and its words for explanations.
+
+    The classifier scores the same features grouped per word (see ``LinearModel.score``).
+    """
     toks = words(instruction)
     feats = shape_features(instruction, input_kind)
-    prev = ""
-    for tok in toks:
+    for n, tok in enumerate(toks):
         feats.extend(word_features(tok))
-        if prev:
-            feats.append("b:" + prev + "_" + tok)
-        prev = tok
+        if n:
+            feats.append("b:" + toks[n - 1] + "_" + tok)
     return feats, toks

@@ -447,10 +447,12 @@ def infer(module: str, instruction: str, shape: InputShape) -> Inferred:
     result = Inferred()
     if module == "math.evaluate":
         source = shape.text if shape.kind == KIND_TEXT else ""
-        expression = arithmetic.find_expression(source) or arithmetic.find_expression(instruction)
-        if expression:
+        found = arithmetic.find_expression_value(source) or arithmetic.find_expression_value(
+            instruction
+        )
+        if found:
+            expression, value = found
             result.params["expression"] = expression
-            value = arithmetic.evaluate(expression)
             if arithmetic.is_finite_number(value):
                 result.notes.append(f"{expression} = {value:g}")
     elif module == "crypto.hash":
