@@ -736,6 +736,9 @@ def get_file(call: Call) -> Any:
     "/files/{file_id}/complete",
     name="completeFile",
     summary="Check the uploaded object and mark the file ready or rejected",
+    description="A ready file's checked object is copied to a key no upload form can write, "
+    "so posting the form again changes nothing. 409 upload_missing: nothing uploaded yet; "
+    "409 upload_changed: the upload was replaced during completion (complete it again).",
     tags=("files",),
     response=M("files:FileOut"),
     errors=(409,),

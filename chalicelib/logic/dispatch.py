@@ -614,10 +614,12 @@ def _input_args(task: Task, route: dict[str, Any]) -> dict[str, Any]:
         from chalicelib.dal.models import File
 
         try:
-            item = File.get(value.strip())
+            item = File.get(value.strip(), consistent_read=True)  # just attached
         except File.DoesNotExist:
             item = None
-        if item is not None and item.task_id == task.id:
+        # Only a ready file: its key is then the write-once final copy (files/...), never the
+        # upload key its form can still overwrite (chalicelib/logic/files.py).
+        if item is not None and item.task_id == task.id and item.status == "ready":
             return {"input_ref": (get_settings().files_bucket, item.key)}
     if value is None:
         return {"input_text": ""}

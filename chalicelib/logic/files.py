@@ -7,16 +7,24 @@ without racing the dispatcher (``chalicelib.logic.tasks.create_task`` attaches i
 chosen here, never from the client's filename, so uploads cannot overwrite each other or escape
 their prefix.
 
+Checked content is immutable: the upload form stays valid for 15 minutes, so the uploader could
+POST again after completion. Completion therefore copies the object it checked (server-side,
+``CopySourceIfMatch`` on the ETag its HEAD saw, ``IfNoneMatch: *`` on the destination) to
+``files/{project}/{file}``, a prefix no upload form can write, and the File record then points
+there; dispatch and downloads only ever read that key.
+
 Abandoned uploads clean themselves up: the POST policy makes S3 store the object tagged
 ``aion-state=pending``, and the files bucket expires objects with that tag after a day
-(infra/aion_infra/stacks/data.py). Completion re-tags an accepted object ``ready`` and deletes
-a rejected one; the File record of a pending upload carries a TTL that completion removes.
+(infra/aion_infra/stacks/data.py). The final copy is tagged ``ready``; the upload object is
+deleted (a late re-POST leaves a pending one that expires). The File record of a pending
+upload carries a TTL that completion removes.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
@@ -26,7 +34,14 @@ from chalicelib.errors import Conflict
 from chalicelib.ids import new_id
 from chalicelib.logic.access import get_file_for, get_project_for, get_task_for
 from chalicelib.logic.paging import query_page
-from chalicelib.models.files import FileCreate, FileList, FileOut, FileUpload, UploadForm
+from chalicelib.models.files import (
+    MAX_FILE_BYTES,
+    FileCreate,
+    FileList,
+    FileOut,
+    FileUpload,
+    UploadForm,
+)
 
 UPLOAD_EXPIRES_S = 900
 DOWNLOAD_EXPIRES_S = 300
@@ -36,8 +51,20 @@ PENDING, READY = "pending", "ready"
 PENDING_TAGGING = (
     f"<Tagging><TagSet><Tag><Key>{STATE_TAG}</Key><Value>{PENDING}</Value></Tag></TagSet></Tagging>"
 )
+READY_TAGGING = f"{STATE_TAG}={READY}"
 # A record that never became ready outlives its object (1 day) by a margin, then goes too.
 UNFINISHED_RECORD_TTL = timedelta(days=2)
+# Where completed files live. No presigned POST is ever issued for this prefix, so once a file
+# is ready nobody but completion (a conditional copy that never overwrites) writes its object.
+FINAL_PREFIX = "files/"
+# CopyObject copies at most 5 GB in one request; bigger objects would need a multipart copy.
+COPY_OBJECT_MAX_BYTES = 5 * 1024**3
+if MAX_FILE_BYTES > COPY_OBJECT_MAX_BYTES:
+    raise RuntimeError("MAX_FILE_BYTES exceeds what one CopyObject can copy at completion")
+
+
+class UploadChanged(Conflict):
+    code = "upload_changed"
 
 
 def file_out(item: File, *, download_url: str | None = None) -> FileOut:
@@ -135,40 +162,116 @@ def _register(
     )
 
 
-def complete_upload(principal: Principal, file_id: str) -> FileOut:
-    """HEAD the object: the declared size and type make it ready, anything else rejects it."""
-    from botocore.exceptions import ClientError
+def final_key(item: File) -> str:
+    """The key a ready file lives under (see the module docstring)."""
+    return f"{FINAL_PREFIX}{item.project_id}/{item.id}"
 
+
+def complete_upload(principal: Principal, file_id: str) -> FileOut:
+    """HEAD the upload: the declared size and type make it ready, anything else rejects it.
+
+    A ready upload is copied to its final key before the record says ready, in an order that
+    is safe to retry at any step: copy (conditional on the ETag the HEAD saw, never
+    overwriting), then the record (conditional on still pending), then delete the upload.
+    """
     item = get_file_for(principal, file_id)
     if item.status != PENDING:
         return file_out(item)
-    bucket = get_settings().files_bucket
+    if item.key.startswith(FINAL_PREFIX):
+        raise RuntimeError(f"pending file {item.id} already points at its final key")
+    s3, bucket = _s3(), get_settings().files_bucket
+    head = _head(s3, bucket, item.key)
+    if head is None:
+        raise Conflict("Nothing was uploaded for this file yet.", code="upload_missing")
+    if not _matches(head, item):
+        s3.delete_object(Bucket=bucket, Key=item.key)
+        return _settle(item, [File.status.set("rejected")])
+    upload_key, target = item.key, final_key(item)
+    if not _copy_checked(s3, bucket, item, upload_key, target, etag=str(head["ETag"])):
+        item.refresh(consistent_read=True)
+        if item.status != PENDING:
+            return file_out(item)
+        raise Conflict("Nothing was uploaded for this file yet.", code="upload_missing")
+    done = _settle(item, [File.status.set(READY), File.key.set(target), File.expires_at.remove()])
+    # Bytes posted to the upload key from now on (the form is still valid) are never read;
+    # if this delete is lost or a late POST lands, the object is tagged pending and expires.
+    s3.delete_object(Bucket=bucket, Key=upload_key)
+    return done
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
     try:
-        head = _s3().head_object(Bucket=bucket, Key=item.key)
+        return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            raise Conflict(
-                "Nothing was uploaded for this file yet.", code="upload_missing"
-            ) from exc
+        if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
         raise
-    matches = int(head.get("ContentLength", -1)) == int(item.size) and _same_type(
+
+
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _matches(head: dict[str, Any], item: File) -> bool:
+    return int(head.get("ContentLength", -1)) == int(item.size) and _same_type(
         head.get("ContentType", ""), item.content_type
     )
-    status = READY if matches else "rejected"
-    if matches:
-        # Tag first: a record marked ready must never point at an object about to expire.
-        _s3().put_object_tagging(
-            Bucket=bucket,
-            Key=item.key,
-            Tagging={"TagSet": [{"Key": STATE_TAG, "Value": READY}]},
-        )
-    else:
-        _s3().delete_object(Bucket=bucket, Key=item.key)
-    actions = [File.status.set(status), File.updated_at.set(now_iso())]
-    if matches:
-        actions.append(File.expires_at.remove())
+
+
+def _copy_checked(
+    s3: Any, bucket: str, item: File, upload_key: str, target: str, *, etag: str
+) -> bool:
+    """Server-side copy of exactly the object the HEAD checked, tagged ready.
+
+    ``CopySourceIfMatch`` fails the copy if the upload was replaced after the HEAD (409
+    upload_changed, nothing written). ``IfNoneMatch: *`` makes the final object write-once:
+    when it already exists, an earlier attempt (crashed before the record) or a concurrent
+    completion of the same file copied a checked upload there, and that copy is the file.
+    False when the upload is gone: a concurrent completion finished and deleted it.
+    """
+    from botocore.exceptions import ClientError
+
+    if int(item.size) > COPY_OBJECT_MAX_BYTES:
+        raise RuntimeError("file too large for a single CopyObject")
     try:
-        item.update(actions=actions, condition=File.status == PENDING)
+        s3.copy_object(
+            Bucket=bucket,
+            Key=target,
+            CopySource={"Bucket": bucket, "Key": upload_key},
+            CopySourceIfMatch=etag,
+            IfNoneMatch="*",
+            MetadataDirective="COPY",
+            TaggingDirective="REPLACE",
+            Tagging=READY_TAGGING,
+        )
+        return True
+    except ClientError as exc:
+        code = _error_code(exc)
+        if code not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return False  # a concurrent completion finished and deleted the upload
+            raise
+        failure = exc
+    existing = _head(s3, bucket, target)
+    if existing is not None and _matches(existing, item):
+        return True  # the write-once final object is already in place
+    if existing is not None:
+        raise RuntimeError(f"final object of {item.id} does not match its record")
+    raise UploadChanged(
+        "The uploaded object changed while it was being completed; complete it again.",
+        details={"fileId": item.id},
+    ) from failure
+
+
+def _settle(item: File, actions: list[Any]) -> FileOut:
+    """Leave pending with ``actions`` unless another completion got there first."""
+    try:
+        item.update(
+            actions=[*actions, File.updated_at.set(now_iso())],
+            condition=File.status == PENDING,
+        )
     except Exception as exc:
         if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
             raise

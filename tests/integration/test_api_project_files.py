@@ -2,7 +2,7 @@
 
 The task and the file's attachment are one transaction (no race with the dispatcher, one task
 per file); a file id the caller cannot see stays plain text; abandoned uploads are tagged so the
-bucket expires them, and completion re-tags or deletes them.
+bucket expires them, and completion copies them to a final key or deletes them.
 """
 
 from __future__ import annotations
@@ -120,7 +120,11 @@ def test_completion_retags_accepted_objects_and_deletes_rejected_ones(api: ApiCl
     _browser_post(created["upload"]["fields"], TEXT, "text/plain")
     assert _tags(key) == {"aion-state": "pending"}  # what the lifecycle rule expires
     assert api.post(f"/files/{fid}/complete", who=alice).body["status"] == "ready"
-    assert _tags(key) == {"aion-state": "ready"}
+    # The checked bytes moved to the final key, tagged ready; the upload object is gone.
+    assert File.get(fid).key == f"files/{pid}/{fid}"
+    assert _tags(f"files/{pid}/{fid}") == {"aion-state": "ready"}
+    with pytest.raises(ClientError):
+        _s3().head_object(Bucket=BUCKET, Key=key)
     assert File.get(fid).expires_at is None
 
     wrong = _announce(api, alice, pid)
@@ -153,8 +157,8 @@ def test_create_task_takes_a_ready_project_file_as_its_input(api: ApiClient) -> 
     listed = api.get(f"/tasks/{task['id']}/files", who=alice).body["items"]
     assert [f["id"] for f in listed] == [file["id"]]
     assert api.queue_messages() == [{"taskId": task["id"], "attempt": 1}]
-    # The dispatcher reads the file by reference, not the id as text.
-    key = f"uploads/{pid}/{file['id']}"
+    # The dispatcher reads the file by reference (its final key), not the id as text.
+    key = f"files/{pid}/{file['id']}"
     assert _input_args(Task.get(task["id"]), {}) == {"input_ref": (BUCKET, key)}
 
     # Deleting the task deletes its input file and the object.
@@ -331,7 +335,7 @@ def test_patching_the_input_to_a_project_file_attaches_it_or_says_why_not(
     assert _patch_input(api, alice, task["id"], file["id"]).status == 200
     assert api.get(f"/files/{file['id']}", who=alice).body["taskId"] == task["id"]
     assert _input_args(Task.get(task["id"]), {}) == {
-        "input_ref": (BUCKET, f"uploads/{pid}/{file['id']}")
+        "input_ref": (BUCKET, f"files/{pid}/{file['id']}")
     }
     assert _patch_input(api, alice, task["id"], file["id"]).status == 200  # its own: fine
 
