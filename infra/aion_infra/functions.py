@@ -20,8 +20,13 @@ _PUBLISH_RW = ("tasks", "activity", "ws-connections", "ws-subscriptions")
 # Authorising a subscription (chalicelib/logic/access.py): the task or project, the caller's
 # membership; the reply carries recent activity.
 _AUTHZ_RO = ("projects", "project-members", "tasks", "files", "activity")
-# Uploads (chalicelib/logic/files.py): presigned POST with a tag, HEAD/GET, re-tag, delete.
+# Uploads (chalicelib/logic/files.py): presigned POST with a tag, HEAD and copy source, delete.
 _UPLOAD_ACTIONS = ("s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject")
+# Completed files (files/): completion copies the checked upload there tagged ready (CopyObject
+# needs PutObject + PutObjectTagging on the destination), downloads are presigned GETs, and
+# deleting a task deletes its files. No upload form is ever issued for this prefix.
+FINAL_FILES_PREFIX = "files/"
+_FINAL_ACTIONS = ("s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject")
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,12 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         jwt_secret=True,
         bridge_token=True,  # POST /internal/telemetry
         # Presigned POST/GET carry this role's permissions: the POST stores the object tagged
-        # pending (which needs PutObjectTagging too), completion re-tags it ready or deletes it.
-        # tasks/: files of a task; uploads/: project files waiting for the task they go into.
+        # pending (which needs PutObjectTagging too); completion copies it to files/ (ready)
+        # and deletes the upload. tasks/: uploads to a task; uploads/: uploads to a project.
         files=(
             S3Grant(_UPLOAD_ACTIONS, "tasks/"),
             S3Grant(_UPLOAD_ACTIONS, "uploads/"),
+            S3Grant(_FINAL_ACTIONS, FINAL_FILES_PREFIX),
             S3Grant(("s3:GetObject",), "results/"),
         ),
         memory_mb=1024,  # argon2id needs memory; more memory is also more CPU on Lambda
@@ -110,8 +116,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         manages_connections=True,
         bridge_token=True,  # the executor authenticates its callers with it
         files=(
-            S3Grant(("s3:GetObject",), "tasks/"),  # inputs by reference (LLM route)
-            S3Grant(("s3:GetObject",), "uploads/"),  # project uploads a task took as input
+            # Task inputs by reference (LLM route): only ready files, never an upload key.
+            S3Grant(("s3:GetObject",), FINAL_FILES_PREFIX),
             S3Grant(("s3:PutObject",), "results/"),  # results over the inline limit
         ),
         llm=True,

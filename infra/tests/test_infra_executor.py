@@ -135,3 +135,25 @@ def test_image_is_staged_not_built_at_synth(synth: Synth) -> None:
     assert (staged / "healthcheck.py").is_file()
     assert not list(staged.rglob("__pycache__"))
     assert image["source"].get("platform") == "linux/amd64"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_executor_reads_only_ready_files(synth: Synth, stage: str) -> None:
+    """Inputs by reference are final keys (files/...): never upload keys a still-valid upload
+    form could overwrite, never results; and the executor writes nothing to the bucket."""
+    template = synth.template(stage, "executor")
+    s3_resources, s3_actions = [], set()
+    for policy in resources_of(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            if any(a.startswith("s3:") for a in actions):
+                s3_actions.update(actions)
+                resources = statement["Resource"]
+                resources = resources if isinstance(resources, list) else [resources]
+                s3_resources += [render(r) for r in resources]
+    assert s3_resources
+    objects = [r for r in s3_resources if r.endswith("*")]
+    assert objects
+    assert all(r.endswith("/files/*") for r in objects), objects
+    assert not any(a.startswith(("s3:Put", "s3:Delete")) for a in s3_actions), s3_actions

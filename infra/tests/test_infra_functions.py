@@ -51,19 +51,26 @@ def _grants(handler: str, action: str) -> set[str]:
 
 
 def test_every_key_prefix_the_app_uploads_to_is_granted() -> None:
-    """The keys chalicelib/logic/files.py builds: the REST handler presigns and re-tags them,
-    the dispatcher reads them as task inputs; only the REST handler may tag objects."""
+    """The keys chalicelib/logic/files.py builds: the REST handler presigns uploads, copies the
+    checked ones to the final prefix and deletes the rest; the dispatcher reads only final
+    keys (never an upload key a still-valid form could overwrite); only the REST handler tags."""
     import re
 
+    from aion_infra.functions import FINAL_FILES_PREFIX
     from aion_infra.paths import REPO_ROOT
 
     source = (REPO_ROOT / "chalicelib" / "logic" / "files.py").read_text(encoding="utf-8")
-    prefixes = set(re.findall(r'key=f"([a-z]+/)', source))
-    assert prefixes == {"tasks/", "uploads/"}
+    uploads = set(re.findall(r'key=f"([a-z]+/)', source))
+    assert uploads == {"tasks/", "uploads/"}
+    (final,) = re.findall(r'^FINAL_PREFIX = "([a-z]+/)"$', source, flags=re.M)
+    assert final == FINAL_FILES_PREFIX
+    assert final not in uploads  # no upload form is ever issued for the final prefix
     for action in ("s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"):
-        assert _grants("api_handler", action) == prefixes, action
-    assert _grants("api_handler", "s3:GetObject") == {*prefixes, "results/"}
-    assert prefixes <= _grants("dispatch", "s3:GetObject")
+        assert _grants("api_handler", action) == {*uploads, final}, action
+    assert _grants("api_handler", "s3:GetObject") == {*uploads, final, "results/"}
+    assert _grants("dispatch", "s3:GetObject") == {final}
+    readers = {f.handler for f in FUNCTIONS if any(final == g.prefix for g in f.files)}
+    assert readers == {"api_handler", "dispatch"}
     taggers = {
         f.handler for f in FUNCTIONS if any("s3:PutObjectTagging" in g.actions for g in f.files)
     }

@@ -177,7 +177,7 @@ def test_the_dispatcher_can_post_to_websockets_and_ws_disconnect_cannot(synth: S
 @pytest.mark.parametrize("stage", STAGES)
 def test_only_the_rest_handler_tags_objects_and_only_upload_keys(synth: Synth, stage: str) -> None:
     """Presigned uploads are stored tagged (the POST needs PutObjectTagging) and completion
-    re-tags them: that is the REST handler's job, on tasks/ and uploads/ keys only."""
+    copies them to files/ tagged ready: the REST handler's job, on those keys only."""
     taggers = {}
     for logical_id, (_spec, statements) in _functions(synth, stage).items():
         tagging = [s for s in statements if "s3:PutObjectTagging" in _as_list(s["Action"])]
@@ -187,4 +187,4 @@ def test_only_the_rest_handler_tags_objects_and_only_upload_keys(synth: Synth, s
                 for s in tagging
                 for r in _as_list(s["Resource"])
             )
-    assert taggers == {"APIHandler": ["tasks/*", "uploads/*"]}
+    assert taggers == {"APIHandler": ["files/*", "tasks/*", "uploads/*"]}

@@ -28,6 +28,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from aion_infra.functions import FINAL_FILES_PREFIX
 from aion_infra.nag import suppress
 from aion_infra.paths import EXECUTOR_DIR
 from aion_infra.settings import StageSettings
@@ -137,7 +138,8 @@ class ExecutorStack(Stack):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        files_bucket.grant_read(task.task_role)  # inputs by reference (input_ref)
+        # Inputs by reference (input_ref): ready files only, never upload or result keys.
+        files_bucket.grant_read(task.task_role, f"{FINAL_FILES_PREFIX}*")
         log_group = logs.LogGroup(
             self,
             "Logs",
