@@ -213,7 +213,9 @@ class File(Model):
     filename = UnicodeAttribute()
     content_type = UnicodeAttribute()
     size = NumberAttribute()
-    key = UnicodeAttribute()  # S3 object key, chosen by the server
+    # S3 object key, chosen by the server: the upload key while pending, the write-once final
+    # copy (files/{project}/{file}) once ready (chalicelib/logic/files.py).
+    key = UnicodeAttribute()
     status = UnicodeAttribute(default="pending")  # pending | ready | rejected
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
