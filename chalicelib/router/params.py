@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
 from typing import Any, NamedTuple
 
 from chalicelib.router import arithmetic
@@ -63,6 +65,7 @@ _JMES_KEYWORD = re.compile(
 _JMES_TOKEN = re.compile(r"^[\w@*\[\]?.`'\"=!<>&|(),:-]+$")
 _COUNT_WORDS = re.compile(r"\b(?:how\s+many|count|number\s+of)\b")
 _WORD = re.compile(r"[a-z0-9_]+")
+_BLANKS = re.compile(r"\s+")
 
 
 _SPLIT_SCAN_CHARS = 2000  # inline data is looked for near the start only
@@ -218,6 +221,7 @@ _FILTER = re.compile(
 _NOT_VALUES = {"and", "or", "the", "to", "then", "a", "an", "in", "from", "of", "for", "it"}
 
 
+@lru_cache(maxsize=4096)  # words and key names recur across requests
 def _singular(word: str) -> str:
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
@@ -226,6 +230,13 @@ def _singular(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 2:
         return word[:-1]
     return word
+
+
+@lru_cache(maxsize=4096)
+def _key_leaf(key: str) -> str | None:
+    """A key as instruction words are compared (lower-case, singular); None when a plain
+    JMESPath identifier cannot name it."""
+    return _singular(key.lower()) if _KEY_NAME.fullmatch(key) else None
 
 
 class _KeyPath(NamedTuple):  # a NamedTuple: built dozens of times per decision, cheaply
@@ -252,38 +263,56 @@ def _key_paths(data: Any) -> list[_KeyPath]:
             return
         if not isinstance(value, dict):
             return
-        for key, child in list(value.items())[:40]:
-            if not isinstance(key, str) or not _KEY_NAME.fullmatch(key):
+        in_list = base is not None
+        for key, child in islice(value.items(), 40):
+            if not isinstance(key, str) or (leaf := _key_leaf(key)) is None:
                 continue
             path = f"{prefix}.{key}" if prefix else key
             child_rel = f"{rel}.{key}" if rel else key
-            out.append(
-                _KeyPath(
-                    base or "", base is not None, path, child_rel, child, _singular(key.lower())
-                )
-            )
-            walk(child, path, base, child_rel if base is not None else "", depth + 1)
+            out.append(_KeyPath(base or "", in_list, path, child_rel, child, leaf))
+            if isinstance(child, (dict, list)):  # a scalar has no keys below it
+                walk(child, path, base, child_rel if in_list else "", depth + 1)
 
     walk(data, "", None, "", 0)
     return out
 
 
+_NUMBER_LITERAL = re.compile(r"-?\d+(?:\.\d+)?")
+_NAMES_SOMETHING = re.compile(r"[A-Za-z_@*\[]")
+_JMESPATH_CACHE_SIZE = 512
+_jmespath_checked: dict[str, bool] = {}
+
+
 def _literal(raw: str) -> str:
-    if raw in ("true", "false", "null") or re.fullmatch(r"-?\d+(?:\.\d+)?", raw):
+    if raw in ("true", "false", "null") or _NUMBER_LITERAL.fullmatch(raw):
         return f"`{raw}`"
     return "'" + raw.replace("'", "") + "'"
 
 
 def _valid_jmespath(expression: str) -> bool:
-    if len(expression) > 200 or not re.search(r"[A-Za-z_@*\[]", expression):
+    if len(expression) > 200 or not _NAMES_SOMETHING.search(expression):
         return False
+    known = _jmespath_checked.get(expression)
+    if known is not None:
+        return known
     import jmespath  # botocore's dependency: present wherever boto3 is; imported only here
 
     try:
         jmespath.compile(expression)
+        valid = True
     except Exception:  # jmespath raises several parse error types
-        return False
-    return True
+        valid = False
+    # jmespath keeps only 128 parsed expressions and evicts at random; the verdict is all the
+    # router needs, so it keeps its own (bounded) memo of it.
+    if len(_jmespath_checked) >= _JMESPATH_CACHE_SIZE:
+        _jmespath_checked.clear()
+    _jmespath_checked[expression] = valid
+    return valid
+
+
+_ON_DATA = re.compile(r"\s+(?:on|from|in|against|over)\s+[{\[]")
+_PATH_CHAR = re.compile(r"[A-Za-z*@]")
+_PATH_PUNCTUATION = re.compile(r"[\[\].(*@`?]")
 
 
 def _explicit_jmespath(instruction: str, data: Any) -> str | None:
@@ -291,19 +320,18 @@ def _explicit_jmespath(instruction: str, data: Any) -> str | None:
     candidates = []
     if m := _JMES_KEYWORD.search(instruction):
         rest = instruction[m.end() :].strip()
-        rest = re.split(r"\s+(?:on|from|in|against|over)\s+[{\[]", rest)[0].strip()
+        rest = _ON_DATA.split(rest)[0].strip()
         candidates.append(rest.rstrip("?.!").strip())
     candidates.extend(
         tok.rstrip("?.,!")
         for tok in instruction.split()
-        if ("[" in tok or "." in tok.strip(".") or "(" in tok) and re.search(r"[A-Za-z*@]", tok)
+        if ("[" in tok or "." in tok.strip(".") or "(" in tok) and _PATH_CHAR.search(tok)
     )
-    top_keys = set(data) if isinstance(data, dict) else set()
     for candidate in candidates:
-        if not candidate or (" " in candidate and not re.search(r"[\[(]", candidate)):
+        if not candidate or (" " in candidate and "[" not in candidate and "(" not in candidate):
             continue
-        path_like = re.search(r"[\[\].(*@`?]", candidate)
-        if not path_like and candidate not in top_keys:
+        path_like = _PATH_PUNCTUATION.search(candidate)
+        if not path_like and not (isinstance(data, dict) and candidate in data):
             continue
         if not _valid_jmespath(candidate):
             continue
@@ -322,7 +350,7 @@ def _filter_for(text: str, words: set[str], paths: list[_KeyPath], data: Any) ->
             continue
         for kp in list_paths:
             if kp.rel.lower() == key:
-                op = _COMPARISONS.get(re.sub(r"\s+", " ", op_word), "==")
+                op = _COMPARISONS.get(_BLANKS.sub(" ", op_word), "==")
                 return f"{kp.base}[?{kp.rel}{op}{_literal(raw)}]"
     # A string value named in the instruction ("the open issues", "closed items").
     for kp in list_paths:
@@ -338,7 +366,8 @@ def _filter_for(text: str, words: set[str], paths: list[_KeyPath], data: Any) ->
             container = _singular(kp.base.rsplit(".", 1)[-1].lower()) if kp.base else ""
             noun_named = container in words or not kp.base
             key = kp.rel.lower()
-            if noun_named and re.search(rf"\b(?:in|non-?|not\s+|un)?{key}\b", text):
+            # (``key in text`` first: the regex can only match where the key occurs.)
+            if noun_named and key in text and re.search(rf"\b(?:in|non-?|not\s+|un)?{key}\b", text):
                 negated = re.search(rf"\b(?:in|non-?|not\s+|un){key}\b", text)
                 return f"{kp.base}[?{'!' if negated else ''}{kp.rel}]"
     return None
@@ -358,6 +387,10 @@ def _list_values(data: Any, kp: _KeyPath) -> set[str]:
     }
 
 
+_FILTER_KEYS = re.compile(r"[?!]*(\w+)\s*(?:[=!<>]|\])")
+_PATH_STEPS = re.compile(r"\[\*\]\.?|\.")
+
+
 def infer_jmespath(instruction: str, data: Any) -> str | None:
     explicit = _explicit_jmespath(instruction, data)
     if explicit:
@@ -365,13 +398,14 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
     if not isinstance(data, (dict, list)):
         return None
     text = instruction.lower()
-    words = {_singular(w) for w in _WORD.findall(text)}
+    words = set(map(_singular, _WORD.findall(text)))
     paths = _key_paths(data)
     filtered = _filter_for(text, words, paths, data)
     matches = [kp for kp in paths if kp.leaf in words]
+    counting = bool(_COUNT_WORDS.search(text))
     if filtered:
         base = filtered[: filtered.index("[?")]
-        filter_keys = set(re.findall(r"[?!]*(\w+)\s*(?:[=!<>]|\])", filtered))
+        filter_keys = set(_FILTER_KEYS.findall(filtered))
         leaves = [
             kp.rel for kp in matches if kp.in_list and kp.base == base and kp.rel not in filter_keys
         ]
@@ -381,11 +415,7 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
     elif matches:
         # Prefer paths whose every key was named, then the deepest such path.
         def named(kp: _KeyPath) -> int:
-            return sum(
-                1 for k in re.split(r"\[\*\]\.?|\.", kp.path) if _singular(k.lower()) in words
-            )
-
-        counting = bool(_COUNT_WORDS.search(text))
+            return sum(1 for k in _PATH_STEPS.split(kp.path) if _singular(k.lower()) in words)
 
         def rank(kp: _KeyPath) -> tuple[int, bool, int]:
             # "how many stars": when counting, a number that answers it beats a name.
@@ -423,11 +453,11 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
                 if pattern.search(text) and isinstance(best.sample, (int, float)):
                     expression = f"{fn}({expression})"
                     break
-    elif _COUNT_WORDS.search(text) and isinstance(data, list):
+    elif counting and isinstance(data, list):
         return "length(@)"
     else:
         return None
-    if _COUNT_WORDS.search(text) and not expression.startswith(_AGGREGATE_CALLS):
+    if counting and not expression.startswith(_AGGREGATE_CALLS):
         if not filtered and matches and isinstance(best.sample, (int, float)):
             # The count is a value in the data: "how many stars" -> stars, "how many commits
             # in total" -> sum(contributors[*].commits).
