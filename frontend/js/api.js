@@ -1,9 +1,65 @@
-// REST client: bearer auth, the error envelope, and silent token refresh.
-// The session lives in sessionStorage (per tab, gone when the tab closes); the access token
-// is refreshed a minute before it expires and once more on a 401.
+// REST client: bearer auth, the error envelope, and silent token refresh shared by all tabs.
+//
+// The session lives in localStorage, so every tab of the console (a link opened in a new tab,
+// "Duplicate tab") is signed in with the same session. Trade-off: script running on the page
+// could read the tokens from localStorage (as it could from sessionStorage, and it could call
+// the API as the user either way); the mitigation is that no such script can get in: a CSP
+// without inline scripts or eval (index.html, csp.txt), and API data only ever set as text.
+//
+// Refresh tokens rotate and the server revokes the whole login session when a rotated token
+// is presented again, so tabs must never refresh with the same token. A refresh is therefore
+// single-flight per tab (one promise) and across tabs (the Web Lock "aion-refresh"): inside
+// the lock the tab re-reads storage and, when another tab has already rotated (the stored
+// refresh token is not the one this tab held) and the stored access token is still fresh,
+// adopts that session instead of calling /auth/refresh; otherwise it refreshes with the stored
+// (newest) token. The `storage` event keeps tabs in step: a refreshed session is adopted by
+// every tab, signing out anywhere signs out everywhere, signing in anywhere signs in the rest.
+// Per tab, the access token is refreshed a minute before it expires and once more on a 401;
+// a 4xx answer to a refresh signs out (everywhere).
 
 const STORE_KEY = "aion-session";
+const LOCK_NAME = "aion-refresh";
 const REFRESH_MARGIN_MS = 60_000;
+// Another tab's session is adopted when its access token is usable for at least this long.
+const ADOPT_MIN_LIFE_MS = 10_000;
+
+function readStored() {
+  try {
+    const raw = window.localStorage.getItem(STORE_KEY);
+    return raw ? parseSession(raw) : null;
+  } catch {
+    return undefined; // storage blocked: this tab keeps its own session
+  }
+}
+
+function parseSession(raw) {
+  try {
+    const s = JSON.parse(raw);
+    return s && typeof s === "object" && s.refreshToken && s.accessToken ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeStored(session) {
+  try {
+    if (session) window.localStorage.setItem(STORE_KEY, JSON.stringify(session));
+    else window.localStorage.removeItem(STORE_KEY);
+  } catch {
+    /* storage full or blocked: the session still works for this page */
+  }
+}
+
+/** Runs fn while holding the cross-tab refresh lock (just runs it where Web Locks are missing). */
+function withRefreshLock(fn) {
+  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+  if (!locks || typeof locks.request !== "function") return Promise.resolve().then(fn);
+  return locks.request(LOCK_NAME, { mode: "exclusive" }, fn);
+}
+
+function userId(session) {
+  return (session && session.user && session.user.id) || null;
+}
 
 export class ApiError extends Error {
   constructor(status, code, message, details, retryAfter) {
@@ -16,6 +72,14 @@ export class ApiError extends Error {
   }
 }
 
+function signedOutError() {
+  return new ApiError(401, "unauthorized", "Signed out. Please sign in again.");
+}
+
+function sameTokens(a, b) {
+  return Boolean(a && b && a.accessToken === b.accessToken && a.refreshToken === b.refreshToken);
+}
+
 export class Api {
   constructor(baseUrl) {
     this.baseUrl = baseUrl;
@@ -24,9 +88,14 @@ export class Api {
     this.refreshTimer = null;
     this.listeners = new Set();
     this.restore();
+    window.addEventListener("storage", (event) => this.onStorage(event));
   }
 
-  /** fn(session|null) is called when the session starts, refreshes or ends. */
+  /**
+   * fn(session|null, {change, remote}) is called when the session starts, refreshes or ends.
+   * change: "signin" | "refresh" | "switch" (another user) | "signout"; remote: the change
+   * came from another tab.
+   */
   onSession(fn) {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -41,29 +110,35 @@ export class Api {
   }
 
   restore() {
-    try {
-      const raw = window.sessionStorage.getItem(STORE_KEY);
-      if (raw) this.setSession(JSON.parse(raw), { silent: true });
-    } catch {
-      this.session = null;
-    }
+    const stored = readStored();
+    if (stored) this.setSession(stored, { silent: true, persist: false });
   }
 
-  setSession(session, { silent = false } = {}) {
+  /** Another tab wrote the session: adopt it (refresh, sign-in, sign-out). */
+  onStorage(event) {
+    if (event.key !== STORE_KEY && event.key !== null) return; // null: storage was cleared
+    const next = readStored();
+    if (next === undefined || (!next && !this.session)) return;
+    if (next && sameTokens(next, this.session)) return;
+    this.setSession(next, { persist: false, remote: true });
+  }
+
+  setSession(session, { silent = false, persist = true, remote = false } = {}) {
+    const before = this.session;
     this.session = session;
     clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (persist) writeStored(session);
     if (session) {
-      try {
-        window.sessionStorage.setItem(STORE_KEY, JSON.stringify(session));
-      } catch {
-        /* storage full or blocked: the session still works for this page */
-      }
       const wait = Math.max(5_000, session.expiresAt - Date.now() - REFRESH_MARGIN_MS);
       this.refreshTimer = setTimeout(() => this.refresh().catch(() => {}), wait);
-    } else {
-      window.sessionStorage.removeItem(STORE_KEY);
     }
-    if (!silent) for (const fn of this.listeners) fn(session);
+    if (silent) return;
+    let change = "refresh";
+    if (!session) change = "signout";
+    else if (!before) change = "signin";
+    else if (userId(before) !== userId(session)) change = "switch";
+    for (const fn of this.listeners) fn(session, { change, remote });
   }
 
   absorbTokens(body, user) {
@@ -85,43 +160,78 @@ export class Api {
     return body.user;
   }
 
-  /** Single-flight: concurrent 401s share one refresh. */
+  /** Single-flight in this tab (one promise) and across tabs (the "aion-refresh" lock). */
   refresh() {
-    if (!this.session || !this.session.refreshToken) {
-      return Promise.reject(new ApiError(401, "unauthorized", "Signed out"));
-    }
+    if (!this.session || !this.session.refreshToken) return Promise.reject(signedOutError());
     if (!this.refreshing) {
-      const refreshToken = this.session.refreshToken;
-      this.refreshing = this.request("POST", "/auth/refresh", {
-        body: { refreshToken },
-        auth: false,
-      })
-        .then((body) => {
-          this.absorbTokens(body);
-          return this.session;
-        })
-        .catch((err) => {
-          if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
-            this.setSession(null); // refresh token revoked or expired: sign out
-          }
-          throw err;
-        })
-        .finally(() => {
-          this.refreshing = null;
-        });
+      const held = this.session.refreshToken;
+      this.refreshing = withRefreshLock(() => this.refreshLocked(held)).finally(() => {
+        this.refreshing = null;
+      });
     }
     return this.refreshing;
   }
 
-  async logout() {
-    const refreshToken = this.session && this.session.refreshToken;
-    try {
-      if (refreshToken) {
-        await this.request("POST", "/auth/logout", { body: { refreshToken } });
-      }
-    } finally {
-      this.setSession(null);
+  /** Runs with the lock held: no other tab rotates the refresh token meanwhile. */
+  async refreshLocked(held) {
+    const stored = readStored(); // undefined: storage unreadable, rely on this tab's copy
+    if (stored === null) {
+      // Another tab signed out (its storage event may not have reached this tab yet).
+      if (this.session) this.setSession(null, { persist: false, remote: true });
+      throw signedOutError();
     }
+    if (
+      stored &&
+      stored.refreshToken !== held &&
+      stored.expiresAt - Date.now() > ADOPT_MIN_LIFE_MS
+    ) {
+      // Another tab already rotated: adopt its session instead of presenting a used token.
+      if (!sameTokens(stored, this.session)) this.setSession(stored, { persist: false, remote: true });
+      return this.session;
+    }
+    const current = stored || this.session;
+    if (!current) throw signedOutError();
+    let body;
+    try {
+      body = await this.request("POST", "/auth/refresh", {
+        body: { refreshToken: current.refreshToken },
+        auth: false,
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+        // Refresh token revoked or expired: sign out, unless someone signed in anew meanwhile.
+        const now = readStored();
+        if (!now || now.refreshToken === current.refreshToken) this.setSession(null);
+        else this.setSession(now, { persist: false, remote: true });
+      }
+      throw err;
+    }
+    if (!this.session || readStored() === null) {
+      // Signed out (here or in another tab) while the refresh was in flight: end the new
+      // token too, instead of bringing the session back to life in every tab.
+      this.revoke(body.refreshToken);
+      if (this.session) this.setSession(null, { persist: false, remote: true });
+      throw signedOutError();
+    }
+    this.absorbTokens(body, current.user);
+    return this.session;
+  }
+
+  /** Ends a login session on the server; failures are ignored (best effort). */
+  revoke(refreshToken) {
+    if (!refreshToken) return Promise.resolve();
+    return this.request("POST", "/auth/logout", {
+      body: { refreshToken },
+      auth: false,
+    }).catch(() => {});
+  }
+
+  /** Signs out every tab at once, then ends the session on the server. */
+  async logout() {
+    const stored = readStored();
+    const refreshToken = (stored && stored.refreshToken) || (this.session && this.session.refreshToken);
+    this.setSession(null);
+    await this.revoke(refreshToken);
   }
 
   url(path, query) {

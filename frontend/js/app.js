@@ -156,15 +156,27 @@ async function main() {
     if (untouched) heading.focus({ preventScroll: false });
   }
 
-  api.onSession((session) => {
+  // Session changes, also those made in another tab (the session is shared through storage).
+  api.onSession((session, { change, remote }) => {
     paintShell();
-    if (session) {
-      live.start();
-    } else {
-      live.stop();
+    if (!session) {
+      live.stop(); // closes this tab's WebSocket
       query.clear();
       if (currentPath() !== "/signin") window.location.hash = "#/signin";
       else render();
+      if (remote) announcer.say("Signed out in another tab");
+      return;
+    }
+    if (change === "switch") {
+      // Someone else signed in in another tab: nothing cached or subscribed carries over.
+      live.stop();
+      query.clear();
+    }
+    live.start();
+    if (remote && change !== "refresh") {
+      if (currentPath() === "/signin") window.location.hash = "#/dashboard";
+      else render();
+      announcer.say("Signed in in another tab");
     }
   });
 

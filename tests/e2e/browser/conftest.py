@@ -1,8 +1,9 @@
 """Browser tests of the console: Playwright for Python driving Debian's /usr/bin/chromium.
 
 The dev stack comes from the ``devstack`` fixture (tests/e2e/conftest.py). Each test gets a
-fresh browser context (own sessionStorage/localStorage) in one shared browser. Console
-errors and CSP violations fail the test that caused them.
+fresh browser context (own localStorage, so its own console session) in one shared browser;
+``open_tab(page)`` opens another tab in the same context (shared storage, like a second tab
+of one browser profile). Console errors and CSP violations fail the test that caused them.
 """
 
 from __future__ import annotations
@@ -157,12 +158,8 @@ def new_page(browser: Any, stack: Stack) -> Iterator[Any]:
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
-        page = context.new_page()
-        probe = PageProbe()
-        probe.attach(page)
-        probes.append(probe)
-        page.aion_probe = probe  # tests may allow a known, provoked message
-        return page
+        context.aion_probes = probes  # open_tab registers its pages' probes here
+        return _probed_page(context)
 
     yield make
     for context in contexts:
@@ -174,6 +171,20 @@ def new_page(browser: Any, stack: Stack) -> Iterator[Any]:
 @pytest.fixture
 def page(new_page: Any) -> Any:
     return new_page()
+
+
+def _probed_page(context: Any) -> Any:
+    page = context.new_page()
+    probe = PageProbe()
+    probe.attach(page)
+    context.aion_probes.append(probe)
+    page.aion_probe = probe  # tests may allow a known, provoked message
+    return page
+
+
+def open_tab(page: Any) -> Any:
+    """Another tab in ``page``'s browser context: same origin storage, own JS and WebSocket."""
+    return _probed_page(page.context)
 
 
 def sign_in(page: Any, email: str, password: str) -> None:

@@ -100,9 +100,9 @@ def test_silent_refresh_then_sign_out_revokes(page: Any, stack: Stack) -> None:
     # Make the access token look nearly expired: the next call refreshes it first.
     page.evaluate(
         """() => {
-            const s = JSON.parse(sessionStorage.getItem('aion-session'));
+            const s = JSON.parse(localStorage.getItem('aion-session'));
             s.expiresAt = Date.now() + 1000;
-            sessionStorage.setItem('aion-session', JSON.stringify(s));
+            localStorage.setItem('aion-session', JSON.stringify(s));
         }"""
     )
     page.reload()
@@ -111,12 +111,12 @@ def test_silent_refresh_then_sign_out_revokes(page: Any, stack: Stack) -> None:
     page.get_by_role("heading", name="Projects", level=1).wait_for()
     expect(page.locator("table, main p").first).to_be_visible()
     assert refreshes == [200]
-    session = page.evaluate("() => JSON.parse(sessionStorage.getItem('aion-session'))")
+    session = page.evaluate("() => JSON.parse(localStorage.getItem('aion-session'))")
     assert session["expiresAt"] > page.evaluate("() => Date.now()") + 30_000
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in to AION").wait_for()
-    assert page.evaluate("() => sessionStorage.getItem('aion-session')") is None
+    assert page.evaluate("() => localStorage.getItem('aion-session')") is None
     expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     r = requests.post(
         f"{stack.api_url}/auth/refresh", json={"refreshToken": session["refreshToken"]}, timeout=10
