@@ -259,7 +259,8 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         started_at = time.monotonic()
         budget = self._budget(spec, request, context)
         deadline = started_at + budget
-        worker = self._pool.acquire(timeout=max(0.0, budget))
+        # A call that spent its whole budget queued for a thread is refused, not started.
+        worker = self._pool.acquire(timeout=budget) if budget > 0 else None
         if worker is None:  # refused before it started: the client may try again later
             message = f"all {self._pool.size} workers stayed busy for {max(budget, 0):.1f} s"
             _abort(context, _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", message))
@@ -355,6 +356,45 @@ def _error(code: str, message: str, *, retryable: bool = False) -> Any:
     return pb.ExecuteEvent(error=pb.Error(code=code, message=message, retryable=retryable))
 
 
+def _add_executor_service(
+    server: grpc.Server, service: ExecutorService, workers: int
+) -> futures.ThreadPoolExecutor:
+    """Register Execute and ListModules (as the generated add_ExecutorServicer_to_server).
+
+    Execute gets its own threads, two per worker: one running a call, one ready to hand the
+    next call over. More threads would only wait for a worker and contend for the GIL
+    (measured at 16 concurrent calls on 2 CPUs: about half the context switches and a
+    quarter less CPU per call); further calls wait in the queue of those threads. Health,
+    reflection and ListModules keep the server's own threads, so they answer even while
+    every Execute thread is busy.
+    """
+    threads = futures.ThreadPoolExecutor(
+        max_workers=max(2, workers * 2), thread_name_prefix="aion-execute"
+    )
+
+    def execute(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        return service.Execute(request, context)
+
+    # grpcio runs a behaviour on the pool named by this attribute (experimental API; a
+    # grpcio without it uses the server's threads: slower, same behaviour).
+    execute.experimental_thread_pool = threads  # type: ignore[attr-defined]
+    handlers = {
+        "Execute": grpc.unary_stream_rpc_method_handler(
+            execute,
+            request_deserializer=pb.ExecuteRequest.FromString,
+            response_serializer=pb.ExecuteEvent.SerializeToString,
+        ),
+        "ListModules": grpc.unary_unary_rpc_method_handler(
+            service.ListModules,
+            request_deserializer=pb.ListModulesRequest.FromString,
+            response_serializer=pb.ListModulesResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)
+    return threads
+
+
 @dataclass
 class RunningExecutor:
     """A started server and what is needed to stop it."""
@@ -364,6 +404,7 @@ class RunningExecutor:
     health: health.HealthServicer
     pool: WorkerPool
     port: int
+    execute_threads: futures.ThreadPoolExecutor | None = None
 
     def drain(self, grace_seconds: float) -> bool:
         """Health NOT_SERVING, refuse new calls, let in-flight calls finish, stop.
@@ -374,6 +415,8 @@ class RunningExecutor:
         self.health.enter_graceful_shutdown()
         finished = self.service.wait_idle(grace_seconds)
         self.server.stop(grace=0.5).wait()
+        if self.execute_threads is not None:
+            self.execute_threads.shutdown(wait=False)
         self.pool.close()
         return finished
 
@@ -399,7 +442,7 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
         ],
     )
     service = ExecutorService(config, pool)
-    pb_grpc.add_ExecutorServicer_to_server(service, server)
+    execute_threads = _add_executor_service(server, service, config.workers)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [SERVICE_NAME, health.SERVICE_NAME]
@@ -418,4 +461,4 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
     server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningExecutor(server, service, health_servicer, pool, port)
+    return RunningExecutor(server, service, health_servicer, pool, port, execute_threads)

@@ -405,3 +405,24 @@ def test_misbehaving_module_fails_only_its_call(
     # The server keeps serving, on both workers.
     for _ in range(4):
         assert result_of(client, "crypto.hash", input_text="")["bytes"] == 0
+
+
+def test_health_and_catalogue_answer_while_every_execute_thread_is_busy(
+    client: ExecutorClient,
+) -> None:
+    # 2 workers -> 4 Execute threads: 2 calls run, 2 wait for a worker, 2 wait for a thread.
+    blockers = [
+        threading.Thread(target=run, args=(client, "test.sleep"), kwargs={"params": {"seconds": 1}})
+        for _ in range(6)
+    ]
+    for thread in blockers:
+        thread.start()
+    time.sleep(0.3)
+    try:
+        started = time.monotonic()
+        assert client.health(timeout_s=0.5) is True
+        assert "text.stats" in {info.name for info in client.list_modules(timeout_s=0.5)}
+        assert time.monotonic() - started < 0.9
+    finally:
+        for thread in blockers:
+            thread.join()
