@@ -186,7 +186,9 @@ export class Api {
       stored.expiresAt - Date.now() > ADOPT_MIN_LIFE_MS
     ) {
       // Another tab already rotated: adopt its session instead of presenting a used token.
-      if (!sameTokens(stored, this.session)) this.setSession(stored, { persist: false, remote: true });
+      if (!sameTokens(stored, this.session)) {
+        this.setSession(stored, { persist: false, remote: true });
+      }
       return this.session;
     }
     const current = stored || this.session;
@@ -206,12 +208,17 @@ export class Api {
       }
       throw err;
     }
-    if (!this.session || readStored() === null) {
-      // Signed out (here or in another tab) while the refresh was in flight: end the new
-      // token too, instead of bringing the session back to life in every tab.
+    const stored2 = readStored();
+    const now = stored2 === undefined ? this.session : stored2;
+    if (!now || now.refreshToken !== current.refreshToken) {
+      // Signed out (or in anew) here or in another tab while the refresh was in flight: end
+      // the new token too, instead of bringing the old session back to life in every tab.
       this.revoke(body.refreshToken);
-      if (this.session) this.setSession(null, { persist: false, remote: true });
-      throw signedOutError();
+      if (now ? !sameTokens(now, this.session) : this.session) {
+        this.setSession(now, { persist: false, remote: true });
+      }
+      if (!now) throw signedOutError();
+      return this.session;
     }
     this.absorbTokens(body, current.user);
     return this.session;
@@ -229,7 +236,8 @@ export class Api {
   /** Signs out every tab at once, then ends the session on the server. */
   async logout() {
     const stored = readStored();
-    const refreshToken = (stored && stored.refreshToken) || (this.session && this.session.refreshToken);
+    const session = stored || this.session;
+    const refreshToken = session && session.refreshToken;
     this.setSession(null);
     await this.revoke(refreshToken);
   }

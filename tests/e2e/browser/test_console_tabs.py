@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from tests.e2e.browser.conftest import Stack, open_tab, sign_in
@@ -168,3 +169,39 @@ def test_signing_out_in_one_tab_signs_out_every_tab_and_in_again(page: Any, stac
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
     _show_projects(page)
+
+
+def test_a_refresh_answered_after_sign_out_does_not_revive_the_session(
+    page: Any, stack: Stack
+) -> None:
+    sign_in(page, stack.admin_email, stack.admin_password)
+    tab = _open_signed_in_tab(page, "/#/dashboard", "Dashboard")
+    parked: list[tuple[Any, Any]] = []
+
+    def reach_server_then_park(route: Any) -> None:
+        # The server rotates now; the page gets the answer only after the other tab signed out.
+        parked.append((route, route.fetch()))
+
+    page.context.route("**/auth/refresh", reach_server_then_park)
+    page.evaluate(EXPIRE_SESSION)
+    page.reload()
+    for _ in range(100):
+        if parked:
+            break
+        page.wait_for_timeout(50)
+    assert len(parked) == 1
+
+    tab.get_by_role("button", name="Sign out").click()
+    tab.get_by_role("heading", name="Sign in to AION").wait_for()
+    route, response = parked.pop()
+    rotated = response.json()["refreshToken"]
+    route.fulfill(response=response)
+
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    page.wait_for_timeout(500)
+    assert page.evaluate(READ_SESSION) is None
+    assert tab.evaluate(READ_SESSION) is None
+    expect(tab.get_by_role("heading", name="Sign in to AION")).to_be_visible()
+    # The token the late answer carried was ended too.
+    r = requests.post(f"{stack.api_url}/auth/refresh", json={"refreshToken": rotated}, timeout=10)
+    assert r.status_code == 401, r.text
