@@ -109,10 +109,105 @@ def evaluate(expression: str) -> float | int | None:
     if len(expression) > MAX_EXPRESSION:
         return None
     try:
+        # Most candidates are simple (decimal numbers, + - * / % **, brackets, spaces): read
+        # those directly; anything else goes to Python's own parser, which defines the result.
+        # (A leading space is an indentation error to Python: that case goes to ``ast`` too.)
+        if expression[:1] != " " and _SIMPLE_CHARS.fullmatch(expression):
+            tokens = _SIMPLE_TOKEN.findall(expression)
+            # Every character but the spaces must belong to a token (findall skips the rest).
+            if "".join(tokens) == expression.replace(" ", ""):
+                try:
+                    return _Simple(tokens).value()
+                except _NotSimple:
+                    pass
         tree = ast.parse(expression, mode="eval")
         return _eval(tree.body)
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError):
         return None
+
+
+# A simple expression: ASCII decimal numbers without exponent, + - * / % ** and brackets,
+# separated by plain spaces. ``_Simple`` follows Python's grammar for exactly this subset
+# (``expr: term (+|- term)*``, ``term: factor (*|/|% factor)*``, ``factor: (+|-) factor |
+# power``, ``power: atom [** factor]``, ``atom: number | ( expr )``) and computes with the same
+# operations as ``_eval``; whatever it cannot read ("//", "1e5", "3.", "007", "2(3)") raises
+# ``_NotSimple`` and takes the ``ast`` route.
+_SIMPLE_TOKEN = re.compile(r" *([0-9]+(?:\.[0-9]+)?|\.[0-9]+|\*\*|[-+*/%()])")
+_SIMPLE_CHARS = re.compile(r"[0-9.+\-*/%() ]+")
+
+
+class _NotSimple(Exception):
+    pass
+
+
+class _Simple:
+    __slots__ = ("pos", "tokens")
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def value(self) -> float | int:
+        result = self._expr()
+        if self.pos != len(self.tokens):
+            raise _NotSimple  # e.g. "1 2" or "2(3)": Python decides what that is
+        return result
+
+    def _peek(self) -> str:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else ""
+
+    def _expr(self) -> float | int:
+        result = self._term()
+        while (op := self._peek()) in ("+", "-"):
+            self.pos += 1
+            right = self._term()
+            result = result + right if op == "+" else result - right
+        return result
+
+    def _term(self) -> float | int:
+        result = self._factor()
+        while (op := self._peek()) in ("*", "/", "%"):
+            self.pos += 1
+            right = self._factor()
+            if op == "*":
+                result = result * right
+            elif op == "/":
+                result = result / right
+            else:
+                result = result % right
+        return result
+
+    def _factor(self) -> float | int:
+        op = self._peek()
+        if op == "-" or op == "+":
+            self.pos += 1
+            operand = self._factor()
+            return -operand if op == "-" else +operand
+        left = self._atom()
+        if self._peek() == "**":
+            self.pos += 1
+            right = self._factor()
+            if abs(right) > 64 or abs(left) > 1e6:
+                raise ValueError("exponent too large")
+            return left**right
+        return left
+
+    def _atom(self) -> float | int:
+        item = self._peek()
+        self.pos += 1
+        if item == "(":
+            inner = self._expr()
+            if self._peek() != ")":
+                raise _NotSimple
+            self.pos += 1
+            return inner
+        if item[:1].isdigit() or item[:1] == ".":
+            if "." in item:
+                return float(item)
+            if len(item) > 1 and item[0] == "0":
+                raise _NotSimple  # "007" is not a Python number (but "00" is)
+            return int(item)
+        raise _NotSimple
 
 
 def _eval(node: ast.AST) -> float | int:
