@@ -98,3 +98,18 @@ def test_training_is_deterministic_and_learns(examples) -> None:
     assert a == b
     model = LinearModel.from_artifact(a)
     assert evaluate(model, sample)["accuracy"] > 0.8  # it fits what it saw
+
+
+def test_scoring_by_cached_word_rows_matches_the_training_features(examples) -> None:
+    # score() sums each word's weight rows once per process; it must rank and weigh exactly as
+    # probabilities(extract(...)) does (training's view), up to float rounding.
+    from chalicelib.router.features import extract
+    from chalicelib.router.params import classification_view
+
+    model = load_model()
+    for ex in examples[::5]:
+        request, shape, _ = classification_view(ex.instruction, ex.input)
+        expected = model.probabilities(extract(request, shape.kind)[0])
+        got = model.score(request, shape.kind).probabilities
+        assert [label for label, _ in got] == [label for label, _ in expected]
+        assert all(abs(p - q) < 1e-9 for (_, p), (_, q) in zip(got, expected, strict=True))

@@ -262,3 +262,67 @@ def test_no_split_for_plain_requests() -> None:
 def test_classification_view_keeps_real_input() -> None:
     request, shape, data = classification_view("sentiment: below", "I love it")
     assert (request, shape.kind, data) == ("sentiment: below", "text", None)
+
+
+def _python_value(expression: str) -> float | int | None:
+    """What ``arithmetic.evaluate`` must return: Python's own parser over the same AST walker."""
+    import ast
+
+    if len(expression) > arithmetic.MAX_EXPRESSION:
+        return None
+    try:
+        return arithmetic._eval(ast.parse(expression, mode="eval").body)
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError):
+        return None
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "(144 ** 0.5)",
+        "-2 ** 2",
+        "2 ** -1",
+        "2 ** 3 ** 2",
+        "--1",
+        "+ 3 - - 4",
+        "7 % 3 * 2 - 10 / 4",
+        "(1 + 2) * (3 - 4) / .5",
+        "00 + 1",
+        "007",
+        "  2",
+        "2 ",
+        "3.",
+        "1e3 * 2",
+        "7 // 2",
+        "2(3)",
+        "(1)(2)",
+        "1 2",
+        "()",
+        "((1)",
+        "1 / 0",
+        "2 ** 65",
+        "1000001 ** 2",
+        "(-8) ** 0.5",
+        "1.5.5",
+        "2..5",
+        "1 +\n 2",
+        "(1 +\n 2)",
+        "",
+    ],
+)
+def test_evaluate_agrees_with_pythons_parser(expression) -> None:
+    # evaluate reads simple expressions itself (the fast path); it must never differ from ast.
+    assert arithmetic.evaluate(expression) == _python_value(expression)
+    assert type(arithmetic.evaluate(expression)) is type(_python_value(expression))
+
+
+def test_evaluate_agrees_with_pythons_parser_on_random_expressions() -> None:
+    import random
+
+    rnd = random.Random(4)
+    pieces = ["1", "2", "0", "07", "3.5", ".5", "64", "65", "1000000", "+", "-", "*", "/"]
+    pieces += ["**", "%", "(", ")", " ", "//", "3.", "1e3"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12)))
+        got, want = arithmetic.evaluate(text), _python_value(text)
+        assert (got, type(got)) == (want, type(want)) or (got != got and want != want), text
