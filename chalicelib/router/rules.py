@@ -108,9 +108,11 @@ def explicit_module(instruction: str, known: set[str]) -> RuleHit | None:
     return None
 
 
-def pure_arithmetic(instruction: str, shape: InputShape) -> RuleHit | None:
+def pure_arithmetic(
+    instruction: str, shape: InputShape, words: list[str] | None = None
+) -> RuleHit | None:
     # Cheap gate: one word outside arithmetic and lead-in vocabulary means prose.
-    for tok in _WORD.findall(instruction.lower()):
+    for tok in _WORD.findall(instruction.lower()) if words is None else words:
         if not tok.isdigit() and tok not in _MATH_VOCABULARY:
             return None
     body = _MATH_LEAD.sub("", instruction.strip()).strip()
@@ -119,11 +121,13 @@ def pure_arithmetic(instruction: str, shape: InputShape) -> RuleHit | None:
     return None
 
 
-def arithmetic_input(instruction: str, shape: InputShape) -> RuleHit | None:
+def arithmetic_input(
+    instruction: str, shape: InputShape, words: list[str] | None = None
+) -> RuleHit | None:
     """A short instruction over an input that is nothing but arithmetic ("do the math")."""
     if shape.kind != KIND_TEXT or shape.size > 200 or _LETTERS.search(shape.text):
         return None
-    if len(_WORD.findall(instruction.lower())) > 6:
+    if len(_WORD.findall(instruction.lower()) if words is None else words) > 6:
         return None
     if arithmetic.is_pure_expression(shape.text):
         return RuleHit("math.evaluate", "arithmetic_input", "the input is an arithmetic expression")
@@ -133,15 +137,25 @@ def arithmetic_input(instruction: str, shape: InputShape) -> RuleHit | None:
 _QUOTED_OR_AFTER_COLON = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|:.*\Z", re.S)
 
 
-def bare_hash(instruction: str) -> RuleHit | None:
-    words = _WORD.findall(instruction.lower())
+# A word that is a hashing word or starts like an algorithm name (one regex scan, not a loop).
+_HASH_HINT = re.compile(
+    r"(?<![a-z0-9])(?:sha|md|blake|(?:"
+    + "|".join(sorted(_HASH_WORDS, key=len, reverse=True))
+    + r")(?![a-z0-9]))"
+)
+
+
+def bare_hash(instruction: str, words: list[str] | None = None) -> RuleHit | None:
+    lowered = instruction.lower()
+    if words is None:
+        words = _WORD.findall(lowered)
     if not words or len(words) > 16:
         return None
     # Cheap gate first: most requests never mention hashing at all.
-    if not any(w in _HASH_WORDS or w.startswith(("sha", "md", "blake")) for w in words):
+    if not _HASH_HINT.search(lowered):
         return None
     # Inline data ("md5 of 'hello world'", "sha256: some text") is data, not request words.
-    text = _QUOTED_OR_AFTER_COLON.sub(" ", instruction.lower())
+    text = _QUOTED_OR_AFTER_COLON.sub(" ", lowered)
     words = _WORD.findall(text)
     algorithm = hash_algorithm(text)
     if algorithm is None and not _HASH_WORDS.intersection(words):
@@ -175,10 +189,11 @@ RULE_CHARS = 400
 def match(instruction: str, shape: InputShape, known: set[str]) -> RuleHit | None:
     if len(instruction) > RULE_CHARS:
         return explicit_module(instruction[:RULE_CHARS], known)
+    words = _WORD.findall(instruction.lower())  # tokenised once for the rules below
     return (
         explicit_module(instruction, known)
         or empty_instruction(instruction, shape)
-        or pure_arithmetic(instruction, shape)
-        or bare_hash(instruction)
-        or arithmetic_input(instruction, shape)
+        or pure_arithmetic(instruction, shape, words)
+        or bare_hash(instruction, words)
+        or arithmetic_input(instruction, shape, words)
     )
