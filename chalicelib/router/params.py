@@ -448,9 +448,9 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
         ordinal = next((_ORDINALS[w] for w in _ORDINALS if w in words), None)
         if ordinal is not None and best.in_list and expression.count("[*]") == 1:
             expression = expression.replace("[*]", f"[{ordinal}]")
-        elif best.in_list and "[*]" in expression:
+        elif best.in_list and "[*]" in expression and isinstance(best.sample, (int, float)):
             for pattern, fn in _AGGREGATES:
-                if pattern.search(text) and isinstance(best.sample, (int, float)):
+                if pattern.search(text):
                     expression = f"{fn}({expression})"
                     break
     elif counting and isinstance(data, list):
