@@ -97,8 +97,9 @@ class LinearModel:
         pairs = bigrams(toks)
         rows = [row for row in map(get, shape) if row is not None]
         n_feats = len(shape) + len(pairs)
+        cached = self._word_rows.get
         for tok in toks:
-            count, row = self._word_row(tok)
+            count, row = cached(tok) or self._word_row(tok)
             n_feats += count
             if row is not None:
                 rows.append(row)
@@ -113,8 +114,9 @@ class LinearModel:
         """
         k = self.labels.index(label)
         pushes: dict[str, float] = {}
+        cached = self._word_rows.get
         for tok in dict.fromkeys(toks):
-            row = self._word_row(tok)[1]
+            row = (cached(tok) or self._word_row(tok))[1]
             if row is not None and row[k] > 0:
                 pushes[tok] = row[k]
         best = sorted(pushes.items(), key=lambda pair: pair[1], reverse=True)[:limit]
