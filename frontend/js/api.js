@@ -22,6 +22,9 @@ const LOCK_NAME = "aion-refresh";
 const REFRESH_MARGIN_MS = 60_000;
 // Another tab's session is adopted when its access token is usable for at least this long.
 const ADOPT_MIN_LIFE_MS = 10_000;
+// After waiting for the lock, how long to let another tab's storage write arrive (20 x 25 ms).
+const SETTLE_POLLS = 20;
+const SETTLE_POLL_MS = 25;
 
 function readStored() {
   try {
@@ -50,11 +53,30 @@ function writeStored(session) {
   }
 }
 
-/** Runs fn while holding the cross-tab refresh lock (just runs it where Web Locks are missing). */
+/**
+ * Runs fn(waited) while holding the cross-tab refresh lock (just runs it where Web Locks are
+ * missing); waited: another tab held the lock first, so it may have just rotated.
+ */
 function withRefreshLock(fn) {
   const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
-  if (!locks || typeof locks.request !== "function") return Promise.resolve().then(fn);
-  return locks.request(LOCK_NAME, { mode: "exclusive" }, fn);
+  if (!locks || typeof locks.request !== "function") return Promise.resolve().then(() => fn(false));
+  return locks.request(LOCK_NAME, { ifAvailable: true }, (lock) =>
+    lock ? fn(false) : locks.request(LOCK_NAME, () => fn(true)),
+  );
+}
+
+/**
+ * The stored session once another tab's write has reached this tab. Each tab reads its own
+ * copy of localStorage, updated asynchronously, so a tab granted the lock right after another
+ * tab rotated may still see the old token for a moment: presenting it would revoke the login.
+ */
+async function settledStored(held) {
+  let stored = readStored();
+  for (let i = 0; i < SETTLE_POLLS && stored && stored.refreshToken === held; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    stored = readStored();
+  }
+  return stored;
 }
 
 function userId(session) {
@@ -165,7 +187,8 @@ export class Api {
     if (!this.session || !this.session.refreshToken) return Promise.reject(signedOutError());
     if (!this.refreshing) {
       const held = this.session.refreshToken;
-      this.refreshing = withRefreshLock(() => this.refreshLocked(held)).finally(() => {
+      const locked = withRefreshLock((waited) => this.refreshLocked(held, waited));
+      this.refreshing = locked.finally(() => {
         this.refreshing = null;
       });
     }
@@ -173,8 +196,9 @@ export class Api {
   }
 
   /** Runs with the lock held: no other tab rotates the refresh token meanwhile. */
-  async refreshLocked(held) {
-    const stored = readStored(); // undefined: storage unreadable, rely on this tab's copy
+  async refreshLocked(held, waited) {
+    // undefined: storage unreadable, rely on this tab's copy
+    const stored = waited ? await settledStored(held) : readStored();
     if (stored === null) {
       // Another tab signed out (its storage event may not have reached this tab yet).
       if (this.session) this.setSession(null, { persist: false, remote: true });
