@@ -61,8 +61,8 @@ for service in ("dynamodb", "sqs", "s3"):
 MINIMUM = {
     "POST /tasks": (
         2,
-        "read the project (membership) + one TransactWrite (task, event 1); the two extra "
-        "Queries look up live WebSocket subscribers of the task and the project (fan-out)",
+        "read the project (membership) + one TransactWrite (task, event 1); the extra "
+        "Query looks up live WebSocket subscribers of the project (a new task has none)",
     ),
     "GET /tasks/{id}": (2, "read the task + read its project (membership)"),
     "GET /tasks?projectId=": (2, "read the project (membership) + one Query on by-project"),
