@@ -61,11 +61,20 @@ def get_bridge_token() -> str:
     return token
 
 
-def _read_secret(env_name: str, arn_env_name: str, *, what: str) -> str:
+def get_optional_secret(env_name: str, arn_env_name: str, *, what: str) -> str | None:
+    """A secret that may be absent (e.g. an LLM endpoint's API key): its value or None.
+
+    Same sources as the required ones: ``arn_env_name`` (Secrets Manager) wins over
+    ``env_name``; raises ``ServiceUnavailable`` when Secrets Manager cannot be read.
+    """
     arn = os.environ.get(arn_env_name, "").strip()
     if arn:
-        return _fetch_from_secrets_manager(arn, what=what)
-    value = os.environ.get(env_name, "").strip()
+        return _fetch_from_secrets_manager(arn, what=what).strip()
+    return os.environ.get(env_name, "").strip() or None
+
+
+def _read_secret(env_name: str, arn_env_name: str, *, what: str) -> str:
+    value = get_optional_secret(env_name, arn_env_name, what=what)
     if not value:
         raise SecretConfigError(f"the {what} is not configured: set {env_name} or {arn_env_name}")
     return value

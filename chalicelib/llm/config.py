@@ -48,20 +48,15 @@ def llm_settings() -> LlmSettings:
 
 def api_key() -> str | None:
     """The OpenAI-compatible endpoint's key, or None when it needs none. Never logged."""
-    arn = os.environ.get("AION_LLM_API_KEY_ARN", "").strip()
-    if arn:
-        # Imported here: only cloud Lambdas with a key in Secrets Manager take this path.
-        from aws_lambda_powertools.utilities import parameters
+    from chalicelib.errors import ServiceUnavailable
+    from chalicelib.llm.errors import LlmError
+    from chalicelib.secrets import get_optional_secret
 
-        from chalicelib.llm.errors import LlmError
-
-        try:
-            value = parameters.get_secret(arn, max_age=300)
-        except parameters.exceptions.GetParameterError as exc:
-            raise LlmError(
-                "the LLM API key is temporarily unavailable",
-                retryable=True,
-                code="llm_secret_unavailable",
-            ) from exc
-        return value.strip() if isinstance(value, str) and value.strip() else None
-    return os.environ.get("AION_LLM_API_KEY", "").strip() or None
+    try:
+        return get_optional_secret("AION_LLM_API_KEY", "AION_LLM_API_KEY_ARN", what="LLM API key")
+    except ServiceUnavailable as exc:
+        raise LlmError(
+            "the LLM API key is temporarily unavailable",
+            retryable=True,
+            code="llm_secret_unavailable",
+        ) from exc

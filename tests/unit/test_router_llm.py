@@ -335,3 +335,36 @@ def test_long_input_is_truncated_in_the_prompt(server: _Server, env: pytest.Monk
     content = server.requests[0]["body"]["messages"][1]["content"]
     assert content.endswith("[input truncated]")
     assert len(content) < 200
+
+
+def test_api_key_comes_from_secrets_manager_when_an_arn_is_set(env: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.llm.config import api_key
+
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(
+            Name="aion/llm-key", SecretString="sk-from-secrets-manager"
+        )["ARN"]
+        env.setenv("AION_LLM_API_KEY", "sk-from-env")
+        env.setenv("AION_LLM_API_KEY_ARN", arn)
+        assert api_key() == "sk-from-secrets-manager"
+
+
+def test_api_key_unreadable_secret_is_retryable_and_names_no_value(
+    env: pytest.MonkeyPatch,
+) -> None:
+    from moto import mock_aws
+
+    from chalicelib.llm.config import api_key
+
+    with mock_aws():
+        env.setenv(
+            "AION_LLM_API_KEY_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-AbCdEf",
+        )
+        with pytest.raises(LlmError) as err:
+            api_key()
+    assert err.value.retryable
+    assert err.value.code == "llm_secret_unavailable"
