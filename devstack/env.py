@@ -112,6 +112,8 @@ def app_environment(
             "AION_CORS_ORIGIN": urls.base,
             "POWERTOOLS_SERVICE_NAME": base.get("POWERTOOLS_SERVICE_NAME", "aion-dev"),
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+            # No CloudWatch locally: EMF lines would bury the request log a developer reads.
+            "POWERTOOLS_METRICS_DISABLED": base.get("POWERTOOLS_METRICS_DISABLED", "true"),
         }
     )
     return env
