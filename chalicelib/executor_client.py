@@ -92,7 +92,7 @@ def _grpc() -> Any:
     return grpc
 
 
-def _stubs() -> tuple[Any, Any]:
+def _generated_modules() -> tuple[Any, Any]:
     from chalicelib.executor_proto import executor_pb2, executor_pb2_grpc
 
     return executor_pb2, executor_pb2_grpc
@@ -115,7 +115,7 @@ class ExecutorClient:
         self._idle_reset_s = idle_reset_s
         self._lock = threading.Lock()
         self._channel: Any = None
-        self._stub: Any = None
+        self._rpc: Any = None
         self._last_used = 0.0
 
     @property
@@ -124,11 +124,11 @@ class ExecutorClient:
 
     # -- channel ---------------------------------------------------------------------------
 
-    def _get_stub(self) -> Any:
+    def _get_rpc(self) -> Any:
         if not self._target:
             raise ExecutorUnavailable("no executor configured", code="not_configured")
         grpc = _grpc()
-        _, pb_grpc = _stubs()
+        _, pb_grpc = _generated_modules()
         with self._lock:
             now = time.monotonic()
             if self._channel is not None and now - self._last_used > self._idle_reset_s:
@@ -149,15 +149,15 @@ class ExecutorClient:
                     self._channel = grpc.secure_channel(self._target, credentials, options)
                 else:
                     self._channel = grpc.insecure_channel(self._target, options)
-                self._stub = pb_grpc.ExecutorStub(self._channel)
+                self._rpc = pb_grpc.ExecutorStub(self._channel)
             self._last_used = now
-            return self._stub
+            return self._rpc
 
     def close(self) -> None:
         with self._lock:
             if self._channel is not None:
                 self._channel.close()
-            self._channel = self._stub = None
+            self._channel = self._rpc = None
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
         return ((TOKEN_METADATA_KEY, self._token),)
@@ -202,7 +202,7 @@ class ExecutorClient:
             raise ExecutorError(
                 "not enough time left to run the module", code="no_time_left", retryable=True
             )
-        pb, _ = _stubs()
+        pb, _ = _generated_modules()
         request = pb.ExecuteRequest(
             task_id=task_id,
             attempt=attempt,
@@ -216,8 +216,8 @@ class ExecutorClient:
             request.data = input_bytes
         elif input_ref is not None:
             request.s3.bucket, request.s3.key = input_ref
-        stub = self._get_stub()
-        call = stub.Execute(request, timeout=timeout, metadata=self._metadata())
+        rpc = self._get_rpc()
+        call = rpc.Execute(request, timeout=timeout, metadata=self._metadata())
         watcher = _CancelWatcher(call, cancel) if cancel is not None else None
         try:
             for event in call:
@@ -232,10 +232,10 @@ class ExecutorClient:
             call.cancel()  # no-op after a normal end; stops the module if the caller quits
 
     def list_modules(self, timeout_s: float = 2.0) -> list[ModuleInfo]:
-        pb, _ = _stubs()
-        stub = self._get_stub()
+        pb, _ = _generated_modules()
+        rpc = self._get_rpc()
         try:
-            response = stub.ListModules(
+            response = rpc.ListModules(
                 pb.ListModulesRequest(), timeout=timeout_s, metadata=self._metadata()
             )
         except _grpc().RpcError as exc:
@@ -259,9 +259,11 @@ class ExecutorClient:
         try:
             from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-            self._get_stub()
-            stub = health_pb2_grpc.HealthStub(self._channel)
-            response = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+            self._get_rpc()
+            health_rpc = health_pb2_grpc.HealthStub(self._channel)
+            response = health_rpc.Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout_s
+            )
         except Exception:  # unreachable, not serving, not configured: all mean "not healthy"
             return False
         return response.status == health_pb2.HealthCheckResponse.SERVING

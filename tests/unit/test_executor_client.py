@@ -131,11 +131,11 @@ def test_unreachable_executor_is_unavailable() -> None:
 
 def test_channel_is_reused_then_recreated_after_idle() -> None:
     client = ExecutorClient("127.0.0.1:1", "token", idle_reset_s=3600)
-    first = client._get_stub()
-    assert client._get_stub() is first
+    first = client._get_rpc()
+    assert client._get_rpc() is first
     client._idle_reset_s = 0.0
     client._last_used -= 1
-    assert client._get_stub() is not first
+    assert client._get_rpc() is not first
     client.close()
 
 
