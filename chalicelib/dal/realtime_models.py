@@ -5,6 +5,11 @@ Key layout (no Scan anywhere):
 - ``Subscription``: partition = topic (``task#<id>`` or ``project#<id>``), sort = connection id.
   Publishing an event is one Query per topic. The ``by-connection`` GSI (keys only) turns the
   cleanup of one connection into one Query on its id plus a batch delete.
+- ``Connection.by_user`` (GSI, keys only): a user's open sockets, to close them when their
+  sessions are revoked (password or role change).
+- ``Subscription.by_user_project`` (GSI, keys only, sparse on ``project_id``): a user's
+  subscriptions within one project - its topic and its tasks' topics - so removing a member
+  drops them with one Query. ``project_id`` is the project the topic belongs to.
 Both carry a TTL: API Gateway closes a socket after 2 h at the latest and ``$disconnect`` is
 best effort, so DynamoDB removes what a lost ``$disconnect`` left behind.
 """
@@ -29,6 +34,14 @@ def project_topic(project_id: str) -> str:
     return f"project#{project_id}"
 
 
+class ConnectionsByUser(GlobalSecondaryIndex["Connection"]):
+    class Meta:
+        index_name = "by-user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
 class Connection(Model):
     class Meta(TableMeta):
         table_name = table_name("ws-connections")
@@ -38,6 +51,8 @@ class Connection(Model):
     role = UnicodeAttribute()
     connected_at = NumberAttribute()  # epoch seconds; young sockets get a grace period on 410
     expires_at = TTLAttribute()
+
+    by_user = ConnectionsByUser()
 
 
 class SubscriptionsByConnection(GlobalSecondaryIndex["Subscription"]):
@@ -49,6 +64,15 @@ class SubscriptionsByConnection(GlobalSecondaryIndex["Subscription"]):
     topic = UnicodeAttribute(range_key=True)
 
 
+class SubscriptionsByUserProject(GlobalSecondaryIndex["Subscription"]):
+    class Meta:
+        index_name = "by-user-project"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute(range_key=True)
+
+
 class Subscription(Model):
     class Meta(TableMeta):
         table_name = table_name("ws-subscriptions")
@@ -56,7 +80,11 @@ class Subscription(Model):
     topic = UnicodeAttribute(hash_key=True)  # task#<id> | project#<id>
     connection_id = UnicodeAttribute(range_key=True)
     user_id = UnicodeAttribute()
+    # The project of the topic (the task's project for task#); rows written before this field
+    # existed lack it and only age out (TTL, at most 2 h).
+    project_id = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     expires_at = TTLAttribute()
 
     by_connection = SubscriptionsByConnection()
+    by_user_project = SubscriptionsByUserProject()

@@ -96,5 +96,13 @@ def ws_ticket(principal: Principal) -> dict[str, Any]:
 
 
 def revoke_user_sessions(user_id: str) -> int:
-    """End every session of a user (call after a password change or removal)."""
-    return refresh_tokens.revoke_user_sessions(user_id)
+    """End every session of a user (call after a password or role change, or removal).
+
+    Refresh tokens first, then the user's open WebSockets (they would otherwise keep
+    receiving events with the old role for up to 2 h). Returns the revoked session count.
+    """
+    from chalicelib.logic import telemetry  # lazily: only this path needs it
+
+    revoked = refresh_tokens.revoke_user_sessions(user_id)
+    telemetry.close_user_connections(user_id)
+    return revoked

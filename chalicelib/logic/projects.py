@@ -171,7 +171,7 @@ def remove_member(principal: Principal, project_id: str, user_id: str) -> Projec
 
 
 def _stop_live_events(project_id: str, user_id: str) -> None:
-    """A former member's sockets stop receiving the project's events (its topic only)."""
+    """A former member's sockets stop receiving the project's events (its topic and its tasks')."""
     from chalicelib.logic import telemetry  # lazily: REST cold start does not need it otherwise
 
     telemetry.drop_project_subscriptions(project_id, user_id)

@@ -534,15 +534,58 @@ def record_external(
 
 
 def drop_project_subscriptions(project_id: str, user_id: str) -> int:
-    """Remove a user's subscriptions to a project (call when they leave it); return how many.
+    """Remove a user's subscriptions within a project (call when they leave it); return how many.
 
-    One Query on the project's topic; the user's own tasks-level subscriptions expire with
-    their connection (at most 2 h) and are re-authorized on every new subscribe.
+    Both the project's topic and its tasks' topics: every subscription row records the project
+    its topic belongs to, and the by-user-project index finds them all with one Query (a task
+    subscription is only authorized at subscribe time, so it must go with the membership).
+    The Query on the project's topic also catches rows written before ``project_id`` existed.
     """
+    keys = {
+        (item.topic, item.connection_id)
+        for item in Subscription.by_user_project.query(
+            user_id, Subscription.project_id == project_id
+        )
+    }
     topic = project_topic(project_id)
-    mine = [s for s in Subscription.query(topic) if s.user_id == user_id]
-    if mine:
+    keys.update((topic, s.connection_id) for s in Subscription.query(topic) if s.user_id == user_id)
+    if keys:
         with Subscription.batch_write() as batch:
-            for item in mine:
-                batch.delete(Subscription(topic, item.connection_id))
-    return len(mine)
+            for topic_key, connection_id in keys:
+                batch.delete(Subscription(topic_key, connection_id))
+    return len(keys)
+
+
+def _delete_connection(client: Any, connection_id: str) -> str:
+    """Close one socket through the management API: "closed", "gone" or "failed"."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client.delete_connection(ConnectionId=connection_id)
+        return "closed"
+    except ClientError as exc:
+        code, status = _error_code(exc)
+        if code == "GoneException" or status == 410:
+            return "gone"
+        log.warning("delete connection failed: %s", code or status)
+        return "failed"
+    except BotoCoreError as exc:
+        log.warning("delete connection failed: %s", type(exc).__name__)
+        return "failed"
+
+
+def close_user_connections(user_id: str) -> int:
+    """Close every open socket of a user and delete its rows; return how many there were.
+
+    Called when the user's sessions are revoked (password or role change): without it a socket
+    keeps receiving events until API Gateway's 2 h limit. The rows go even when the DELETE
+    fails, so no further event is posted to that socket and its next message is refused
+    (its connection is unknown). ``$disconnect`` then finds nothing left to clean up.
+    """
+    connection_ids = [item.connection_id for item in Connection.by_user.query(user_id)]
+    client = management_client()
+    for connection_id in connection_ids:
+        if client is not None:
+            _delete_connection(client, connection_id)
+        forget_connection(connection_id)
+    return len(connection_ids)

@@ -46,8 +46,7 @@ def connect(connection_id: str, token: str | None, task_id: str | None = None) -
     if not token:
         raise Unauthorized("A token is required to open the WebSocket.")
     principal = _principal_from_token(token)
-    if task_id:
-        access.get_task_for(principal, task_id)
+    task = access.get_task_for(principal, task_id) if task_id else None
     now = now_epoch()
     Connection(
         connection_id,
@@ -56,8 +55,8 @@ def connect(connection_id: str, token: str | None, task_id: str | None = None) -
         connected_at=now,
         expires_at=timedelta(seconds=CONNECTION_TTL_SECONDS),
     ).save()
-    if task_id:
-        _save_subscription(task_topic(task_id), connection_id, principal.user_id)
+    if task is not None:
+        _save_subscription(task_topic(task.id), connection_id, principal.user_id, task.project_id)
     return principal
 
 
@@ -65,11 +64,12 @@ def disconnect(connection_id: str) -> None:
     telemetry.forget_connection(connection_id)
 
 
-def _save_subscription(topic: str, connection_id: str, user_id: str) -> None:
+def _save_subscription(topic: str, connection_id: str, user_id: str, project_id: str) -> None:
     Subscription(
         topic,
         connection_id,
         user_id=user_id,
+        project_id=project_id,  # lets remove_member find this row (by-user-project index)
         created_at=now_epoch(),
         expires_at=timedelta(seconds=CONNECTION_TTL_SECONDS),
     ).save()
@@ -133,13 +133,13 @@ def _subscribe(connection_id: str, request: dict[str, Any]) -> dict[str, Any]:
     if after is not None and (not isinstance(after, int) or isinstance(after, bool) or after < 0):
         raise BadRequest("after must be a non-negative integer seq.", code="validation_error")
     if kind == "task":
-        access.get_task_for(principal, target_id)
-        _save_subscription(task_topic(target_id), connection_id, principal.user_id)
+        task = access.get_task_for(principal, target_id)
+        _save_subscription(task_topic(target_id), connection_id, principal.user_id, task.project_id)
         events = telemetry.events_for_task(target_id, after=after, limit=RECENT_TASK_EVENTS)
         reply = {"type": "subscribed", "taskId": target_id, "events": events}
     else:
         access.get_project_for(principal, target_id)
-        _save_subscription(project_topic(target_id), connection_id, principal.user_id)
+        _save_subscription(project_topic(target_id), connection_id, principal.user_id, target_id)
         reply = {"type": "subscribed", "projectId": target_id, "events": _project_events(target_id)}
     return fit_reply(reply)
 

@@ -62,7 +62,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         tables_rw=ALL_TABLES,
         in_vpc=True,  # GET /health and the router catalogue ask the executor
         sends_to_queue=True,  # POST /tasks and retry
-        manages_connections=True,  # publishes the first event of a task, /internal/telemetry
+        manages_connections=True,  # first event of a task, /internal/telemetry, close on revoke
         jwt_secret=True,
         bridge_token=True,  # POST /internal/telemetry
         # Presigned POST/GET carry this role's permissions: the POST stores the object tagged

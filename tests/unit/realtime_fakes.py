@@ -194,6 +194,7 @@ class RecordingManagementClient:
     def __init__(self, gone: set[str] | None = None) -> None:
         self.gone = gone or set()
         self.posts: list[tuple[str, bytes]] = []
+        self.deleted: list[str] = []
         self.lock = threading.Lock()
 
     def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:
@@ -209,6 +210,11 @@ class RecordingManagementClient:
             )
         with self.lock:
             self.posts.append((ConnectionId, Data))
+        return {}
+
+    def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:
+        with self.lock:
+            self.deleted.append(ConnectionId)
         return {}
 
     def messages_to(self, connection_id: str) -> list[dict[str, Any]]:
