@@ -21,7 +21,7 @@ def files_bucket_name(settings: StageSettings) -> str:
 
 
 def content_security_policy(settings: StageSettings) -> str:
-    """frontend/csp.txt with its placeholders filled.
+    """frontend/csp.txt with its {API_ORIGIN}, {WS_ORIGIN} and {UPLOAD_ORIGIN} fields filled in.
 
     The API ids are only known after the api stack, which itself needs this stack's domain
     (CORS), so the API origins are the region's API Gateway hosts; uploads go to the files
