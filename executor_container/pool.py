@@ -19,15 +19,20 @@ READY_TIMEOUT_S = 60.0
 
 class Worker:
     def __init__(self, ctx: Any, limits: WorkerLimits) -> None:
-        self.conn, child_conn = ctx.Pipe(duplex=True)
+        # One pipe per direction (see ``wire``); the Connections only own the descriptors.
+        calls_reader, self._calls = ctx.Pipe(duplex=False)
+        self._replies, replies_writer = ctx.Pipe(duplex=False)
         self.process = ctx.Process(
-            target=worker_main, args=(child_conn, limits), name="aion-worker", daemon=True
+            target=worker_main,
+            args=(calls_reader, replies_writer, limits),
+            name="aion-worker",
+            daemon=True,
         )
         self.process.start()
-        child_conn.close()
+        calls_reader.close()
+        replies_writer.close()
         self.calls = 0
-        # Messages go through ``wire`` (the Connection only owns the file descriptor).
-        self.wire = Wire(self.conn.fileno())
+        self.wire = Wire(self._replies.fileno(), self._calls.fileno())
 
     def wait_ready(self, timeout: float) -> bool:
         try:
@@ -52,7 +57,8 @@ class Worker:
         if self.process.is_alive():
             self.process.kill()
         self.process.join(2.0)
-        self.conn.close()
+        self._calls.close()
+        self._replies.close()
 
 
 class WorkerPool:

@@ -1,10 +1,14 @@
-"""Framing on the parent <-> worker pipe: a 4-byte length, then a marshal-encoded tuple.
+"""Framing on the parent <-> worker pipes: a 4-byte length, then a marshal-encoded tuple.
 
 multiprocessing's ``Connection`` pickles every message and reads it with two system calls
 (length, then body). The protocol only carries plain values (tuples, str, bytes, numbers,
 bools, None and JSON-shaped dicts/lists), which marshal encodes faster; a buffered reader
 gets a small message, or several queued ones, with one ``read``. Both ends are processes
 of the same interpreter, so marshal's format always matches.
+
+Each direction is its own ``os.pipe``: reading and writing a pipe costs a fraction of a
+Unix socket (a socketpair, what ``Pipe(duplex=True)`` gives), and every call crosses it
+twice.
 """
 
 from __future__ import annotations
@@ -35,13 +39,14 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
 
 
 class Wire:
-    """One end of the pipe, by file descriptor (the ``Connection`` keeps owning it)."""
+    """One side's ends of the two pipes, by file descriptor (the caller keeps owning them)."""
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd = read_fd
+        self.write_fd = write_fd
         self._buffer = bytearray()
         self._poller = select.poll()
-        self._poller.register(fd, select.POLLIN | select.POLLHUP)
+        self._poller.register(read_fd, select.POLLIN | select.POLLHUP)
 
     def send(self, message: tuple[Any, ...]) -> None:
         body = marshal.dumps(message)
@@ -49,10 +54,10 @@ class Wire:
             raise ValueError("message too large for the worker pipe")
         header = _HEADER.pack(len(body))
         if len(body) < _JOIN_BELOW:
-            _write_all(self.fd, header + body)
+            _write_all(self.write_fd, header + body)
         else:  # no copy of a large input just to prepend four bytes
-            _write_all(self.fd, header)
-            _write_all(self.fd, body)
+            _write_all(self.write_fd, header)
+            _write_all(self.write_fd, body)
 
     def readable(self, timeout: float) -> bool:
         """True when a message (or end of file) is waiting."""
@@ -73,7 +78,7 @@ class Wire:
                     return _decode(body)
                 if size > _READ_CHUNK:
                     return _decode(self._recv_large(size))
-            chunk = os.read(self.fd, _READ_CHUNK)
+            chunk = os.read(self.read_fd, _READ_CHUNK)
             if not chunk:
                 raise WireClosed("worker pipe closed")
             buffer += chunk
@@ -86,7 +91,7 @@ class Wire:
         view[:have] = self._buffer[_HEADER.size :]
         self._buffer.clear()
         while have < size:
-            got = os.readv(self.fd, [view[have:]])
+            got = os.readv(self.read_fd, [view[have:]])
             if not got:
                 raise WireClosed("worker pipe closed mid-message")
             have += got

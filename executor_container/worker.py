@@ -2,7 +2,7 @@
 
 Workers are forked from a forkserver (single-threaded, modules preloaded), so a crash, an
 out-of-memory or a runaway loop ends only the worker; the parent reports it and replaces it.
-Messages on the pipe (parent <-> worker, framed by ``wire.Wire``) are plain tuples:
+Messages on the pipes (parent <-> worker, framed by ``wire.Wire``) are plain tuples:
 
   parent -> worker: ``CallRequest.to_wire()``; ``None`` to exit.
   worker -> parent: ("ready",), ("progress", fraction, message), ("log", level, message),
@@ -181,7 +181,7 @@ def run_call(call: CallRequest, conn: Wire, limits: WorkerLimits) -> tuple[Any, 
     return ("result", text)
 
 
-def worker_main(connection: Any, limits: WorkerLimits) -> None:
+def worker_main(calls: Any, replies: Any, limits: WorkerLimits) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     signal.signal(signal.SIGXCPU, _on_sigxcpu)
     if limits.memory_bytes > 0:
@@ -189,8 +189,8 @@ def worker_main(connection: Any, limits: WorkerLimits) -> None:
     for spec in catalogue().values():
         if spec.warm is not None:
             spec.warm()
-    # ``connection`` (a multiprocessing Connection) only carries the file descriptor here.
-    conn = Wire(connection.fileno())
+    # The multiprocessing Connections only carry the pipes' file descriptors here.
+    conn = Wire(calls.fileno(), replies.fileno())
     _send(conn, ("ready",))
     while True:
         try:
