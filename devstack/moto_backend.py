@@ -54,6 +54,8 @@ class MotoServer:
             "-p",
             str(self.port),
         ]
+        if self._log_path:
+            argv.append("--request-log")  # the log file is there to read requests
         # The child imports devstack.moto_server from this checkout, whatever its cwd.
         path = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH", "")) if p)
         self.proc = procs.spawn(argv, env={**env, "PYTHONPATH": path}, stdout=out, stderr=out)

@@ -1,6 +1,9 @@
 """``python -m moto.server`` with DynamoDB made atomic the way the real service is.
 
-The dev stack starts moto through this module (``python -m devstack.moto_server -H .. -p ..``).
+The dev stack starts moto through this module (``python -m devstack.moto_server -H .. -p ..``),
+served by ``devstack.moto_http`` (keep-alive connections, no request log unless
+``--request-log``) instead of ``moto.server.main``.
+
 Two things of moto's DynamoDB (pinned moto==5.2.5) differ from AWS in ways our code relies on:
 
 - A conditional write checks its condition, then writes, with no lock: two threads of the
@@ -16,6 +19,7 @@ Only the dev stack's moto process imports this; Lambda code never does.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import sys
 import threading
@@ -76,7 +80,8 @@ class _ItemSnapshots:
 def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     """moto 5.2.5's ``DynamoDBBackend.transact_write_items`` with per-item rollback.
 
-    Same checks, order and errors as moto's; only the backup differs (items, not tables).
+    Same checks, order and errors as moto's; only the backup differs (items, not tables), and
+    each condition is evaluated once instead of twice.
     """
     from moto.dynamodb.exceptions import (
         ConditionalCheckFailed,
@@ -130,11 +135,13 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
                     raise ConditionalCheckFailed(item=original_item)
             if op_type != "ConditionCheck":
                 snapshots.save(self, table_name, key)
+            # The condition held just above and nothing can run in between (``_LOCK``): the
+            # write itself does not parse and evaluate it a second time.
             if op_type == "Put":
                 self.put_item(
                     table_name,
                     op["Item"],
-                    condition_expression=condition_expression,
+                    condition_expression=None,  # checked above, under the lock
                     expression_attribute_names=names,
                     expression_attribute_values=values,
                 )
@@ -142,7 +149,7 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
                 self.delete_item(
                     table_name,
                     key,
-                    condition_expression=condition_expression,
+                    condition_expression=None,  # checked above, under the lock
                     expression_attribute_names=names,
                     expression_attribute_values=values,
                 )
@@ -151,7 +158,7 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
                     table_name,
                     key,
                     update_expression=op["UpdateExpression"],
-                    condition_expression=condition_expression,
+                    condition_expression=None,  # checked above, under the lock
                     expression_attribute_names=names,
                     expression_attribute_values=values,
                 )
@@ -168,6 +175,53 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
         raise TransactionCanceledException(errors)
 
 
+class _QueryScope(threading.local):
+    """The table and hash key of the base-table Query running on this thread, if any."""
+
+    table: Any = None
+    hash_key: Any = None
+
+
+_query_scope = _QueryScope()
+
+
+def _scoped_query(original: Any) -> Any:
+    """moto's ``Table.query`` that reads only the queried partition on the base table.
+
+    moto's base-table Query sorts every item of the table (``all_items``) and keeps those with
+    the queried hash key, so each Query costs O(table) - the subscriptions and activity tables
+    only grow while the dev stack runs. With the scope set, ``all_items`` yields just that
+    partition, in the same order, so the result is identical. Index queries are unchanged.
+    """
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto's backend passes index_name as the 8th positional argument (after hash_key).
+        index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return original(self, hash_key, *args, **kwargs)
+        _query_scope.table, _query_scope.hash_key = self, hash_key
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            _query_scope.table = _query_scope.hash_key = None
+
+    return query
+
+
+def _scoped_all_items(original: Any) -> Any:
+    def all_items(self: Any) -> list[Any]:
+        if _query_scope.table is not self:
+            return original(self)
+        partition = self.items.get(_query_scope.hash_key)
+        if partition is None:
+            return []
+        if self.range_key_attr:
+            return sorted(partition.values(), key=lambda item: item.range_key)
+        return [partition]
+
+    return all_items
+
+
 def _filter_expression(expression: str, names: Any, values: Any) -> Any:
     from moto.dynamodb.comparisons import get_filter_expression
 
@@ -180,6 +234,7 @@ def install() -> None:
     if _installed:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     original_call_action = DynamoHandler.call_action
@@ -191,14 +246,23 @@ def install() -> None:
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    Table.query = _scoped_query(Table.query)  # type: ignore[method-assign]
+    Table.all_items = _scoped_all_items(Table.all_items)  # type: ignore[method-assign]
     _installed = True
 
 
 def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="moto for the dev stack")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument(
+        "--request-log", action="store_true", help="log one line per request (off: CPU per call)"
+    )
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
     install()
-    from moto.server import main as moto_main
+    from devstack.moto_http import serve
 
-    moto_main(argv if argv is not None else sys.argv[1:])
+    serve(args.host, args.port, request_log=args.request_log)
 
 
 if __name__ == "__main__":
