@@ -1,16 +1,25 @@
-"""Tasks through the whole dev stack vs the same module called directly over gRPC.
+"""Tasks through the whole dev stack vs the same modules called directly over gRPC.
 
 Starts ``python -m devstack`` on a free port (moto server, REST + WebSocket emulator, SQS and
 schedule drivers, executor process). ``--clients`` threads each open a WebSocket, subscribe to
 their own project and run tasks one after the other (``--tasks`` in total): the latency of a
 task is from sending ``POST /tasks`` to receiving its ``completed`` event on the socket.
+
+The workload (``dispatch_workload.py``) rotates over six catalogue modules with inline inputs
+of 12-120 KB, each a few tens of ms of real work over gRPC: a queue-based platform adds a
+fixed cost per task (on AWS the SQS -> Lambda hop alone is 10-20 ms), so a ratio against a
+module that does nothing (text.stats on 900 bytes: ~1 ms) measures only that fixed cost. That
+fixed cost is still printed on its own line ("platform overhead", one client, trivial input).
+Each task is plain language routed by the real router; the run checks that every completed
+task ran the module intended for it (its ``routed`` event) and counts mismatches.
+
 Counted, not estimated:
 - management posts per event (the emulator's counter / events the clients received);
-- DynamoDB and SQS requests per task (moto's request recorder, over a separate smaller run,
-  so recording does not slow the timed run).
-The floor: the same module, input and concurrency called directly over gRPC on an executor
-process of our own, in the same run. Prints p50/p99, tasks/s and the ratio dispatch/floor,
-and the same for one client alone (the path's own latency, without saturating moto).
+- DynamoDB and SQS requests per task (the dev stack counts every botocore call in its process:
+  the app's, and its own SQS polling), over the timed run.
+The floor: the same modules, inputs, params and concurrency called directly over gRPC on an
+executor process of our own, in the same run. Prints p50/p99, tasks/s and the ratio
+dispatch/floor.
 
     .venv/bin/python benchmarks/dispatch_e2e.py [--tasks 200] [--clients 10] [--seconds 300]
 """
@@ -29,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from dispatch_workload import TRIVIAL, Item, workload  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
-
-INSTRUCTION = "Count the words in this text"
-TEXT = "The quick brown fox jumps over the lazy dog. " * 20
-MODULE = "text.stats"
 
 
 def free_port() -> int:
@@ -125,14 +132,32 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 # ---------------------------------------------------------------------------- the stack run
 
 
+@dataclass(frozen=True)
+class Routed:
+    """What the router decided for a workload item (``POST /router/explain``)."""
+
+    item: Item
+    module: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    by_module: dict[str, list[float]] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+    wall: float = 0.0
+
+
 class Client:
     """One user session: a project, a subscribed WebSocket, tasks run one after the other."""
 
     def __init__(self, info: dict[str, Any], token: str) -> None:
         self.api = info["api_url"]
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.http = requests.Session()
         name = f"bench {secrets.token_hex(3)}"
-        reply = requests.post(
+        reply = self.http.post(
             f"{self.api}/projects", json={"name": name}, headers=self.headers, timeout=30
         )
         reply.raise_for_status()
@@ -143,25 +168,35 @@ class Client:
         assert json.loads(self.ws.recv(timeout=30))["type"] == "subscribed"
         self.events = 0
 
-    def run_task(self) -> float:
+    def run_task(self, item: Item) -> tuple[float, str]:
+        """(seconds from POST to the completed event, the module its routed event names)."""
         started = time.perf_counter()
-        reply = requests.post(
+        reply = self.http.post(
             f"{self.api}/tasks",
-            json={"projectId": self.project_id, "instruction": INSTRUCTION, "input": TEXT},
+            json={
+                "projectId": self.project_id,
+                "instruction": item.instruction,
+                "input": item.input,
+            },
             headers=self.headers,
             timeout=30,
         )
         reply.raise_for_status()
         task_id = reply.json()["id"]
+        module = ""
         while True:
             event = json.loads(self.ws.recv(timeout=60))
             if event.get("type") != "telemetry":
                 continue
             self.events += 1
-            if event["taskId"] != task_id or event["kind"] != "status":
+            if event["taskId"] != task_id:
+                continue
+            if event["kind"] == "routed":
+                module = (event.get("data") or {}).get("module") or ""
+            if event["kind"] != "status":
                 continue
             if event["status"] == "completed":
-                return time.perf_counter() - started
+                return time.perf_counter() - started, module
             if event["status"] in ("failed", "canceled", "needs_review"):
                 raise RuntimeError(f"task ended {event['status']}: {event['message']}")
 
@@ -172,8 +207,9 @@ class Client:
 ERRORS: list[str] = []
 
 
-def run_clients(clients: list[Client], total: int, seconds: float) -> tuple[list[float], float]:
-    latencies: list[float] = []
+def run_clients(clients: list[Client], items: list[Item], total: int, seconds: float) -> Run:
+    """``total`` tasks over the clients, task n with ``items[n % len(items)]``."""
+    run = Run()
     lock = threading.Lock()
     remaining = iter(range(total))
     stop_at = time.perf_counter() + seconds
@@ -181,16 +217,21 @@ def run_clients(clients: list[Client], total: int, seconds: float) -> tuple[list
     def work(client: Client) -> None:
         while time.perf_counter() < stop_at:
             with lock:
-                if next(remaining, None) is None:
-                    return
+                n = next(remaining, None)
+            if n is None:
+                return
+            item = items[n % len(items)]
             try:
-                took = client.run_task()
+                took, module = client.run_task(item)
             except Exception as exc:  # counted and printed: the run goes on
                 with lock:
                     ERRORS.append(f"{type(exc).__name__}: {exc}"[:200])
                 continue
             with lock:
-                latencies.append(took)
+                run.latencies.append(took)
+                run.by_module.setdefault(item.module, []).append(took)
+                if module != item.module:
+                    run.mismatches.append(f"{item.module} ran as {module or '?'}")
 
     threads = [threading.Thread(target=work, args=(c,)) for c in clients]
     started = time.perf_counter()
@@ -198,7 +239,24 @@ def run_clients(clients: list[Client], total: int, seconds: float) -> tuple[list
         t.start()
     for t in threads:
         t.join()
-    return latencies, time.perf_counter() - started
+    run.wall = time.perf_counter() - started
+    return run
+
+
+def explain(info: dict[str, Any], token: str, items: list[Item]) -> list[Routed]:
+    """The real router's decision for each item, as the dispatcher will take it."""
+    routed = []
+    for item in items:
+        reply = requests.post(
+            f"{info['api_url']}/router/explain",
+            json={"instruction": item.instruction, "input": item.input},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        reply.raise_for_status()
+        decision = reply.json()
+        routed.append(Routed(item, decision["module"], decision.get("params") or {}))
+    return routed
 
 
 def ws_posts(info: dict[str, Any]) -> int:
@@ -206,50 +264,55 @@ def ws_posts(info: dict[str, Any]) -> int:
     return int(status["websocket"]["counters"].get("mgmt_post", 0))
 
 
-def count_requests(info: dict[str, Any], clients: list[Client], tasks: int) -> dict[str, float]:
-    moto = info["moto_url"]
-    for action in ("reset-recording", "start-recording"):
-        requests.post(f"{moto}/moto-api/recorder/{action}", timeout=10).raise_for_status()
-    run_clients(clients, tasks, 120)
-    time.sleep(1.5)  # let the SQS pollers' deletes land
-    requests.post(f"{moto}/moto-api/recorder/stop-recording", timeout=10).raise_for_status()
-    recording = requests.get(f"{moto}/moto-api/recorder/download-recording", timeout=30).text
-    rows = [json.loads(line) for line in recording.splitlines() if line.strip()]
-    dynamo: dict[str, int] = {}
-    sqs = 0
-    for row in rows:
-        headers = {k.lower(): v for k, v in (row.get("headers") or {}).items()}
-        target = headers.get("x-amz-target", "")
-        if target.startswith("DynamoDB_"):
-            op = target.split(".", 1)[1]
-            dynamo[op] = dynamo.get(op, 0) + 1
-        elif "sqs" in target.lower() or "Action=" in str(row.get("body", ""))[:200]:
-            sqs += 1
+def aws_calls(info: dict[str, Any]) -> dict[str, int]:
+    """``service:operation -> calls`` so far: the app's and the dev stack's own (SQS polling)."""
+    status = requests.get(info["status_url"], timeout=10).json()
+    counts: dict[str, int] = {}
+    for section in ("awsCalls", "devstackAwsCalls"):
+        for service, operations in status[section].items():
+            for operation, n in operations.items():
+                key = f"{service}:{operation}"
+                counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def per_task(before: dict[str, int], after: dict[str, int], tasks: int) -> dict[str, float]:
+    """DynamoDB calls per task by operation, their total, and all SQS calls per task."""
+    delta = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    dynamo = {k.split(":", 1)[1]: v for k, v in delta.items() if k.startswith("dynamodb:")}
     result: dict[str, float] = {f"dynamodb:{k}": v / tasks for k, v in sorted(dynamo.items())}
     result["dynamodb"] = sum(dynamo.values()) / tasks
-    result["sqs"] = sqs / tasks
+    result["sqs"] = sum(v for k, v in delta.items() if k.startswith("sqs:")) / tasks
     return result
 
 
 # ---------------------------------------------------------------------------- the floor
 
 
-def grpc_floor(target: str, token: str, total: int, concurrency: int) -> tuple[list[float], float]:
-    os.environ["AION_EXECUTOR_TARGET"] = target
-    os.environ["AION_BRIDGE_TOKEN"] = token
-    from chalicelib.executor_client import get_executor_client
+class Floor:
+    """The executor called directly: the modules' own time, nothing of the platform."""
 
-    client = get_executor_client()
-    deadline = time.monotonic() + 60
-    while not client.health(timeout_s=1.0):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the floor executor did not become healthy")
-        time.sleep(0.2)
+    def __init__(self, target: str, token: str) -> None:
+        os.environ["AION_EXECUTOR_TARGET"] = target
+        os.environ["AION_BRIDGE_TOKEN"] = token
+        from chalicelib.executor_client import get_executor_client
 
-    def one() -> float:
+        self.client = get_executor_client()
+        deadline = time.monotonic() + 60
+        while not self.client.health(timeout_s=1.0):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the floor executor did not become healthy")
+            time.sleep(0.2)
+
+    def one(self, routed: Routed) -> float:
         started = time.perf_counter()
-        for event in client.execute(
-            task_id="tsk_floor", attempt=1, module=MODULE, input_text=TEXT, params={}, timeout_s=30
+        for event in self.client.execute(
+            task_id="tsk_floor",
+            attempt=1,
+            module=routed.module,
+            input_text=routed.item.input,
+            params=routed.params,
+            timeout_s=60,
         ):
             if event.kind == "result":
                 break
@@ -257,40 +320,111 @@ def grpc_floor(target: str, token: str, total: int, concurrency: int) -> tuple[l
                 raise RuntimeError(event.message)
         return time.perf_counter() - started
 
-    for _ in range(20):
-        one()
-    latencies: list[float] = []
-    lock = threading.Lock()
-    remaining = iter(range(total))
+    def run(self, routed: list[Routed], total: int, concurrency: int) -> Run:
+        """Like ``run_clients``: call n takes ``routed[n % len(routed)]``."""
+        run = Run()
+        lock = threading.Lock()
+        remaining = iter(range(total))
 
-    def work() -> None:
-        while True:
-            with lock:
-                if next(remaining, None) is None:
+        def work() -> None:
+            while True:
+                with lock:
+                    n = next(remaining, None)
+                if n is None:
                     return
-            took = one()
-            with lock:
-                latencies.append(took)
+                one = routed[n % len(routed)]
+                took = self.one(one)
+                with lock:
+                    run.latencies.append(took)
+                    run.by_module.setdefault(one.item.module, []).append(took)
 
-    threads = [threading.Thread(target=work) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, time.perf_counter() - started
+        threads = [threading.Thread(target=work) for _ in range(concurrency)]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        run.wall = time.perf_counter() - started
+        return run
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def report(
+    routed: list[Routed],
+    module_floor: Run,
+    stack: Run,
+    floor: Run,
+    concurrency: int,
+    posts: int,
+    events: int,
+    counts: dict[str, float],
+    solo: Run,
+    solo_floor: Run,
+) -> None:
+    print("workload: tasks rotate over these modules, inline input, routed by the real router")
+    for one in routed:
+        took = statistics.median(module_floor.by_module.get(one.item.module) or [0.0])
+        print(
+            f"  {one.item.module:17s} {len(one.item.input.encode()):7,d} B  "
+            f"floor (1 call at a time) p50 {ms(took)}  router -> {one.module}"
+        )
+    p50, p99 = percentile(stack.latencies, 0.5), percentile(stack.latencies, 0.99)
+    print(f"{len(stack.latencies)} tasks, {concurrency} concurrent clients, dev stack")
+    print(
+        f"  POST -> completed on WS: p50 {ms(p50)}  p99 {ms(p99)}  "
+        f"mean {ms(statistics.fmean(stack.latencies))}"
+    )
+    print(
+        f"  throughput: {len(stack.latencies) / stack.wall:6.1f} tasks/s; failed tasks: "
+        f"{len(ERRORS)}; ran another module than intended: {len(stack.mismatches)}"
+    )
+    for error in sorted(set(ERRORS + stack.mismatches))[:5]:
+        print(f"    {error}")
+    print(
+        f"  events per task (received): {events / max(1, len(stack.latencies)):.1f}; "
+        f"management posts per event: {posts / max(1, events):.2f}"
+    )
+    detail = ", ".join(f"{k.split(':')[1]} {v:.1f}" for k, v in counts.items() if ":" in k)
+    print(f"  DynamoDB requests per task: {counts['dynamodb']:.1f} ({detail})")
+    print(f"  SQS requests per task: {counts['sqs']:.1f}")
+    f50, f99 = percentile(floor.latencies, 0.5), percentile(floor.latencies, 0.99)
+    print(
+        "floor: the same modules, inputs, params and concurrency over gRPC, "
+        f"{len(floor.latencies)} calls"
+    )
+    print(
+        f"  p50 {ms(f50)}  p99 {ms(f99)}  "
+        f"throughput {len(floor.latencies) / floor.wall:6.1f} calls/s"
+    )
+    s50, sf50 = percentile(solo.latencies, 0.5), percentile(solo_floor.latencies, 0.5)
+    print(
+        f"platform overhead ({TRIVIAL.module} on {len(TRIVIAL.input)} B, 1 client, "
+        f"{len(solo.latencies)} tasks): p50 {ms(s50)} vs gRPC {ms(sf50)} -> "
+        f"+{(s50 - sf50) * 1000:.1f} ms per task"
+    )
+    ratio = p50 / f50
+    print(
+        f"ratio dispatch/floor (p50, {concurrency} clients, workload above): {ratio:.2f}x "
+        f"(target <= 3x) -> {'OK' if ratio <= 3 else 'ABOVE TARGET'}"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--clients", type=int, default=10)
-    parser.add_argument("--count-tasks", type=int, default=20)
-    parser.add_argument("--solo-tasks", type=int, default=20)
+    parser.add_argument("--solo-tasks", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=300)
     args = parser.parse_args()
     total = max(1, min(args.tasks, 2000))
     concurrency = max(1, min(args.clients, 50))
+    items = workload()
 
     with tempfile.TemporaryDirectory(prefix="aion-bench-") as tmp:
         workdir = Path(tmp)
@@ -305,56 +439,48 @@ def main() -> int:
             )
             login.raise_for_status()
             access = login.json()["accessToken"]
+            routed = explain(info, access, items)
             clients = [Client(info, access) for _ in range(concurrency)]
             for client in clients:  # warm up every path once
-                client.run_task()
-            # Uncontended: one client, so the path's own latency shows apart from saturation.
-            solo, _ = run_clients(clients[:1], max(1, min(args.solo_tasks, 200)), 120)
+                for item in (*items, TRIVIAL):
+                    client.run_task(item)
+            # The platform's own cost: one client, a module that does next to nothing.
+            solo = run_clients(clients[:1], [TRIVIAL], max(1, min(args.solo_tasks, 200)), 120)
             events_before = sum(c.events for c in clients)
             posts_before = ws_posts(info)
-            latencies, wall = run_clients(clients, total, args.seconds)
+            calls_before = aws_calls(info)
+            timed = run_clients(clients, items, total, args.seconds)
+            time.sleep(0.5)  # the last batch's SQS delete lands after its completed event
+            counts = per_task(calls_before, aws_calls(info), max(1, len(timed.latencies)))
             posts = ws_posts(info) - posts_before
             events = sum(c.events for c in clients) - events_before
-            counts = count_requests(info, clients, max(1, min(args.count_tasks, 200)))
             for client in clients:
                 client.close()
-            floor, floor_wall = grpc_floor(target, token, len(latencies), concurrency)
-            solo_floor, _ = grpc_floor(target, token, len(solo), 1)
+        finally:
+            stop(stack)
+        try:
+            # The floor runs alone, as the stack did (its executor idled meanwhile).
+            floor = Floor(target, token)
+            for one in routed:
+                floor.one(one)
+            trivial = Routed(TRIVIAL, TRIVIAL.module, {})
+            module_floor = floor.run(routed, 5 * len(routed), 1)
+            floor_run = floor.run(routed, len(timed.latencies), concurrency)
+            solo_floor = floor.run([trivial], len(solo.latencies), 1)
         finally:
             stop(executor)
-            stop(stack)
 
-    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    f50, f99 = percentile(floor, 0.5), percentile(floor, 0.99)
-    print(f"{len(latencies)} tasks ({MODULE}), {concurrency} concurrent clients, dev stack")
-    print(
-        f"  POST -> completed on WS: p50 {p50 * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  "
-        f"mean {statistics.fmean(latencies) * 1000:7.1f} ms"
-    )
-    print(f"  throughput: {len(latencies) / wall:6.1f} tasks/s; failed requests: {len(ERRORS)}")
-    for error in sorted(set(ERRORS))[:5]:
-        print(f"    {error}")
-    print(
-        f"  events per task (received): {events / max(1, len(latencies)):.1f}; "
-        f"management posts per event: {posts / max(1, events):.2f}"
-    )
-    detail = ", ".join(f"{k.split(':')[1]} {v:.1f}" for k, v in counts.items() if ":" in k)
-    print(f"  DynamoDB requests per task: {counts['dynamodb']:.1f} ({detail})")
-    print(f"  SQS requests per task: {counts['sqs']:.1f}")
-    print(f"floor: {MODULE} directly over gRPC, same input and concurrency, {len(floor)} calls")
-    print(
-        f"  p50 {f50 * 1000:7.2f} ms  p99 {f99 * 1000:7.2f} ms  "
-        f"throughput {len(floor) / floor_wall:7.1f} calls/s"
-    )
-    s50, sf50 = percentile(solo, 0.5), percentile(solo_floor, 0.5)
-    print(
-        f"uncontended (1 client, {len(solo)} tasks): p50 {s50 * 1000:7.1f} ms vs gRPC "
-        f"{sf50 * 1000:6.2f} ms ({s50 / sf50:.0f}x)"
-    )
-    ratio = p50 / f50
-    print(
-        f"ratio dispatch/floor (p50, {concurrency} clients): {ratio:.1f}x (target <= 3x) -> "
-        f"{'OK' if ratio <= 3 else 'ABOVE TARGET'}"
+    report(
+        routed,
+        module_floor,
+        timed,
+        floor_run,
+        concurrency,
+        posts,
+        events,
+        counts,
+        solo,
+        solo_floor,
     )
     return 0
 

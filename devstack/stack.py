@@ -248,6 +248,7 @@ class DevStack:
             "sqs": dict(self.sqs_driver.counters) if self.sqs_driver else {},
             "schedules": dict(self.schedule_driver.counters) if self.schedule_driver else {},
             "awsCalls": aws_calls.snapshot(),
+            "devstackAwsCalls": aws_calls.snapshot(internal=True),
         }
 
     async def stop(self) -> None:
