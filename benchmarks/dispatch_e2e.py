@@ -269,7 +269,7 @@ def aws_calls(info: dict[str, Any]) -> dict[str, int]:
     status = requests.get(info["status_url"], timeout=10).json()
     counts: dict[str, int] = {}
     for section in ("awsCalls", "devstackAwsCalls"):
-        for service, operations in status[section].items():
+        for service, operations in status.get(section, {}).items():
             for operation, n in operations.items():
                 key = f"{service}:{operation}"
                 counts[key] = counts.get(key, 0) + n
