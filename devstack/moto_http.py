@@ -13,7 +13,8 @@ close and a thread start in moto - several times per task. Here:
 - The request log (one line per request through ``logging``) is off unless asked for.
 - ``CachedDispatcher`` remembers which moto backend serves a host name: moto's own lookup
   lists and stats every folder of the moto package on every request, under a global lock.
-  Likewise each response class's method names (``cache_method_names``).
+  Likewise each response class's method names (``cache_method_names``), and the request id
+  regex over bodies that cannot hold one (``skip_request_id_scan``).
 
 Only the dev stack's moto process imports this; Lambda code never does.
 """
@@ -209,12 +210,37 @@ def cache_method_names() -> None:
     responses.method_names_from_class = method_names_from_class
 
 
+def skip_request_id_scan() -> None:
+    """Scan a response body for ``<RequestId>`` only when it can contain one.
+
+    moto runs ``re.sub(r"(?<=<RequestId>).*(?=</RequestId>)", ...)`` over every response body
+    to stamp the request id into XML. On a JSON answer that carries a task's input (GetItem of
+    a 200 KB item) that regex walks every character for nothing. Without the tag the result
+    is the body itself, so only the header half of the method needs to run.
+    """
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse._enrich_response
+    if getattr(original, "scoped", False):
+        return
+
+    def enrich(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if isinstance(body, str) and "<RequestId>" not in body:
+            headers, _ = original(headers, "")
+            return headers, body
+        return original(headers, body)
+
+    enrich.scoped = True  # type: ignore[attr-defined]
+    BaseResponse._enrich_response = staticmethod(enrich)  # type: ignore[method-assign,assignment]
+
+
 def build_server(host: str, port: int, *, request_log: bool = False) -> BaseWSGIServer:
     """A threaded keep-alive server for moto's backends on ``host:port``."""
     from moto.moto_server.werkzeug_app import create_backend_app
 
     cache_method_names()
     fast_header_parsing()
+    skip_request_id_scan()
 
     app = CachedDispatcher(create_backend_app)
     handler = type("Handler", (KeepAliveHandler,), {"request_log": request_log})
