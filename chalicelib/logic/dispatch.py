@@ -14,7 +14,8 @@ One SQS message ``{"taskId", "attempt"}`` = one attempt of one task. The flow:
    watches, which cancels the gRPC call. Every event and the terminal write are conditional on
    still holding the lease, so a task the sweeper took back never gets a second terminal event.
 4. Terminal write: ``completed`` (result inline, or in S3 when large: ``result_ref``), ``failed``
-   (permanent error, or transient error on the last delivery) or ``canceled``.
+   (permanent error, or transient error on the last delivery) or ``canceled``. A progress value
+   the coalescer still holds is written in the same transaction, just before ``completed``.
 
 Transient failures (executor unavailable, throttling) put the task back to ``queued`` and raise
 ``RetryLater``. The batch handler then sets that message's visibility timeout to an exponential
@@ -343,7 +344,9 @@ class _Run:
         *,
         extra_actions: list[Any] | None = None,
         data: Any = None,
+        before: list[dict[str, Any]] | None = None,
     ) -> Outcome:
+        """The terminal write; ``before``: events (specs) stored and posted just ahead of it."""
         spec: dict[str, Any] = {
             "kind": "status",
             "status": status,
@@ -359,7 +362,7 @@ class _Run:
                 self.task.project_id,
                 actions=[*_end_actions(self.task, status), *(extra_actions or [])],
                 condition=_holding(self.owner),
-                events=[spec],
+                events=[*(before or []), spec],
                 last_seq=self.last_seq,
             )
         except ConditionFailed:
@@ -628,7 +631,20 @@ def _input_args(task: Task, route: dict[str, Any]) -> dict[str, Any]:
     return {"input_text": json.dumps(value)}
 
 
-def _complete(run: _Run, result: Any, started: float) -> Outcome:
+def _progress_spec(value: tuple[float | None, str]) -> dict[str, Any]:
+    """A progress event as ``_Run.emit`` writes it, for ``_Run.finish(before=...)``."""
+    return {
+        "kind": "progress",
+        "status": RUNNING,
+        "message": value[1],
+        "actor": "executor",
+        "progress": value[0],
+    }
+
+
+def _complete(
+    run: _Run, result: Any, started: float, before: list[dict[str, Any]] | None = None
+) -> Outcome:
     encoded = json.dumps(result, default=str)
     took_ms = int((time.monotonic() - started) * 1000)
     message = f"Completed in {took_ms} ms."
@@ -647,12 +663,14 @@ def _complete(run: _Run, result: Any, started: float) -> Outcome:
             message,
             extra_actions=[Task.result.remove(), Task.result_ref.set(key), Task.error.remove()],
             data={"resultRef": key, "resultBytes": len(encoded.encode())},
+            before=before,
         )
     return run.finish(
         COMPLETED,
         message,
         extra_actions=[Task.result.set(result), Task.result_ref.remove(), Task.error.remove()],
         data={"result": result},
+        before=before,
     )
 
 
@@ -728,9 +746,10 @@ def _run_executor(
         return _fail(run, code, message)
     routing.record_route_outcome("executor", True)
     pending = coalescer.flush()
-    if pending is not None:
-        run.emit("progress", pending[1], progress=pending[0])
-    return _complete(run, result, started)
+    # The last coalesced progress goes out with the terminal write: one transaction instead
+    # of two, with the same events, seqs and order (stored and posted right before completed).
+    before = None if pending is None else [_progress_spec(pending)]
+    return _complete(run, result, started, before)
 
 
 def _run_llm(run: _Run, lease: Lease, remaining_seconds: Callable[[], float] | None) -> Outcome:

@@ -5,8 +5,10 @@ created and dispatched; the expected numbers are what the access pattern needs:
 - POST /tasks: the project (GetItem), task + first event (one TransactWriteItems), the
   project's subscribers (one Query: nobody can watch the new task's own topic yet).
 - dispatch: the task (GetItem); every status/progress/log event is ONE TransactWriteItems
-  (task update at the known seq + the activity item); the subscribers are looked up after the
-  claim and after the terminal write (two topics each), progress in between reuses the lookup.
+  (task update at the known seq + the activity item), except that the claim writes routed +
+  running together and the terminal write takes the last coalesced progress along; the
+  subscribers are looked up after the claim and after the terminal write (two topics each),
+  progress in between reuses the lookup.
 """
 
 from __future__ import annotations
@@ -116,6 +118,32 @@ def test_a_full_dispatch_costs_one_request_per_event_plus_reads(
     received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
     assert received == [e["seq"] for e in outcome.events] == list(range(2, 2 + events))
     assert Task.get(task.id).last_seq == received[-1]
+
+
+def test_the_last_coalesced_progress_rides_with_the_terminal_write(
+    calls: Calls, realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "1")  # 0.5 waits behind "started"
+    dispatch.get_config.cache_clear()
+    install_fakes(monkeypatch, Fakes(FakeExecutor(_script()), FakeRouting(), lambda *a: ""))
+    project = seed_project()
+    _subscribe_project(project.id)
+    task = seed_task(project)
+    calls.reset()
+    outcome = dispatch.handle_message(json.dumps({"taskId": task.id, "attempt": 1}))
+    kinds = [(e["kind"], e.get("progress")) for e in outcome.events]
+    assert kinds == [
+        ("routed", None),
+        ("status", None),
+        ("progress", 0.0),
+        ("log", None),
+        ("progress", 0.5),  # held by the coalescer, written with completed
+        ("status", 1.0),
+    ]
+    assert calls.dynamodb()["TransactWriteItems"] == len(kinds) - 2
+    received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
+    assert received == [e["seq"] for e in outcome.events] == list(range(2, 8))
+    assert [(a.kind, a.seq) for a in activity_of(task.id)][-2:] == [("progress", 6), ("status", 7)]
 
 
 def test_creating_a_task_costs_three_requests(
