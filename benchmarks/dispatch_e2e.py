@@ -430,35 +430,36 @@ def main() -> int:
         workdir = Path(tmp)
         stack, info = start_devstack(workdir)
         token = "bench-" + secrets.token_hex(16)
-        executor, target = start_executor(token)
+        executor: subprocess.Popen[bytes] | None = None
         try:
-            login = requests.post(
-                f"{info['api_url']}/auth/login",
-                json={"email": info["admin_email"], "password": info["admin_password"]},
-                timeout=30,
-            )
-            login.raise_for_status()
-            access = login.json()["accessToken"]
-            routed = explain(info, access, items)
-            clients = [Client(info, access) for _ in range(concurrency)]
-            for client in clients:  # warm up every path once
-                for item in (*items, TRIVIAL):
-                    client.run_task(item)
-            # The platform's own cost: one client, a module that does next to nothing.
-            solo = run_clients(clients[:1], [TRIVIAL], max(1, min(args.solo_tasks, 200)), 120)
-            events_before = sum(c.events for c in clients)
-            posts_before = ws_posts(info)
-            calls_before = aws_calls(info)
-            timed = run_clients(clients, items, total, args.seconds)
-            time.sleep(0.5)  # the last batch's SQS delete lands after its completed event
-            counts = per_task(calls_before, aws_calls(info), max(1, len(timed.latencies)))
-            posts = ws_posts(info) - posts_before
-            events = sum(c.events for c in clients) - events_before
-            for client in clients:
-                client.close()
-        finally:
-            stop(stack)
-        try:
+            executor, target = start_executor(token)
+            try:
+                login = requests.post(
+                    f"{info['api_url']}/auth/login",
+                    json={"email": info["admin_email"], "password": info["admin_password"]},
+                    timeout=30,
+                )
+                login.raise_for_status()
+                access = login.json()["accessToken"]
+                routed = explain(info, access, items)
+                clients = [Client(info, access) for _ in range(concurrency)]
+                for client in clients:  # warm up every path once
+                    for item in (*items, TRIVIAL):
+                        client.run_task(item)
+                # The platform's own cost: one client, a module that does next to nothing.
+                solo = run_clients(clients[:1], [TRIVIAL], max(1, min(args.solo_tasks, 200)), 120)
+                events_before = sum(c.events for c in clients)
+                posts_before = ws_posts(info)
+                calls_before = aws_calls(info)
+                timed = run_clients(clients, items, total, args.seconds)
+                time.sleep(0.5)  # the last batch's SQS delete lands after its completed event
+                counts = per_task(calls_before, aws_calls(info), max(1, len(timed.latencies)))
+                posts = ws_posts(info) - posts_before
+                events = sum(c.events for c in clients) - events_before
+                for client in clients:
+                    client.close()
+            finally:
+                stop(stack)  # before the floor: it gets the machine the stack had
             # The floor runs alone, as the stack did (its executor idled meanwhile).
             floor = Floor(target, token)
             for one in routed:
@@ -468,7 +469,9 @@ def main() -> int:
             floor_run = floor.run(routed, len(timed.latencies), concurrency)
             solo_floor = floor.run([trivial], len(solo.latencies), 1)
         finally:
-            stop(executor)
+            stop(stack)  # no-op once stopped; here when the stack part raised
+            if executor is not None:
+                stop(executor)
 
     report(
         routed,
