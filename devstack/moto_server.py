@@ -222,6 +222,33 @@ def _scoped_all_items(original: Any) -> Any:
     return all_items
 
 
+# Distinct update expressions kept parsed; the app writes a few shapes (pynamodb numbers its
+# placeholders, so the text repeats while the values change).
+PARSED_UPDATES_MAX = 1024
+
+
+def _cached_update_parsing(original_make: Any) -> Any:
+    """``UpdateExpressionParser.make`` that parses each expression text once.
+
+    Every UpdateItem and transactional Update parses its expression twice (the request is
+    validated, then applied). The tree depends on the text alone; its users only read it or
+    deep-copy it before resolving names and values (``Validator``), so one tree can serve
+    every request. An invalid expression raises as before and is not remembered.
+    """
+    parsed: dict[str, Any] = {}
+
+    def make(cls: Any, expression_str: str) -> Any:
+        tree = parsed.get(expression_str)
+        if tree is None:
+            tree = original_make(expression_str)
+            if len(parsed) >= PARSED_UPDATES_MAX:
+                parsed.clear()
+            parsed[expression_str] = tree
+        return tree
+
+    return classmethod(make)
+
+
 def _filter_expression(expression: str, names: Any, values: Any) -> Any:
     from moto.dynamodb.comparisons import get_filter_expression
 
@@ -235,6 +262,7 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.dynamodb.responses import DynamoHandler
 
     original_call_action = DynamoHandler.call_action
@@ -247,6 +275,7 @@ def install() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.query = _scoped_query(Table.query)  # type: ignore[method-assign]
+    UpdateExpressionParser.make = _cached_update_parsing(UpdateExpressionParser.make)
     Table.all_items = _scoped_all_items(Table.all_items)  # type: ignore[method-assign]
     _installed = True
 

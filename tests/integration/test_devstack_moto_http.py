@@ -130,3 +130,40 @@ def test_base_table_query_reads_only_its_partition_with_the_same_answer(
         ExpressionAttributeValues={":g": {"S": "g1"}},
     )
     assert sorted(by_g) == sorted((f"p{p}", s) for p in range(4) for s in ("1", "3", "5"))
+
+
+def test_a_repeated_update_expression_applies_each_requests_values(server: MotoServer) -> None:
+    dynamodb = _client(server, "dynamodb")
+    dynamodb.create_table(
+        TableName="updates",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    update = "SET #0 = :0, #1 = list_append(if_not_exists(#1, :e), :1) ADD #2 :2"
+    for n in range(1, 4):
+        for key in ("a", "b"):
+            dynamodb.update_item(
+                TableName="updates",
+                Key={"pk": {"S": key}},
+                UpdateExpression=update,
+                ExpressionAttributeNames={"#0": "status", "#1": "log", "#2": "count"},
+                ExpressionAttributeValues={
+                    ":0": {"S": f"{key}{n}"},
+                    ":1": {"L": [{"N": str(n)}]},
+                    ":e": {"L": []},
+                    ":2": {"N": str(n)},
+                },
+            )
+    item = dynamodb.get_item(TableName="updates", Key={"pk": {"S": "b"}})["Item"]
+    assert item["status"] == {"S": "b3"}
+    assert item["log"] == {"L": [{"N": "1"}, {"N": "2"}, {"N": "3"}]}
+    assert item["count"] == {"N": "6"}
+    for _ in range(2):  # an invalid expression is refused every time
+        with pytest.raises(dynamodb.exceptions.ClientError, match="ValidationException"):
+            dynamodb.update_item(
+                TableName="updates",
+                Key={"pk": {"S": "a"}},
+                UpdateExpression="SET = :0",
+                ExpressionAttributeValues={":0": {"S": "x"}},
+            )
