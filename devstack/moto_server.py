@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import sys
 import threading
 from typing import Any
@@ -81,7 +82,8 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
     """moto 5.2.5's ``DynamoDBBackend.transact_write_items`` with per-item rollback.
 
     Same checks, order and errors as moto's; only the backup differs (items, not tables), and
-    each condition is evaluated once instead of twice.
+    each condition is evaluated once instead of twice, on the tree the request's validation
+    parsed (``_remembering_parser``).
     """
     from moto.dynamodb.exceptions import (
         ConditionalCheckFailed,
@@ -249,7 +251,68 @@ def _cached_update_parsing(original_make: Any) -> Any:
     return classmethod(make)
 
 
+class _TransactionParses(threading.local):
+    """Condition trees parsed while validating the transaction running on this thread."""
+
+    ops: dict[tuple[str, str, str], Any] | None = None
+
+
+_parses = _TransactionParses()
+
+
+def _condition_key(expression: str, names: Any, values: Any) -> tuple[str, str, str]:
+    # moto's validation passes {} where the backend passes None: the same parse either way.
+    return (
+        expression,
+        json.dumps(names or {}, sort_keys=True),
+        json.dumps(values or {}, sort_keys=True),
+    )
+
+
+def _remembering_parser(original_create: Any) -> Any:
+    """moto's ``create_condition_expression_parser`` for its request handlers, whose parse
+    results are kept while a ``TransactWriteItems`` request is validated.
+
+    The handler parses every condition to validate the request, then the backend parses it
+    again to evaluate it (~0.3 ms each). The tree is a pure function of the expression, names
+    and values, and evaluating it changes nothing, so the backend takes the validated one.
+    """
+
+    def create(expression: Any, names: Any, values: Any) -> Any:
+        parser = original_create(expression, names, values)
+        ops = _parses.ops
+        if ops is None or expression is None:
+            return parser
+        parse = parser.parse
+
+        def parse_and_remember() -> Any:
+            op = parse()
+            ops[_condition_key(expression, names, values)] = op
+            return op
+
+        parser.parse = parse_and_remember
+        return parser
+
+    return create
+
+
+def _sharing_condition_parses(original: Any) -> Any:
+    def transact_write_items(self: Any) -> Any:
+        _parses.ops = {}
+        try:
+            return original(self)
+        finally:
+            _parses.ops = None
+
+    return transact_write_items
+
+
 def _filter_expression(expression: str, names: Any, values: Any) -> Any:
+    ops = _parses.ops
+    if ops is not None:
+        op = ops.get(_condition_key(expression, names, values))
+        if op is not None:
+            return op
     from moto.dynamodb.comparisons import get_filter_expression
 
     return get_filter_expression(expression, names, values)
@@ -260,6 +323,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    from moto.dynamodb import responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -273,10 +337,16 @@ def install() -> None:
             return original_call_action(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = _sharing_condition_parses(  # type: ignore[method-assign]
+        DynamoHandler.transact_write_items
+    )
+    responses.create_condition_expression_parser = _remembering_parser(
+        responses.create_condition_expression_parser
+    )
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.query = _scoped_query(Table.query)  # type: ignore[method-assign]
-    UpdateExpressionParser.make = _cached_update_parsing(UpdateExpressionParser.make)
     Table.all_items = _scoped_all_items(Table.all_items)  # type: ignore[method-assign]
+    UpdateExpressionParser.make = _cached_update_parsing(UpdateExpressionParser.make)
     _installed = True
 
 
