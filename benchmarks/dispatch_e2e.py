@@ -63,6 +63,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+def run_timed(threads: list[threading.Thread]) -> float:
+    """Start the threads together, wait for all; the wall seconds they took."""
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 # ---------------------------------------------------------------------------- processes
 
 
@@ -235,13 +245,7 @@ def run_clients(clients: list[Client], items: list[Item], total: int, seconds: f
                 if module != item.module:
                     run.mismatches.append(f"{item.module} ran as {module or '?'}")
 
-    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    run.wall = time.perf_counter() - started
+    run.wall = run_timed([threading.Thread(target=work, args=(c,)) for c in clients])
     return run
 
 
@@ -340,13 +344,7 @@ class Floor:
                     run.latencies.append(took)
                     run.by_module.setdefault(one.item.module, []).append(took)
 
-        threads = [threading.Thread(target=work) for _ in range(concurrency)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        run.wall = time.perf_counter() - started
+        run.wall = run_timed([threading.Thread(target=work) for _ in range(concurrency)])
         return run
 
 
