@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
@@ -29,6 +29,7 @@ from chalicelib.dal.transactions import failed_tables, transact_write
 from chalicelib.errors import (
     Conflict,
     Forbidden,
+    NotFound,
     PreconditionFailed,
     ServiceUnavailable,
     ValidationFailed,
@@ -167,6 +168,8 @@ def create_task(
                     condition=IdempotencyRecord.key.does_not_exist()
                     | (IdempotencyRecord.expires_at < datetime.now(UTC)),
                 )
+            # Not into a project deleted since the read: its purge would never see the task.
+            tx.condition_check(Project, project.id, condition=Project.id.exists())
             tx.save(task)
             tx.save(first, condition=Activity.seq.does_not_exist())
             if input_file is not None:
@@ -183,6 +186,8 @@ def create_task(
         if record is not None and IdempotencyRecord.Meta.table_name in failed:
             # A replay: the original request already took the file (if any).
             return _replay(principal, record), False
+        if Project.Meta.table_name in failed:
+            raise NotFound("Project not found.", code="project_not_found") from exc
         if input_file is not None:
             _refuse_file(input_file.id, exc)
         raise
@@ -491,32 +496,78 @@ def delete_task(principal: Principal, task_id: str) -> None:
     _delete_children(task)
 
 
-def _delete_children(task: Task) -> None:
-    """The task's events and files go with it (the task row is already gone)."""
+class Removed(NamedTuple):
+    """What ``_delete_children`` removed besides the activity log."""
+
+    files: int
+    subscriptions: int
+
+
+def _delete_children(task: Task) -> Removed:
+    """The task's events, files (rows and objects), large results and live subscriptions.
+
+    Idempotent: run after the task row is gone (DELETE /tasks/{id}) or just before it goes
+    (a project purge, so a crash in between leaves the row to find again).
+    """
+    from chalicelib.aws_clients import client
+    from chalicelib.dal.realtime_models import Subscription, task_topic
+
     with Activity.batch_write() as batch:
         for item in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
             batch.delete(item)
-    files = list(File.by_task.query(task.id))
-    if not files:
-        return
-    from chalicelib.aws_clients import client
-
     s3 = client("s3")
+    bucket = get_settings().files_bucket
+    files = list(File.by_task.query(task.id))
     for item in files:
         try:
-            s3.delete_object(Bucket=get_settings().files_bucket, Key=item.key)
+            s3.delete_object(Bucket=bucket, Key=item.key)
         except Exception:
             log.warning("could not delete file object", extra={"file_id": item.id})
         item.delete()
+    _delete_results(s3, bucket, task)
+    subscriptions = list(
+        Subscription.query(task_topic(task.id), attributes_to_get=["topic", "connection_id"])
+    )
+    with Subscription.batch_write() as batch:
+        for sub in subscriptions:
+            batch.delete(sub)
+    return Removed(files=len(files), subscriptions=len(subscriptions))
+
+
+def _delete_results(s3: Any, bucket: str, task: Task) -> None:
+    """Results over the inline limit live at ``results/<task>/<attempt>.json`` (dispatch); the
+    keys of every attempt are known, so no listing (and no s3:ListBucket) is needed."""
+    keys = {f"results/{task.id}/{n}.json" for n in range(1, int(task.attempts or 1) + 1)}
+    if task.result_ref and task.result_ref.startswith(f"results/{task.id}/"):
+        keys.add(task.result_ref)
+    try:
+        s3.delete_objects(
+            Bucket=bucket,
+            Delete={"Objects": [{"Key": k} for k in sorted(keys)], "Quiet": True},
+        )
+    except Exception:
+        log.warning("could not delete result objects", extra={"task_id": task.id})
 
 
 # ------------------------------------------------------------------------------------ lifecycle
 
 
 def cancel_task(principal: Principal, task_id: str) -> TaskOut:
+    task = get_task_for(principal, task_id)
+    updated = stop_task(task, actor=principal.user_id)
+    if updated is None:
+        raise Conflict("The task is changing state; try again.")
+    return task_out(updated)
+
+
+def stop_task(task: Task, *, actor: str) -> Task | None:
+    """Cancel ``task`` as ``POST /tasks/{id}/cancel`` does: queued or in review -> canceled at
+    once; running -> ``cancel_requested`` (the dispatcher's heartbeat sees it, stops the gRPC
+    call and writes ``canceled``; the sweeper does when the run died). Returns the task after
+    the write, or None when it no longer exists. Raises ``InvalidState`` for a task that is
+    (or meanwhile became) terminal, ``Conflict`` when it kept changing state."""
     from chalicelib.logic import telemetry
 
-    task = get_task_for(principal, task_id)
     for _ in range(_TRANSITION_RETRIES):
         now = now_iso()
         if task.status in CANCELABLE_NOW:
@@ -528,7 +579,7 @@ def cancel_task(principal: Principal, task_id: str) -> TaskOut:
             event = {"kind": "status", "status": "canceled", "message": "Canceled"}
         elif task.status == "running":
             if task.cancel_requested:
-                return task_out(task)
+                return task
             actions = [Task.cancel_requested.set(True)]
             event = {"kind": "log", "status": "running", "message": "Cancel requested"}
         else:
@@ -540,14 +591,17 @@ def cancel_task(principal: Principal, task_id: str) -> TaskOut:
                 task.project_id,
                 actions=actions,
                 condition=Task.status == task.status,
-                events=[{**event, "actor": principal.user_id}],
+                events=[{**event, "actor": actor}],
                 return_task=True,
             )
         except telemetry.ConditionFailed:
-            task = Task.get(task.id, consistent_read=True)
+            try:
+                task = Task.get(task.id, consistent_read=True)
+            except Task.DoesNotExist:
+                return None
             continue
         _publish(events)
-        return task_out(updated)
+        return updated
     raise Conflict("The task is changing state; try again.")
 
 
