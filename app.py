@@ -907,11 +907,12 @@ def dispatch(event: Any) -> None:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def sweep(event: Any) -> None:
-    """Re-queue or fail running tasks whose lease expired; re-send stale queued tasks."""
+    """Re-queue or fail running tasks whose lease expired; re-send stale queued tasks; carry
+    on purging deleted projects."""
     from chalicelib.logic import sweeper
 
     report = sweeper.sweep()
-    if report.examined:
+    if report.examined or report.purge.projects:
         _logger.info(
             "sweep",
             extra={
@@ -919,5 +920,11 @@ def sweep(event: Any) -> None:
                 "failed": len(report.failed),
                 "canceled": len(report.canceled),
                 "redriven": len(report.redriven),
+                "purgeProjects": len(report.purge.projects),
+                "purgeFinished": len(report.purge.finished),
+                "purgeTasksDeleted": report.purge.tasks_deleted,
+                "purgeCancelRequested": len(report.purge.cancel_requested),
+                "purgeFilesDeleted": report.purge.files_deleted,
+                "purgeSubscriptionsDeleted": report.purge.subscriptions_deleted,
             },
         )

@@ -200,6 +200,17 @@ class FilesByTask(GlobalSecondaryIndex["File"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class FilesByProject(GlobalSecondaryIndex["File"]):
+    """Every file of a project (uploads to it and to its tasks): purging a deleted project."""
+
+    class Meta:
+        index_name = "by-project"
+        projection = AllProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class File(Model):
     """An uploaded object. Uploaded to a task (``task_id`` set at once) or to a project first
     (``task_id`` unset until ``POST /tasks`` takes it as its input; the by-task GSI is sparse)."""
@@ -225,6 +236,30 @@ class File(Model):
     expires_at = TTLAttribute(null=True)
 
     by_task = FilesByTask()
+    by_project = FilesByProject()
+
+
+# The one partition of ``ProjectPurge``: pending purges are one Query, never a Scan.
+PURGE_PARTITION = "purge"
+
+
+class ProjectPurge(Model):
+    """A deleted project whose tasks, files and subscriptions are still being removed.
+
+    Written in the same transaction that deletes the project, deleted when nothing of the
+    project is left (``chalicelib.logic.purge``). Few at a time by nature, so one partition.
+    """
+
+    class Meta(TableMeta):
+        table_name = table_name("project-purges")
+
+    kind = UnicodeAttribute(hash_key=True, default=PURGE_PARTITION)
+    project_id = UnicodeAttribute(range_key=True)
+    deleted_by = UnicodeAttribute()
+    deleted_at = UnicodeAttribute()
+    deleted_epoch = NumberAttribute()  # when the project went, in epoch seconds
+    # Memberships the deleting transaction had no room for (it holds at most 100 items).
+    member_ids = ListAttribute(of=UnicodeAttribute, default=list)
 
 
 class IdempotencyRecord(Model):

@@ -18,6 +18,7 @@ ALL_MODELS: list[type[Model]] = [
     models.Activity,
     models.File,
     models.IdempotencyRecord,
+    models.ProjectPurge,
     realtime_models.Connection,
     realtime_models.Subscription,
     auth_models.RefreshToken,

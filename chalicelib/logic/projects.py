@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.auth.principal import Principal
-from chalicelib.clock import now_iso
-from chalicelib.dal.models import KIND_PROJECT, Project, ProjectMember
+from chalicelib.clock import now_epoch, now_iso
+from chalicelib.dal.models import KIND_PROJECT, Project, ProjectMember, ProjectPurge
 from chalicelib.dal.transactions import failed_conditions, transact_write
 from chalicelib.errors import Conflict, PreconditionFailed
 from chalicelib.ids import new_id
@@ -15,8 +17,12 @@ from chalicelib.logic.paging import query_page
 from chalicelib.logic.users import get_user
 from chalicelib.models.projects import ProjectCreate, ProjectList, ProjectOut, ProjectUpdate
 
-# DynamoDB transactions hold at most 100 items: the project row plus one row per member.
-MAX_MEMBERS = 99
+log = logging.getLogger(__name__)
+
+# DynamoDB transactions hold at most 100 items: deleting a project writes the project row, its
+# purge marker and one row per member.
+MAX_MEMBERS = 98
+_MEMBERS_PER_DELETE = 98
 _RETRIES = 3  # membership edits re-read and retry when another edit won the race
 
 
@@ -98,17 +104,37 @@ def update_project(
 
 
 def delete_project(principal: Principal, project_id: str) -> None:
+    """Delete the project and its memberships and record its purge, in one transaction; then
+    remove a first small batch of its tasks, files and subscriptions (the sweeper does the
+    rest, see ``chalicelib.logic.purge``)."""
     project = get_project_for(principal, project_id)
     require_owner(principal, project)
+    members = list(project.member_ids or [])
+    now = now_iso()
+    marker = ProjectPurge(
+        project_id=project.id,
+        deleted_by=principal.user_id,
+        deleted_at=now,
+        deleted_epoch=now_epoch(),
+        # A project from before MAX_MEMBERS was 98 may have one member more than fits.
+        member_ids=members[_MEMBERS_PER_DELETE:],
+    )
     try:
         with transact_write() as tx:
             tx.delete(project)  # conditional on the version read
-            for member_id in project.member_ids or []:
+            for member_id in members[:_MEMBERS_PER_DELETE]:
                 tx.delete(ProjectMember(user_id=member_id, project_id=project.id))
+            tx.save(marker)
     except TransactWriteError as exc:
         if any(failed_conditions(exc)):
             raise Conflict("The project changed while deleting; try again.") from exc
         raise
+    from chalicelib.logic import purge  # lazily: only deletes need it
+
+    try:
+        purge.purge_project(project.id)
+    except Exception:  # the project is gone either way; the sweeper carries on
+        log.exception("first purge batch of project %s failed", project.id)
 
 
 def add_member(principal: Principal, project_id: str, user_id: str) -> ProjectOut:

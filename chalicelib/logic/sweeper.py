@@ -15,6 +15,9 @@ attempt: dispatch's claim makes a duplicate a no-op. A conditional touch of ``up
 first makes one sweeper the sender and spaces re-sends of a task by the threshold, so a task
 that stays queued for a long time (its route is down) gains one message per period, not one
 per sweep.
+
+Deleted projects: each sweep continues their purges within a count and time budget
+(``chalicelib.logic.purge``; markers found with one Query).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from chalicelib.logic.dispatch import (
     get_config,
     send_dispatch_message,
 )
+from chalicelib.logic.purge import PurgeReport, continue_purges
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ class SweepReport:
     failed: list[str] = field(default_factory=list)
     canceled: list[str] = field(default_factory=list)
     redriven: list[str] = field(default_factory=list)  # queued tasks whose message was re-sent
+    purge: PurgeReport = field(default_factory=PurgeReport)  # deleted projects' purges
 
 
 def _base_actions(task: Task, status: str) -> list[Any]:
@@ -85,6 +90,11 @@ def sweep(now: float | None = None) -> SweepReport:
     report = SweepReport()
     _take_back_expired(now, report)
     _redrive_queued(now, report)
+    # After the take-back: a purge's running task whose run died is canceled by now.
+    try:
+        report.purge = continue_purges()
+    except Exception:
+        log.exception("continuing project purges failed")
     return report
 
 
