@@ -72,7 +72,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             S3Grant(_UPLOAD_ACTIONS, "tasks/"),
             S3Grant(_UPLOAD_ACTIONS, "uploads/"),
             S3Grant(_FINAL_ACTIONS, FINAL_FILES_PREFIX),
-            S3Grant(("s3:GetObject",), "results/"),
+            # Large results: read by GET /tasks/{id}; deleted with their task or project.
+            S3Grant(("s3:GetObject", "s3:DeleteObject"), "results/"),
         ),
         memory_mb=1024,  # argon2id needs memory; more memory is also more CPU on Lambda
         timeout_s=29,  # API Gateway's integration limit
@@ -129,9 +130,17 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         handler="sweep",
         logical_id="Sweep",
         kind="schedule",
-        tables_rw=_PUBLISH_RW,
+        # Purging deleted projects (chalicelib/logic/purge.py): the markers, the memberships a
+        # delete had no room for, the tasks' files; tasks, activity, subscriptions as above.
+        tables_rw=(*_PUBLISH_RW, "project-purges", "project-members", "files"),
         sends_to_queue=True,  # re-queues tasks whose lease expired
         manages_connections=True,
+        # Purging deleted projects: the objects of their files (every key a file record can
+        # name) and their tasks' large results. Delete only, by key: no listing.
+        files=tuple(
+            S3Grant(("s3:DeleteObject",), prefix)
+            for prefix in ("tasks/", "uploads/", FINAL_FILES_PREFIX, "results/")
+        ),
         memory_mb=256,
         timeout_s=60,
     ),

@@ -65,12 +65,22 @@ def test_every_key_prefix_the_app_uploads_to_is_granted() -> None:
     (final,) = re.findall(r'^FINAL_PREFIX = "([a-z]+/)"$', source, flags=re.M)
     assert final == FINAL_FILES_PREFIX
     assert final not in uploads  # no upload form is ever issued for the final prefix
-    for action in ("s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"):
+    for action in ("s3:PutObject", "s3:PutObjectTagging"):
         assert _grants("api_handler", action) == {*uploads, final}, action
+    # Deleting a task or a project (its first purge batch) also removes large results.
+    assert _grants("api_handler", "s3:DeleteObject") == {*uploads, final, "results/"}
     assert _grants("api_handler", "s3:GetObject") == {*uploads, final, "results/"}
     assert _grants("dispatch", "s3:GetObject") == {final}
-    readers = {f.handler for f in FUNCTIONS if any(final == g.prefix for g in f.files)}
+    readers = {
+        f.handler
+        for f in FUNCTIONS
+        if any(final == g.prefix and "s3:GetObject" in g.actions for g in f.files)
+    }
     assert readers == {"api_handler", "dispatch"}
+    # The sweeper continues project purges: it deletes objects by key, nothing else.
+    (sweep,) = [f for f in FUNCTIONS if f.handler == "sweep"]
+    assert {a for g in sweep.files for a in g.actions} == {"s3:DeleteObject"}
+    assert _grants("sweep", "s3:DeleteObject") == {*uploads, final, "results/"}
     taggers = {
         f.handler for f in FUNCTIONS if any("s3:PutObjectTagging" in g.actions for g in f.files)
     }
