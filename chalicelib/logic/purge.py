@@ -188,7 +188,7 @@ def _purge_task(task: Task, report: PurgeReport) -> None:
         task = updated
         if task.status not in TERMINAL:
             return  # changed again (re-queued by the sweeper): the next batch looks again
-    removed = tasks._delete_children(task)
+    removed = tasks.delete_task_children(task)
     report.files_deleted += removed.files
     report.subscriptions_deleted += removed.subscriptions
     try:

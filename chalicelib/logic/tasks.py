@@ -493,17 +493,17 @@ def delete_task(principal: Principal, task_id: str) -> None:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             raise InvalidState("The task started running; cancel it first.") from exc
         raise
-    _delete_children(task)
+    delete_task_children(task)
 
 
-class Removed(NamedTuple):
-    """What ``_delete_children`` removed besides the activity log."""
+class RemovedWithTask(NamedTuple):
+    """What ``delete_task_children`` removed besides the activity log."""
 
     files: int
     subscriptions: int
 
 
-def _delete_children(task: Task) -> Removed:
+def delete_task_children(task: Task) -> RemovedWithTask:
     """The task's events, files (rows and objects), large results and live subscriptions.
 
     Idempotent: run after the task row is gone (DELETE /tasks/{id}) or just before it goes
@@ -531,7 +531,7 @@ def _delete_children(task: Task) -> Removed:
     with Subscription.batch_write() as batch:
         for sub in subscriptions:
             batch.delete(sub)
-    return Removed(files=len(files), subscriptions=len(subscriptions))
+    return RemovedWithTask(files=len(files), subscriptions=len(subscriptions))
 
 
 def _delete_results(s3: Any, bucket: str, task: Task) -> None:
