@@ -225,7 +225,7 @@ def _scoped_all_items(original: Any) -> Any:
 
 
 # Distinct update expressions kept parsed; the app writes a few shapes (pynamodb numbers its
-# placeholders, so the text repeats while the values change).
+# attribute references (:v0, #n0), so the text repeats while the values change).
 PARSED_UPDATES_MAX = 1024
 
 
