@@ -14,6 +14,7 @@ polled with backoff until it can. The watch ends with the status event that take
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -58,15 +59,15 @@ class TaskWatch:
         failures = 0
         first = True
         while not self.done:
-            socket = None
-            try:
-                socket = self._open()
-                failures = 0
-            except (AuthenticationError, PermissionDenied):
-                raise
-            except Exception:  # the socket is optional: the log carries on without it
-                failures += 1
-            try:
+            with contextlib.ExitStack() as stack:
+                socket = None
+                try:
+                    socket = stack.enter_context(self._open())
+                    failures = 0
+                except (AuthenticationError, PermissionDenied):
+                    raise
+                except Exception:  # the socket is optional: the log carries on without it
+                    failures += 1
                 yield from self._fill()
                 if first and not self.done:
                     yield from self._end_if_already_finished()
@@ -77,11 +78,8 @@ class TaskWatch:
                     self._sleep(min(MAX_POLL_WAIT_S, backoff_delay(failures)))
                     continue
                 yield from self._live(socket)
-            finally:
-                if socket is not None:
-                    socket.close()
-            if not self.done:
-                self.reconnects += 1
+                if not self.done:
+                    self.reconnects += 1  # dropped: open another socket
 
     # ---- the activity log
 

@@ -368,6 +368,8 @@ def run(
     parsed = parse_params(params)
     client = state.client()
     chosen = resolve_project(client, project, create=True)
+    if file_path is not None and not as_json:
+        say(f"Uploading {file_path.name} ({file_path.stat().st_size:,} bytes)...")
     task = client.tasks.create(
         instruction,
         project=chosen,
@@ -437,13 +439,13 @@ def outcome_sentence(task: Task) -> str:
     if task.status == "failed":
         error = task.error or {}
         code = error.get("code") or "failed"
-        message = one_line(error.get("message") or "no reason given")
+        message = sentence(error.get("message") or "no reason given")
         return f"Task {task.id} failed ({code}): {message}"
     if task.status == "canceled":
         return f"Task {task.id} was canceled."
     if task.status == "needs_review":
         route = task.route
-        why = one_line(route.reason) if route and route.reason else "no route can take it now"
+        why = sentence(route.reason if route and route.reason else "no route can take it now")
         code = f" ({route.reason_code})" if route and route.reason_code else ""
         return (
             f"Task {task.id} needs review{code}: {why} "

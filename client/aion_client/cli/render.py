@@ -223,17 +223,26 @@ def cell(value: Any, limit: int | None = _MAX_CELL) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        text = f"{value:.4g}" if abs(value) < 1e6 else f"{value:.6g}"
+        text = number(value)
     elif isinstance(value, str | int | bool):
         text = str(value)
+    elif isinstance(value, list | dict) and not value:
+        text = "(none)"
     elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
-        text = ", ".join(str(v) for v in value)
+        text = ", ".join(number(v) if isinstance(v, float) else str(v) for v in value)
     else:
         text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     text = " ".join(text.split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+def number(value: float) -> str:
+    """149999.5 -> 149999.5, 0.49961234 -> 0.4996, 6.6e-06 -> 6.6e-06, 3.0 -> 3."""
+    if value == 0 or 1e-3 <= abs(value) < 1e12:
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return f"{value:.4g}"
 
 
 def task_table(tasks: Iterable[Task], *, reason: bool = False) -> Table:

@@ -6,6 +6,7 @@ Nothing here touches a network beyond the loopback interface.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import http.server
 import json
@@ -96,6 +97,7 @@ class FakeApi:
 
     # ---- the same routes over real HTTP (for a CLI in a subprocess)
 
+    @contextlib.contextmanager
     def serve(self) -> Iterator[str]:
         """Serve on 127.0.0.1 (a free port) while the generator is open; yields the base URL."""
         api = self
