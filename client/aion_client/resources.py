@@ -119,10 +119,7 @@ class Projects(_Resource):
             if create_if_none:
                 return self.create(create_if_none)
             raise ConfigurationError("You have no project yet; create one first.")
-        raise ConfigurationError(
-            f"You belong to {len(projects)} projects; say which one (a name or id, or "
-            "AION_PROJECT)."
-        )
+        raise ConfigurationError(f"You belong to {len(projects)} projects; name the one to use.")
 
     def _id(self, project: Project | str | None) -> str:
         if isinstance(project, Project):
@@ -184,8 +181,7 @@ class Tasks(_Resource):
         status: str | None = None,
         assignee_id: str | None = None,
     ) -> Iterator[Task]:
-        """A project's tasks (newest first as the API orders them); without a project, the
-        tasks assigned to the caller."""
+        """A project's tasks; without a project, the tasks assigned to the caller."""
         params: dict[str, Any] = {"status": status, "assigneeId": assignee_id}
         if project is not None:
             params["projectId"] = self._client.projects._id(project)

@@ -79,6 +79,8 @@ def _plain(data: Any) -> Any:
         return data.to_api()
     if isinstance(data, list):
         return [_plain(item) for item in data]
+    if isinstance(data, dict):
+        return {key: _plain(value) for key, value in data.items()}
     return data
 
 
@@ -118,10 +120,16 @@ class AionGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
-        except (OSError, ValueError) as exc:
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
             if env("AION_DEBUG"):
                 raise
-            click.echo(f"Error: {one_line(str(exc)) or type(exc).__name__}", err=True)
+            # Not an API answer (a file that cannot be read, a bug): still one sentence.
+            detail = one_line(str(exc)) or "no detail"
+            click.echo(
+                f"Error: {type(exc).__name__}: {detail} (AION_DEBUG=1 shows where).", err=True
+            )
             ctx.exit(EXIT_FAILED)
 
 
@@ -281,10 +289,18 @@ def projects_create(state: State, name: str, description: str, as_json: bool) ->
 
 
 def resolve_project(client: Client, ref: str | None, *, create: bool = False) -> Project:
+    """The project named by --project, else AION_PROJECT, else the caller's only one (with
+    ``create``: a new "default" project when the caller has none)."""
     if ref:
         return client.projects.resolve(ref)
     had_none = not client.project and next(iter(client.projects.list()), None) is None
-    project = client.projects.default(create_if_none=DEFAULT_PROJECT if create else None)
+    try:
+        project = client.projects.default(create_if_none=DEFAULT_PROJECT if create else None)
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"{exc.message.rstrip('.')}: choose one with --project NAME_OR_ID or AION_PROJECT "
+            "(see aion projects list)."
+        ) from exc
     if had_none and create:
         say(f"Created project {project.name} ({project.id}) for your tasks.")
     return project

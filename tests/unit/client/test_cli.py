@@ -311,6 +311,18 @@ def test_an_unreachable_api_is_one_sentence(wired: FakeApi, sleeps: list[float])
 # ------------------------------------------------------------------------ other commands
 
 
+def test_an_unexpected_fault_is_still_one_sentence(
+    wired: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("something odd")
+
+    monkeypatch.setattr(Tasks, "create", broken)
+    result = aion("run", "count", "--input", "a")
+    assert result.exit_code == 1
+    assert one_error_line(result) == ("Error: TypeError: something odd (AION_DEBUG=1 shows where).")
+
+
 def test_projects(wired: FakeApi) -> None:
     wired.on("POST", "/projects", recorded("project_create"))
     listed = aion("projects", "list", "--json")
@@ -328,6 +340,17 @@ def test_tasks_list_resolves_the_project_by_name(wired: FakeApi) -> None:
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)) == 1
     assert wired.calls("GET", "/tasks")[0].url.params["projectId"] == PROJECT["id"]
+
+
+def test_several_projects_and_none_named_is_a_usage_error(wired: FakeApi) -> None:
+    other = {**PROJECT, "id": "prj_" + "2".zfill(20), "name": "other"}
+    wired.on("GET", "/projects", reply(200, {"items": [PROJECT, other], "nextCursor": None}))
+    result = aion("tasks", "list")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        "Error: You belong to 2 projects; name the one to use: choose one with "
+        "--project NAME_OR_ID or AION_PROJECT (see aion projects list)."
+    )
 
 
 def test_tasks_show_renders_a_csv_profile_as_a_table(wired: FakeApi) -> None:
@@ -400,6 +423,7 @@ def test_login_prompts_and_keeps_the_session_private(
     )
     wired.on("GET", "/me", recorded("me"))
     result = aion("login", input=f"{wired.base}\nadmin@aion.local\npw-SECRET\n")
+    monkeypatch.setenv("AION_URL", wired.base)
     assert result.exit_code == 0, result.output
     assert "Logged in to http://api.test/api as admin@aion.local" in result.stderr
     assert "SECRET" not in result.output  # neither the password nor a token is shown
@@ -407,7 +431,14 @@ def test_login_prompts_and_keeps_the_session_private(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text())["logins"][wired.base]["refresh_token"] == "ref-SECRET"
 
-    # Later commands use the stored login (no AION_URL, no key).
+    as_json = aion("login", "--email", "admin@aion.local", "--password", "pw-SECRET", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    shown = json.loads(as_json.stdout)
+    assert shown["user"]["email"] == "admin@aion.local"
+    assert shown["url"] == wired.base
+    assert "SECRET" not in as_json.output
+
+    # Later commands use the stored login (no API key).
     listed = aion("projects", "list", "--json")
     assert listed.exit_code == 0, listed.output
     assert wired.calls("GET", "/projects")[-1].headers["Authorization"] == "Bearer acc-SECRET"
