@@ -138,7 +138,7 @@ def test_run_on_a_terminal_shows_progress_live(cli_env: dict[str, str]) -> None:
 def test_ctrl_c_leaves_the_task_running_and_it_can_be_resumed(cli_env: dict[str, str]) -> None:
     code, screen = run_in_terminal(
         cli_env,
-        ["run", "wait", "--module", "test.sleep", "--param", "seconds=3", "--param", "steps=6"],
+        ["run", "wait", "--module", "test.sleep", "--param", "seconds=6", "--param", "steps=6"],
         interrupt_after="step 1",
     )
     assert code == 130, screen
@@ -146,7 +146,7 @@ def test_ctrl_c_leaves_the_task_running_and_it_can_be_resumed(cli_env: dict[str,
     assert match, screen
     resumed = aion(cli_env, "tasks", "watch", match.group(1), "--json")
     assert resumed.returncode == 0, resumed.stderr
-    assert json.loads(resumed.stdout)["result"] == {"slept": 3.0}
+    assert json.loads(resumed.stdout)["result"] == {"slept": 6.0}
 
 
 def test_ctrl_c_with_cancel_cancels_the_task(cli_env: dict[str, str]) -> None:
