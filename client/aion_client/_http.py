@@ -31,7 +31,7 @@ ModelT = TypeVar("ModelT", bound="ApiModel")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_MAX_RETRIES = 4
+DEFAULT_MAX_RETRIES = 3
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 8.0
 # A Retry-After longer than this is not waited out: the error goes to the caller.

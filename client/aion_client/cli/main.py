@@ -122,10 +122,14 @@ class AionGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except OSError as exc:  # a local file or stream
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"Error: {sentence((exc.strerror or str(exc)) + where)}", err=True)
+            ctx.exit(EXIT_FAILED)
         except Exception as exc:
             if env("AION_DEBUG"):
                 raise
-            # Not an API answer (a file that cannot be read, a bug): still one sentence.
+            # Not an API answer nor a local file: a bug, still told in one sentence.
             detail = one_line(str(exc)) or "no detail"
             click.echo(
                 f"Error: {type(exc).__name__}: {detail} (AION_DEBUG=1 shows where).", err=True

@@ -305,7 +305,7 @@ def test_an_unreachable_api_is_one_sentence(wired: FakeApi, sleeps: list[float])
     result = aion("tasks", "show", "tsk_1")
     assert result.exit_code == 1
     assert one_error_line(result).startswith("Error: Could not reach the AION API at")
-    assert len(sleeps) == 4  # it tried again, with backoff, before giving up
+    assert len(sleeps) == 3  # it tried again, with backoff, before giving up
 
 
 # ------------------------------------------------------------------------ other commands
