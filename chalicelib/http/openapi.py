@@ -45,8 +45,9 @@ def _error_schema() -> dict[str, Any]:
 def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
+    documented = [spec for spec in routes if spec.documented]
     wanted: list[tuple[type, str]] = []
-    for spec in routes:
+    for spec in documented:
         for ref, mode in ((spec.body, "validation"), (spec.response, "serialization")):
             model = resolve_model(ref)
             if model is not None and (model, mode) not in wanted:
@@ -56,7 +57,7 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
     schemas["Error"] = _error_schema()
 
     paths: dict[str, dict[str, Any]] = {}
-    for spec in routes:
+    for spec in documented:
         operation: dict[str, Any] = {
             "operationId": spec.name,
             "summary": spec.summary,

@@ -41,3 +41,14 @@ class ListQuery(QueryModel):
 
 class Message(ApiModel):
     message: str
+
+
+class OpenApiDocument(BaseModel):
+    """``GET /openapi.json``: an OpenAPI 3.1 document (its keys are OpenAPI's own)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any] = Field(default_factory=dict)
