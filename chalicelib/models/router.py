@@ -66,3 +66,8 @@ class CatalogOut(ApiModel):
     routes: list[RouteOut]
     modules: list[ModuleOut]
     source: Literal["executor", "static"]
+
+    def to_json(self) -> dict[str, Any]:
+        # What is not known (retryAt of a closed route, a module the executor did not
+        # describe) is left out rather than sent as null.
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
