@@ -37,6 +37,7 @@ from chalicelib.http.routes import (
 )
 
 __all__ = [
+    "API_TITLE",
     "AUTH_ADMIN",
     "AUTH_BRIDGE",
     "AUTH_NONE",
@@ -54,6 +55,7 @@ __all__ = [
 
 # The route table of every registered blueprint, in one place.
 ROUTES = RouteTable()
+API_TITLE = "AION API"
 INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Internal server error."}}
 _JSON = {"Content-Type": "application/json"}
 _PATH_PARAM = re.compile(r"{([a-zA-Z_]+)}")
@@ -248,4 +250,4 @@ def openapi_document() -> dict[str, Any]:
     # Deferred: pydantic's schema generation and every model, for one rarely called route.
     from chalicelib.http.openapi import build_document
 
-    return build_document(ROUTES, title="AION API", version=get_settings().version)
+    return build_document(ROUTES, title=API_TITLE, version=get_settings().version)

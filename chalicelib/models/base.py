@@ -46,7 +46,26 @@ class Message(ApiModel):
 class OpenApiDocument(BaseModel):
     """``GET /openapi.json``: an OpenAPI 3.1 document (its keys are OpenAPI's own)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "openapi": "3.1.0",
+                    "info": {"title": "AION API", "version": "0.1.0"},
+                    "paths": {
+                        "/health": {
+                            "get": {
+                                "operationId": "getHealth",
+                                "summary": "Liveness and dependency checks",
+                            }
+                        }
+                    },
+                    "components": {},
+                }
+            ]
+        },
+    )
 
     openapi: str
     info: dict[str, Any]
