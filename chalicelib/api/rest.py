@@ -87,10 +87,7 @@ class ApiBlueprint(Blueprint):
 
     def register(self, app: Chalice, options: dict[str, Any]) -> None:
         for spec in self._specs:
-            # The same blueprint registered with a second app object (a test loading app.py
-            # again) serves the same routes; any other route on a taken path is an error.
-            if ROUTES.get(spec.method, spec.path) is not spec:
-                ROUTES.add(spec)
+            ROUTES.add(spec)
         super().register(app, options)
 
     def endpoint(

@@ -6,6 +6,8 @@ import functools
 import importlib.util
 import json
 import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,18 +21,29 @@ SPECS = {f.logical_id: f for f in FUNCTIONS}
 
 @functools.cache
 def _app_functions() -> dict[str, str]:
-    """{handler: kind} as the Chalice app object registered them (not app.py's text).
+    """{handler: kind} as the Chalice app object registered them (not app.py's text)."""
+    return app_functions(_lambda_app().app)
 
-    app.py is loaded by path: ``import app`` here would find infra/app.py (the CDK app).
+
+def _lambda_app() -> ModuleType:
+    """The repo's app.py as the module ``app`` (the one a Lambda imports).
+
+    Loaded by path when the process has not imported it yet: on this sys.path ``import app``
+    finds infra/app.py (the CDK app). Never loaded twice: a Chalice blueprint registers once.
     """
+    path = REPO_ROOT / "app.py"
+    loaded = sys.modules.get("app")
+    if loaded is not None and Path(loaded.__file__ or "").resolve() == path:
+        return loaded
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
-    spec = importlib.util.spec_from_file_location("aion_lambda_app", REPO_ROOT / "app.py")
+    spec = importlib.util.spec_from_file_location("app", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules["app"] = module
     spec.loader.exec_module(module)
-    return app_functions(module.app)
+    return module
 
 
 def test_infra_knows_every_function_of_the_app_and_no_other() -> None:
