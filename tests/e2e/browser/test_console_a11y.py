@@ -150,15 +150,24 @@ def test_keyboard_only_sign_in_and_create_task(
     expect(page.locator("#timeline li").first).to_contain_text("queued")
 
 
-def test_theme_toggle_persists_without_flash(page: Any) -> None:
+def test_theme_switch_is_three_way_announced_and_persists_without_flash(page: Any) -> None:
+    """System / light / dark: the control shows what is on (a checked radio), says so to screen
+    readers, persists an explicit choice, and "System" goes back to following the system."""
     page.emulate_media(color_scheme="light")
     page.goto("/#/signin")
     page.get_by_role("heading", name="Sign in to AION").wait_for()
-    toggle = page.get_by_role("button", name="Dark theme")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    group = page.get_by_role("group", name="Theme")
+    system = group.get_by_role("radio", name="System", exact=True)
+    light = group.get_by_role("radio", name="Light", exact=True)
+    dark = group.get_by_role("radio", name="Dark", exact=True)
+    expect(system).to_be_checked()
+    expect(system).to_have_accessible_description("(light now)")
     light_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "true")
+
+    dark.check()
+    expect(dark).to_be_checked()
+    expect(system).not_to_be_checked()
+    expect(page.locator("#announcer")).to_have_text("Theme: dark")
     dark_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
     assert dark_bg != light_bg
 
@@ -178,8 +187,20 @@ def test_theme_toggle_persists_without_flash(page: Any) -> None:
     )
     assert order.index("theme-init.js") < order.index("tokens.css")
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == dark_bg
+    expect(dark).to_be_checked()
+
     page.emulate_media(color_scheme="dark")
-    page.get_by_role("button", name="Dark theme").click()  # explicit light beats a dark system
+    light.check()  # an explicit light beats a dark system
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_bg
+
+    # Back to following the system: nothing stored, the system's dark applies, and follows it.
+    system.check()
+    expect(page.locator("#announcer")).to_have_text("Theme follows the system (dark now)")
+    assert page.evaluate("() => localStorage.getItem('aion-theme')") is None
+    assert page.evaluate("() => document.documentElement.dataset.theme") is None
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == dark_bg
+    page.emulate_media(color_scheme="light")
+    expect(system).to_have_accessible_description("(light now)")
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_bg
 
 
