@@ -2,13 +2,16 @@
 // (every project the user belongs to, now and later) plus whatever the screen watches
 // (reference counted); reconnects with exponential backoff and jitter.
 //
-// Gap-free timelines: events are deduplicated by (taskId, seq), and for each task a screen
-// watches (a task subscription) the console keeps the seq up to which it holds the log
-// without holes. An event beyond the next one (a message lost on the way, or a server fan-out
-// that had not seen this subscription yet) fetches the missing part from
-// GET /tasks/{id}/activity?after=<that seq>; so does a reconnect and fillTask() (a screen's
-// watchdog). seq strictly increases but need not be contiguous (a writer that died leaves a
-// hole), so a fill that finds nothing in a hole simply moves past it.
+// Events are deduplicated by (taskId, seq): onEvent listeners see each event once.
+//
+// Gap-free timelines: a screen that shows a task's log watches it (watchTask). For each watch
+// the console knows which seqs the screen holds and up to which seq it holds them without
+// holes. An event beyond the next one (a message lost on the way, or a server fan-out that had
+// not seen this subscription yet) reads the missing part from
+// GET /tasks/{id}/activity?after=<that seq>; so do a reconnect and fillTask() (a screen's
+// watchdog). What the console heard before the screen opened (on another screen) still reaches
+// it that way. seq strictly increases but need not be contiguous (a writer that died leaves a
+// hole), so a read that finds nothing in a hole simply moves past it.
 
 const PING_EVERY_MS = 4.5 * 60_000; // well inside API Gateway's 10-minute idle timeout
 const MAX_AGE_MS = 110 * 60_000; // reconnect before the 2-hour connection limit
@@ -32,7 +35,7 @@ export class Live {
     this.subs = new Map(); // "taskId:<id>" | "projectId:<id>" -> refcount
     this.seen = new Map(); // taskId -> Set(seq) delivered
     this.lastSeq = new Map(); // taskId -> highest seq delivered
-    this.complete = new Map(); // watched taskId -> seq up to which the log is held without holes
+    this.watches = new Map(); // taskId -> {listeners, held: Set(seq), complete: seq|undefined}
     this.filling = new Map(); // taskId -> {promise, again}
     this.recent = []; // the latest events across all subscriptions, oldest first
     this.projectIds = new Set(); // what scope all covers
@@ -98,7 +101,7 @@ export class Live {
     this.subs.clear();
     this.lastSeq.clear();
     this.seen.clear();
-    this.complete.clear();
+    this.watches.clear();
     this.recent = [];
     this.projectIds.clear();
     this.everOpened = false;
@@ -225,7 +228,7 @@ export class Live {
       if (this.seen.size > TASKS_TRACKED) {
         // Forget the task heard of longest ago, unless a screen watches it.
         for (const id of this.seen.keys()) {
-          if (!this.watched(id)) {
+          if (!this.watches.has(id)) {
             this.seen.delete(id);
             this.lastSeq.delete(id);
             break;
@@ -236,79 +239,95 @@ export class Live {
     return seen;
   }
 
-  watched(taskId) {
-    return this.subs.has(`taskId:${taskId}`);
-  }
-
-  /** Delivers an event to listeners unless (taskId, seq) was already delivered. */
+  /**
+   * Delivers an event to onEvent listeners unless (taskId, seq) was delivered already, and to
+   * the task's watchers unless they hold it.
+   */
   ingest(ev) {
     if (!ev || !ev.taskId || typeof ev.seq !== "number") return false;
     const seen = this.seenOf(ev.taskId);
-    if (seen.has(ev.seq)) return false;
-    seen.add(ev.seq);
-    if (seen.size > SEEN_PER_TASK) seen.delete(seen.values().next().value);
-    if (ev.seq > (this.lastSeq.get(ev.taskId) || 0)) this.lastSeq.set(ev.taskId, ev.seq);
-    this.recent.push(ev);
-    if (this.recent.length > RECENT_LIMIT) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
-    const held = this.complete.get(ev.taskId);
-    if (held !== undefined) {
-      if (ev.seq > held + 1) this.fillTask(ev.taskId); // a hole below this event
-      this.advance(ev.taskId);
+    const fresh = !seen.has(ev.seq);
+    if (fresh) {
+      seen.add(ev.seq);
+      if (seen.size > SEEN_PER_TASK) seen.delete(seen.values().next().value);
+      if (ev.seq > (this.lastSeq.get(ev.taskId) || 0)) this.lastSeq.set(ev.taskId, ev.seq);
+      this.recent.push(ev);
+      if (this.recent.length > RECENT_LIMIT) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
     }
-    for (const fn of this.listeners) fn(ev);
-    return true;
+    const watch = this.watches.get(ev.taskId);
+    if (watch && !watch.held.has(ev.seq)) {
+      watch.held.add(ev.seq);
+      if (watch.complete !== undefined) {
+        if (ev.seq > watch.complete + 1) this.fillTask(ev.taskId); // a hole below this event
+        this.advance(watch);
+      }
+      for (const fn of watch.listeners) fn(ev);
+    }
+    if (fresh) for (const fn of this.listeners) fn(ev);
+    return fresh;
   }
 
-  /** Moves the hole-free mark of a watched task over the seqs delivered right after it. */
-  advance(taskId) {
-    let held = this.complete.get(taskId);
-    if (held === undefined) return;
-    const seen = this.seen.get(taskId);
-    while (seen && seen.has(held + 1)) held += 1;
-    this.complete.set(taskId, held);
+  /** Moves a watch's hole-free mark over the seqs it holds right after it. */
+  advance(watch) {
+    if (watch.complete === undefined) return;
+    while (watch.held.has(watch.complete + 1)) watch.complete += 1;
   }
 
-  /** Feeds events fetched over REST (initial load, gap fill) through the same dedupe. */
+  /** Feeds events fetched over REST (gap fill) through the same dedupe. */
   ingestAll(events) {
     const sorted = [...(events || [])].sort((a, b) => a.seq - b.seq);
     for (const ev of sorted) this.ingest({ type: "telemetry", ...ev });
   }
 
   /**
-   * Marks events the caller already rendered as delivered, without emitting. `events` is a
-   * task's log as GET /tasks/{id}/activity returned it (from the start, without holes), so a
-   * watched task is held complete up to its last seq.
+   * Follows one task's log: subscribes to it and calls fn(event) for each event the screen does
+   * not hold yet (live, from the subscribe backlog, or read to fill a hole). Returns the
+   * function that stops watching.
    */
-  remember(events) {
-    const tops = new Map();
-    for (const ev of events || []) {
-      if (!ev || !ev.taskId || typeof ev.seq !== "number") continue;
-      this.seenOf(ev.taskId).add(ev.seq);
-      if (ev.seq > (this.lastSeq.get(ev.taskId) || 0)) this.lastSeq.set(ev.taskId, ev.seq);
-      tops.set(ev.taskId, Math.max(tops.get(ev.taskId) || 0, ev.seq));
+  watchTask(taskId, fn) {
+    let watch = this.watches.get(taskId);
+    if (!watch) {
+      watch = { listeners: new Set(), held: new Set(), complete: undefined };
+      this.watches.set(taskId, watch);
     }
-    for (const [taskId, top] of tops) this.markComplete(taskId, top);
-  }
-
-  /** The log of a watched task is held without holes up to `seq` (a full read reached it). */
-  markComplete(taskId, seq) {
-    if (!this.watched(taskId)) return;
-    this.complete.set(taskId, Math.max(this.complete.get(taskId) ?? 0, seq));
-    this.advance(taskId);
-    // Something newer than the mark was delivered already: there is a hole to fill.
-    if ((this.lastSeq.get(taskId) || 0) > this.complete.get(taskId)) this.fillTask(taskId);
-  }
-
-  fillGaps() {
-    const taskIds = [...this.subs.keys()]
-      .filter((k) => k.startsWith("taskId:"))
-      .map((k) => k.slice("taskId:".length));
-    return Promise.all(taskIds.map((id) => this.fillTask(id)));
+    watch.listeners.add(fn);
+    const unsubscribe = this.subscribe("taskId", taskId);
+    return () => {
+      unsubscribe();
+      watch.listeners.delete(fn);
+      if (!watch.listeners.size && this.watches.get(taskId) === watch) this.watches.delete(taskId);
+    };
   }
 
   /**
-   * Reads the task's log after the hole-free mark and delivers what is missing. One read per
-   * task at a time; a hole noticed meanwhile reads again right after.
+   * The screen loaded the task's log over REST (GET /tasks/{id}/activity from the start, so
+   * without holes up to its last seq): the watch holds all of it.
+   */
+  holdLog(taskId, events) {
+    const watch = this.watches.get(taskId);
+    let top = 0;
+    for (const ev of events || []) {
+      if (!ev || ev.taskId !== taskId || typeof ev.seq !== "number") continue;
+      this.seenOf(taskId).add(ev.seq);
+      if (ev.seq > (this.lastSeq.get(taskId) || 0)) this.lastSeq.set(taskId, ev.seq);
+      if (watch) watch.held.add(ev.seq);
+      top = Math.max(top, ev.seq);
+    }
+    if (!watch) return;
+    watch.complete = Math.max(watch.complete ?? 0, top);
+    this.advance(watch);
+    // The console heard of something newer (here or on another screen): read what is missing.
+    const newest = Math.max(this.lastSeq.get(taskId) || 0, ...watch.held);
+    if (newest > watch.complete) this.fillTask(taskId);
+  }
+
+  fillGaps() {
+    return Promise.all([...this.watches.keys()].map((id) => this.fillTask(id)));
+  }
+
+  /**
+   * Reads the task's log after the watch's hole-free mark and delivers what is missing. One
+   * read per task at a time; a hole noticed meanwhile reads again right after.
    */
   fillTask(taskId) {
     const running = this.filling.get(taskId);
@@ -332,8 +351,8 @@ export class Live {
   }
 
   async readLog(taskId) {
-    const start = this.complete.get(taskId) ?? this.lastSeq.get(taskId) ?? 0;
-    let after = start;
+    const watch = this.watches.get(taskId);
+    let after = watch ? watch.complete ?? 0 : this.lastSeq.get(taskId) || 0;
     for (let page = 0; page < FILL_PAGES; page += 1) {
       let body;
       try {
@@ -348,9 +367,9 @@ export class Live {
       this.ingestAll(items);
       const top = items.reduce((m, ev) => Math.max(m, ev.seq || 0), after);
       // The log is complete up to what this read reached (a hole in it is a seq never written).
-      if (this.complete.has(taskId)) {
-        this.complete.set(taskId, Math.max(this.complete.get(taskId), top));
-        this.advance(taskId);
+      if (watch && watch.complete !== undefined) {
+        watch.complete = Math.max(watch.complete, top);
+        this.advance(watch);
       }
       if (!body.nextCursor || top === after) return;
       after = top;
@@ -369,9 +388,8 @@ export class Live {
     const [kind, id] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
     const msg = { action, [kind]: id };
     // Resubscribing a task asks only for what came after the log held without holes.
-    if (action === "subscribe" && kind === "taskId" && this.complete.has(id)) {
-      msg.after = this.complete.get(id);
-    }
+    const watch = kind === "taskId" ? this.watches.get(id) : undefined;
+    if (action === "subscribe" && watch && watch.complete !== undefined) msg.after = watch.complete;
     this.send(msg);
   }
 
@@ -388,7 +406,6 @@ export class Live {
       const left = (this.subs.get(key) || 1) - 1;
       if (left <= 0) {
         this.subs.delete(key);
-        if (kind === "taskId") this.complete.delete(id);
         this.sendSub("unsubscribe", key);
       } else {
         this.subs.set(key, left);

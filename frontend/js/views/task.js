@@ -1,8 +1,9 @@
 // Task detail: what it is (status, duration, module), its result for people (raw JSON one click
 // away), its input, the route decision, a live timeline without holes, files; edit (If-Match),
 // cancel, retry and delete. Events are keyed by seq, so a replayed or gap-filled event is never
-// shown twice, and live.js fills any hole it notices; a watchdog reads the log again when a
-// running task has been quiet for a while (its last event may be the one that was lost).
+// shown twice, and live.js fills any hole it notices. A lost last event leaves no hole to
+// notice, so the log is read again when the task (re-read after changes) is further on than
+// its timeline, and when a queued or running task has been quiet for a while.
 import { confirmDialog, modal } from "../dialog.js";
 import { field, formatClock, formatTime, h, replace, statusBadge, statusLabel } from "../dom.js";
 import { formatBytes, formatDuration, taskDurationMs } from "../format.js";
@@ -424,6 +425,9 @@ export async function render(ctx) {
         task = await api.get(`/tasks/${tid}`);
         ctx.titles.remember(task);
         paintTask();
+        // The task is further on than its timeline: an event was lost on the way; read the log.
+        const last = events.get(maxSeq());
+        if (!last || last.status !== task.status) live.fillTask(taskId);
         if (task.input !== inputBefore) paintInput();
         if (task.status !== before) loadFiles();
       } catch {
@@ -455,16 +459,16 @@ export async function render(ctx) {
   }, 1000);
   disposers.push(() => clearInterval(watchdog));
 
-  // Listen first, then load the history, so nothing falls between the two.
-  disposers.push(live.onEvent(onLiveEvent));
-  disposers.push(live.subscribe("taskId", taskId));
+  // Watch first, then load the history, so nothing falls between the two; live.js fills
+  // any hole between what the history had and what arrives live.
+  disposers.push(live.watchTask(taskId, onLiveEvent));
   disposers.push(live.onResync(reloadTask));
   paintTask();
   paintInput();
   try {
     const history = await api.listAll(`/tasks/${tid}/activity`, {}, 2000);
     history.sort((a, b) => a.seq - b.seq).forEach(addEvent);
-    live.remember(history);
+    live.holdLog(taskId, history);
   } catch (err) {
     replace(timeline, h("li", {}, `Could not load the history: ${err.message}`));
   }
