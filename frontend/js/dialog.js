@@ -27,7 +27,9 @@ export function modal({ title, description, content, className = "" }) {
   const closed = new Promise((resolve) => {
     dialog.addEventListener("close", () => {
       dialog.remove();
-      if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
+      // Back to the opener; if a repaint replaced it, to the screen's heading, never <body>.
+      const back = opener && document.contains(opener) ? opener : document.querySelector("main h1");
+      if (back && typeof back.focus === "function") back.focus();
       resolve(result);
     });
   });

@@ -172,6 +172,31 @@ export async function render(ctx) {
   }, 1000);
   disposers.push(() => clearInterval(ticker));
 
+  const cancelBtn = h("button", { type: "button", class: "btn danger" }, "Cancel task");
+  const retryBtn = h("button", { type: "button", class: "btn" }, "Retry");
+  const editBtn = h("button", { type: "button", class: "btn ghost" }, "Edit");
+  const deleteBtn = h("button", { type: "button", class: "btn ghost danger-text" }, "Delete task");
+  const deleteHint = h("span", { class: "hint", id: "delete-hint", hidden: true }, "A running task is canceled before it can be deleted.");
+  cancelBtn.addEventListener("click", () => act("cancel"));
+  retryBtn.addEventListener("click", () => act("retry"));
+  editBtn.addEventListener("click", () => openEditor());
+  deleteBtn.addEventListener("click", () => deleteTask());
+  replace(actions, cancelBtn, retryBtn, editBtn, deleteBtn, deleteHint);
+
+  let paintedKey = null;
+  function paintOutcome(module) {
+    replace(decisionBody, decisionView(task.route));
+    if (task.status === "failed" && task.error) {
+      replace(resultBody, h("div", { class: "form-error" }, `${task.error.code || "error"}: ${task.error.message || ""}`));
+    } else if (task.result !== null && task.result !== undefined) {
+      replace(resultBody, resultView(module, task.result));
+    } else if (task.status === "completed") {
+      replace(resultBody, h("p", {}, "Completed; the result is stored separately (see raw JSON)."));
+    } else {
+      replace(resultBody, h("p", {}, task.status === "needs_review" ? "Waiting for a person to review." : "No result yet."));
+    }
+  }
+
   function paintTask() {
     heading.textContent = task.title;
     const module = (task.route && task.route.module) || task.module;
@@ -186,37 +211,22 @@ export async function render(ctx) {
       task.finishedAt ? h("span", {}, `Finished ${formatTime(task.finishedAt)}`) : null,
     );
     paintDuration();
-    replace(decisionBody, decisionView(task.route));
-    if (task.status === "failed" && task.error) {
-      replace(resultBody, h("div", { class: "form-error" }, `${task.error.code || "error"}: ${task.error.message || ""}`));
-    } else if (task.result !== null && task.result !== undefined) {
-      replace(resultBody, resultView(module, task.result));
-    } else if (task.status === "completed") {
-      replace(resultBody, h("p", {}, "Completed; the result is stored separately (see raw JSON)."));
-    } else {
-      replace(resultBody, h("p", {}, task.status === "needs_review" ? "Waiting for a person to review." : "No result yet."));
+    // Repaint the result and the decision only when they change: no flicker, and focus or a
+    // scrolled table stays where the person left it.
+    const key = JSON.stringify([task.status, task.result, task.error, task.route, module]);
+    if (key !== paintedKey) {
+      paintedKey = key;
+      paintOutcome(module);
     }
     raw.textContent = JSON.stringify(task, null, 2);
     paintProgress();
-    const cancel = h("button", { type: "button", class: "btn danger" }, "Cancel task");
-    const retry = h("button", { type: "button", class: "btn" }, "Retry");
-    const edit = h("button", { type: "button", class: "btn ghost" }, "Edit");
-    const del = h("button", { type: "button", class: "btn ghost danger-text", "aria-describedby": task.status === "running" ? "delete-hint" : null }, "Delete task");
-    cancel.hidden = TERMINAL.has(task.status);
-    retry.hidden = !(task.status === "failed" || task.status === "canceled");
-    del.disabled = task.status === "running";
-    cancel.addEventListener("click", () => act("cancel"));
-    retry.addEventListener("click", () => act("retry"));
-    edit.addEventListener("click", () => openEditor());
-    del.addEventListener("click", () => deleteTask());
-    replace(
-      actions,
-      cancel,
-      retry,
-      edit,
-      del,
-      task.status === "running" ? h("span", { class: "hint", id: "delete-hint" }, "A running task is canceled before it can be deleted.") : null,
-    );
+    // The buttons stay the same elements (a dialog gives focus back to the one that opened it).
+    cancelBtn.hidden = TERMINAL.has(task.status);
+    retryBtn.hidden = !(task.status === "failed" || task.status === "canceled");
+    deleteBtn.disabled = task.status === "running";
+    deleteHint.hidden = task.status !== "running";
+    if (task.status === "running") deleteBtn.setAttribute("aria-describedby", "delete-hint");
+    else deleteBtn.removeAttribute("aria-describedby");
   }
 
   async function act(which) {

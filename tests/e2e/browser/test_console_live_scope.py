@@ -5,9 +5,6 @@ messages are dropped or delayed on the way; and a session that ends says why."""
 
 from __future__ import annotations
 
-import json
-import re
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -15,48 +12,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import ApiClient, Stack, open_tab, sign_in
+from tests.e2e.browser.conftest import ApiClient, SocketTap, Stack, open_tab, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-WS_URL = re.compile(r".*/ws(\?.*)?$")
 CSV = "city,population\nLisbon,545923\nPorto,231800\nBraga,193333\n"
-
-
-class SocketTap:
-    """Proxies the page's sockets to the dev stack. What the page sends is recorded; what the
-    server sends passes through ``edit(message) -> list of messages to deliver now``."""
-
-    def __init__(
-        self, page: Any, edit: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
-    ):
-        self.sent: list[dict[str, Any]] = []
-        self.received: list[dict[str, Any]] = []
-        self.edit = edit or (lambda m: [m])
-        self.lock = threading.Lock()
-        page.route_web_socket(WS_URL, self.route)
-
-    def route(self, ws: Any) -> None:
-        server = ws.connect_to_server()
-
-        def from_server(raw: str | bytes) -> None:
-            message = json.loads(raw)
-            with self.lock:
-                self.received.append(message)
-                out = self.edit(message)
-            for item in out:
-                ws.send(json.dumps(item))
-
-        def from_page(raw: str | bytes) -> None:
-            self.sent.append(json.loads(raw))
-            server.send(raw)
-
-        server.on_message(from_server)
-        ws.on_message(from_page)
-
-    def scope_replies(self) -> list[dict[str, Any]]:
-        return [
-            m for m in self.received if m.get("type") == "subscribed" and m.get("scope") == "all"
-        ]
 
 
 def _wait(page: Any, check: Callable[[], bool], what: str, timeout_ms: int = 15_000) -> None:
@@ -224,9 +183,7 @@ def test_timeline_has_no_holes_when_messages_are_dropped_and_delayed(
     assert page.evaluate("() => window.__noReload === true")
 
 
-def test_lost_last_events_are_recovered(
-    page: Any, stack: Stack, admin_api: ApiClient
-) -> None:
+def test_lost_last_events_are_recovered(page: Any, stack: Stack, admin_api: ApiClient) -> None:
     """Everything after #2 is lost on the way, so no later event reveals a hole: the task itself
     (read again after changes, or when it has been quiet) is further on than its timeline, so
     the log is read again and the timeline still completes."""
