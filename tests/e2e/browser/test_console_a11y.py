@@ -15,20 +15,24 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 FOCUS_INFO_JS = (Path(__file__).parent / "js" / "focus_info.js").read_text()
 
-MODES: dict[str, dict[str, str]] = {
-    "light": {"color_scheme": "light", "reduced_motion": "no-preference", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "reduced_motion": "no-preference", "forced_colors": "none"},
-    "reduced-motion": {
-        "color_scheme": "light",
-        "reduced_motion": "reduce",
-        "forced_colors": "none",
-    },
-    "forced-colors": {
-        "color_scheme": "dark",
+
+def _modes() -> dict[str, dict[str, str]]:
+    """Each theme plain, with reduced motion, with more contrast, and with forced colours."""
+    plain = {
         "reduced_motion": "no-preference",
-        "forced_colors": "active",
-    },
-}
+        "contrast": "no-preference",
+        "forced_colors": "none",
+    }
+    modes: dict[str, dict[str, str]] = {}
+    for theme in ("light", "dark"):
+        modes[theme] = {"color_scheme": theme, **plain}
+        modes[f"{theme}-reduced-motion"] = {**modes[theme], "reduced_motion": "reduce"}
+        modes[f"{theme}-more-contrast"] = {**modes[theme], "contrast": "more"}
+        modes[f"{theme}-forced-colors"] = {**modes[theme], "forced_colors": "active"}
+    return modes
+
+
+MODES = _modes()
 
 
 def _check_modes(page: Any, screen: str) -> dict[str, list[dict[str, Any]]]:
@@ -41,7 +45,12 @@ def _check_modes(page: Any, screen: str) -> dict[str, list[dict[str, Any]]]:
             found[f"{screen}/{mode}"] = violations
         if mode in ("light", "dark"):
             screenshot(page, f"{screen}-{mode}")
-    page.emulate_media(color_scheme="light", reduced_motion="no-preference", forced_colors="none")
+    page.emulate_media(
+        color_scheme="light",
+        reduced_motion="no-preference",
+        contrast="no-preference",
+        forced_colors="none",
+    )
     return found
 
 
@@ -49,7 +58,9 @@ def test_axe_zero_violations_on_every_screen_in_every_mode(
     page: Any, stack: Stack, admin_api: ApiClient
 ) -> None:
     project = admin_api.create_project(name="Axe project")
-    task = admin_api.create_task(project["id"], title="Axe task", input="some words here")
+    task = admin_api.create_task(
+        project["id"], title="Axe task", input="a,b\n1,2\n", module="data.csv_profile"
+    )
     found: dict[str, list[dict[str, Any]]] = {}
 
     page.goto("/#/signin")
@@ -76,6 +87,31 @@ def test_axe_zero_violations_on_every_screen_in_every_mode(
         page.get_by_role("heading", name=heading, level=1).wait_for()
         page.wait_for_load_state("networkidle")
         found |= _check_modes(page, screen)
+
+    # The dialogs: edit a task, confirm deleting a project, the shortcuts overlay.
+    page.goto(f"/#/tasks/{task['id']}")
+    page.get_by_role("heading", name=task["title"], level=1).wait_for()
+    expect(page.locator("#task-result table")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_role("dialog", name="Edit task").wait_for()
+    found |= _check_modes(page, "dialog-edit-task")
+    page.keyboard.press("Escape")
+    page.goto(f"/#/projects/{project['id']}/settings")
+    page.get_by_role("button", name="Delete project").click()
+    page.get_by_role("dialog").wait_for()
+    found |= _check_modes(page, "dialog-delete-project")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Shortcuts").click()
+    page.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
+    found |= _check_modes(page, "dialog-shortcuts")
+    page.keyboard.press("Escape")
+
+    # A phone: the board with the header's menu open.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/#/projects/{project['id']}")
+    page.get_by_role("heading", name=project["name"], level=1).wait_for()
+    page.get_by_role("button", name="Menu").click()
+    found |= _check_modes(page, "mobile-board-menu")
 
     assert not found, found
 
@@ -217,37 +253,53 @@ def test_reduced_motion_stops_transitions(page: Any) -> None:
     assert duration() < 0.001
 
 
-def test_reduced_transparency_and_contrast_give_opaque_panels(page: Any) -> None:
+# The opaque panel and the strong border of each theme (tokens.css).
+OPAQUE = {
+    "light": ("rgb(255, 255, 255)", "rgb(58, 45, 107)"),
+    "dark": ("rgb(22, 19, 42)", "rgb(196, 178, 255)"),
+}
+
+
+@pytest.mark.parametrize("preference", ["more-contrast", "reduced-transparency"])
+@pytest.mark.parametrize("theme", ["light", "dark", "dark-chosen", "light-chosen"])
+def test_opaque_panels_and_strong_borders_in_every_theme(
+    page: Any, theme: str, preference: str
+) -> None:
+    """ "dark": the system's; "dark-chosen": picked in the console over a light system (the
+    selector that used to win over the preference); likewise "light-chosen"."""
+    base = theme.removesuffix("-chosen")
+    system = base if theme == base else ("light" if base == "dark" else "dark")
+    page.emulate_media(color_scheme=system)
     page.goto("/#/signin")
     panel = page.locator("form.signin")
     panel.wait_for()
+    if theme != base:
+        page.get_by_role("radio", name=base.capitalize(), exact=True).check()
 
-    def bg() -> str:
-        return panel.evaluate("el => getComputedStyle(el).backgroundColor")
+    def look() -> tuple[str, str, str]:
+        return panel.evaluate(
+            """el => { const cs = getComputedStyle(el);
+                return [cs.backgroundColor, cs.borderTopColor, cs.backdropFilter]; }"""
+        )
 
-    def blur() -> str:
-        return panel.evaluate("el => getComputedStyle(el).backdropFilter")
-
-    assert bg().startswith("rgba(")  # translucent glass by default
-    page.emulate_media(contrast="more")
+    background, border, _ = look()
+    assert background.startswith("rgba("), background  # translucent glass by default
+    assert border.startswith("rgba("), border
+    if preference == "more-contrast":
+        page.emulate_media(contrast="more")
+    else:
+        # Playwright has no option for prefers-reduced-transparency; Chromium's CDP emulates it.
+        cdp = page.context.new_cdp_session(page)
+        cdp.send(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-reduced-transparency", "value": "reduce"}]},
+        )
     page.wait_for_timeout(50)
-    assert bg().startswith("rgb("), bg()
-    assert blur() in ("none", "blur(0px) saturate(1.4)")
-
-    # Playwright has no option for prefers-reduced-transparency; Chromium's CDP emulates it.
-    page.emulate_media(contrast="no-preference")
-    page.wait_for_timeout(50)
-    assert bg().startswith("rgba(")
-    cdp = page.context.new_cdp_session(page)
-    cdp.send(
-        "Emulation.setEmulatedMedia",
-        {"features": [{"name": "prefers-reduced-transparency", "value": "reduce"}]},
-    )
-    page.wait_for_timeout(50)
-    assert page.evaluate("matchMedia('(prefers-reduced-transparency: reduce)').matches")
-    assert bg().startswith("rgb("), bg()
-    assert blur() in ("none", "blur(0px) saturate(1.4)")
-    cdp.send("Emulation.setEmulatedMedia", {"features": []})
+    if preference == "reduced-transparency":
+        assert page.evaluate("matchMedia('(prefers-reduced-transparency: reduce)').matches")
+    background, border, blur = look()
+    assert (background, border) == OPAQUE[base], (theme, preference, background, border)
+    assert blur in ("none", "blur(0px) saturate(1.4)")
 
 
 def test_status_is_told_by_text_and_glyph_not_colour(
