@@ -5,8 +5,8 @@ Key layout (no Scan anywhere):
 - ``Subscription``: partition = topic (``task#<id>``, ``project#<id>`` or ``user#<id>``), sort =
   connection id. Publishing an event is one Query per topic. ``user#<id>`` rows mark a user's
   scope-all connections (``{"action": "subscribe", "scope": "all"}``): a project the user
-  creates or joins later is granted to exactly those (one Query). The ``by-connection`` GSI (keys only) turns the
-  cleanup of one connection into one Query on its id plus a batch delete.
+  creates or joins later is granted to exactly those (one Query). The ``by-connection`` GSI
+  (keys only) turns the cleanup of one connection into one Query on its id plus a batch delete.
 - ``Connection.by_user`` (GSI, keys only): a user's open sockets, to close them when their
   sessions are revoked (password or role change).
 - ``Subscription.by_user_project`` (GSI, keys only, sparse on ``project_id``): a user's

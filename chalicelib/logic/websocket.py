@@ -194,11 +194,9 @@ def _unsubscribe(connection_id: str, request: dict[str, Any]) -> dict[str, Any]:
     if kind == "scope":
         _unsubscribe_all(connection_id, _principal_of(connection_id).user_id)
         return {"type": "unsubscribed", "scope": "all"}
-    if kind == "project":
-        user_id = _principal_of(connection_id).user_id
-        if _has_scope_all(connection_id, user_id) and _is_member(user_id, target_id):
-            # Scope all covers the project (one row per topic and connection): it stays.
-            return {"type": "unsubscribed", "projectId": target_id, "scope": "all"}
+    if kind == "project" and _kept_by_scope_all(connection_id, target_id):
+        # Scope all covers the project (one row per topic and connection): it stays.
+        return {"type": "unsubscribed", "projectId": target_id, "scope": "all"}
     topic = task_topic(target_id) if kind == "task" else project_topic(target_id)
     Subscription(topic, connection_id).delete()
     return {"type": "unsubscribed", f"{kind}Id": target_id}
@@ -217,6 +215,16 @@ def _is_member(user_id: str, project_id: str) -> bool:
     except ProjectMember.DoesNotExist:
         return False
     return True
+
+
+def _kept_by_scope_all(connection_id: str, project_id: str) -> bool:
+    """Whether the connection's row for the project belongs to scope all (its user subscribed
+    with scope all and is a member), so an unsubscribe must leave it."""
+    try:
+        row = Subscription.get(project_topic(project_id), connection_id)
+    except Subscription.DoesNotExist:
+        return False
+    return _has_scope_all(connection_id, row.user_id) and _is_member(row.user_id, project_id)
 
 
 def _has_scope_all(connection_id: str, user_id: str) -> bool:

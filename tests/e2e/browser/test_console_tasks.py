@@ -415,3 +415,23 @@ def test_server_limits_read_as_sentences(page: Any, stack: Stack, admin_api: Api
     password.fill("x" * min_password)
     page.get_by_role("button", name="Create user").click()
     expect(page.get_by_role("status").filter(has_text="Created short-")).to_be_visible()
+
+
+def test_numbers_sizes_and_durations_for_people(page: Any) -> None:
+    page.goto("/#/signin")
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    got = page.evaluate(
+        """async () => {
+            const f = await import('./js/format.js');
+            return {
+              bytes: [1, 512, 1536, 25270000, 52428800, 5 * 1024 ** 3].map(f.formatBytes),
+              durations: [18, 1234, 12_400, 75_000, 3_900_000].map(f.formatDuration),
+              numbers: [545923, 235282.4, 169.368, 0.123456, 3].map(f.formatNumber),
+              labels: ['readingTimeSeconds', 'hexdigest', 'top_words'].map(f.humanLabel),
+            };
+        }"""
+    )
+    assert got["bytes"] == ["1 byte", "512 bytes", "1.5 KB", "24.1 MB", "50 MB", "5 GB"]
+    assert got["durations"] == ["18 ms", "1.2 s", "12 s", "1 min 15 s", "1 h 5 min"]
+    assert got["numbers"] == ["545,923", "235,282.4", "169.37", "0.1235", "3"]
+    assert got["labels"] == ["Reading time seconds", "Hexdigest", "Top words"]
