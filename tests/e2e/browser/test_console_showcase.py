@@ -1,5 +1,6 @@
 """The console as a newcomer sees it: a demo project with finished tasks, at 1440x900 and
-390x844 (screenshots in test-artifacts/console-showcase-*.png)."""
+390x844. The screenshots (test-artifacts/console-showcase-*.png) are the ones in
+docs/screenshots/; the checks are what those pictures are meant to show."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.browser.conftest import ARTIFACTS, ApiClient, Stack, screenshot, sign_in
 
@@ -53,18 +55,26 @@ def test_showcase_screens(new_page: Any, stack: Stack, admin_api: ApiClient) -> 
     page = new_page()
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page, stack.admin_email, stack.admin_password)
+    feed = page.get_by_role("list", name="Latest events")
+    expect(feed).to_contain_text("Newcomer demo · Profile the cities table: Completed in")
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
     screenshot(page, "showcase-dashboard")
 
     page.goto(f"/#/projects/{project['id']}")
     page.get_by_role("heading", name="Newcomer demo", level=1).wait_for()
     page.wait_for_load_state("networkidle")
+    tops = page.locator(".board .column").evaluate_all(
+        "cs => cs.map(c => Math.round(c.getBoundingClientRect().top))"
+    )
+    assert len(tops) == 6, tops
+    assert len(set(tops)) == 1, tops  # six columns in one row
     screenshot(page, "showcase-board")
 
     page.goto(f"/#/tasks/{tasks['csv']['id']}")
     page.get_by_role("heading", name="Profile the cities table", level=1).wait_for()
     page.wait_for_load_state("networkidle")
+    wrap = page.locator("#task-result .table-wrap")
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth")  # Mean is not clipped
     screenshot(page, "showcase-task")
 
     mobile = new_page()
@@ -73,5 +83,7 @@ def test_showcase_screens(new_page: Any, stack: Stack, admin_api: ApiClient) -> 
     mobile.goto(f"/#/projects/{project['id']}")
     mobile.get_by_role("heading", name="Newcomer demo", level=1).wait_for()
     mobile.wait_for_load_state("networkidle")
+    assert mobile.locator("#topbar").bounding_box()["height"] <= 64
+    assert mobile.locator(".card").first.bounding_box()["y"] < 844 / 2
     screenshot(mobile, "showcase-mobile-page")
     mobile.screenshot(path=str(ARTIFACTS / "console-showcase-mobile.png"))  # what fits on screen
