@@ -124,11 +124,8 @@ async function main() {
     rememberProject: (id) => {
       lastProjectId = id;
     },
-    takeSigninNotice: () => {
-      const notice = signinNotice;
-      signinNotice = null;
-      return notice;
-    },
+    /** Why the last session ended; kept (across re-renders) until someone signs in again. */
+    signinNotice: () => signinNotice,
   };
 
   const shortcuts = setupShortcuts({
@@ -258,6 +255,7 @@ async function main() {
       announcer.say(signinNotice);
       return;
     }
+    signinNotice = null;
     if (change === "switch") {
       // Someone else signed in in another tab: nothing cached or subscribed carries over.
       live.stop();

@@ -19,7 +19,7 @@ export function render(ctx) {
     required: true,
   });
   const errors = h("div", { id: "signin-errors" });
-  const why = ctx.takeSigninNotice();
+  const why = ctx.signinNotice();
   const notice = why ? h("p", { class: "notice", id: "signin-notice", role: "status" }, why) : null;
   const submit = h("button", { type: "submit", class: "btn" }, "Sign in");
   let countdown = null;

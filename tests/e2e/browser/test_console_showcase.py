@@ -63,6 +63,7 @@ def test_showcase_screens(new_page: Any, stack: Stack, admin_api: ApiClient) -> 
     page.goto(f"/#/projects/{project['id']}")
     page.get_by_role("heading", name="Newcomer demo", level=1).wait_for()
     page.wait_for_load_state("networkidle")
+    expect(page.locator(".board .column")).to_have_count(6)
     tops = page.locator(".board .column").evaluate_all(
         "cs => cs.map(c => Math.round(c.getBoundingClientRect().top))"
     )
