@@ -2,9 +2,11 @@
 
 Key layout (no Scan anywhere):
 - ``Connection``: one item per open socket, keyed by the API Gateway connection id.
-- ``Subscription``: partition = topic (``task#<id>`` or ``project#<id>``), sort = connection id.
-  Publishing an event is one Query per topic. The ``by-connection`` GSI (keys only) turns the
-  cleanup of one connection into one Query on its id plus a batch delete.
+- ``Subscription``: partition = topic (``task#<id>``, ``project#<id>`` or ``user#<id>``), sort =
+  connection id. Publishing an event is one Query per topic. ``user#<id>`` rows mark a user's
+  scope-all connections (``{"action": "subscribe", "scope": "all"}``): a project the user
+  creates or joins later is granted to exactly those (one Query). The ``by-connection`` GSI
+  (keys only) turns the cleanup of one connection into one Query on its id plus a batch delete.
 - ``Connection.by_user`` (GSI, keys only): a user's open sockets, to close them when their
   sessions are revoked (password or role change).
 - ``Subscription.by_user_project`` (GSI, keys only, sparse on ``project_id``): a user's
@@ -32,6 +34,11 @@ def task_topic(task_id: str) -> str:
 
 def project_topic(project_id: str) -> str:
     return f"project#{project_id}"
+
+
+def scope_topic(user_id: str) -> str:
+    """The topic of a user's scope-all connections (rows without a project)."""
+    return f"user#{user_id}"
 
 
 class ConnectionsByUser(GlobalSecondaryIndex["Connection"]):
@@ -77,11 +84,11 @@ class Subscription(Model):
     class Meta(TableMeta):
         table_name = table_name("ws-subscriptions")
 
-    topic = UnicodeAttribute(hash_key=True)  # task#<id> | project#<id>
+    topic = UnicodeAttribute(hash_key=True)  # task#<id> | project#<id> | user#<id>
     connection_id = UnicodeAttribute(range_key=True)
     user_id = UnicodeAttribute()
-    # The project of the topic (the task's project for task#); rows written before this field
-    # existed lack it and only age out (TTL, at most 2 h).
+    # The project of the topic (the task's project for task#; none for user#); rows written
+    # before this field existed lack it and only age out (TTL, at most 2 h).
     project_id = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     expires_at = TTLAttribute()

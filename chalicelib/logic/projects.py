@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from types import ModuleType
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -56,7 +58,16 @@ def create_project(principal: Principal, data: ProjectCreate) -> ProjectOut:
         tx.save(
             ProjectMember(user_id=principal.user_id, project_id=project.id, created_at=now),
         )
-    return project_out(project)
+    out = project_out(project)
+    _live(
+        lambda ws: ws.grant_project(
+            principal.user_id,
+            out.to_json(),
+            change="created",
+            actor=principal.user_id,
+        )
+    )
+    return out
 
 
 def get_project(principal: Principal, project_id: str) -> ProjectOut:
@@ -100,7 +111,16 @@ def update_project(
         if _is_condition_failure(exc):
             raise PreconditionFailed("The project changed since you read it.") from exc
         raise
-    return project_out(project)
+    out = project_out(project)
+    _live(
+        lambda ws: ws.publish_project_change(
+            "updated",
+            project.id,
+            actor=principal.user_id,
+            project=out.to_json(),
+        )
+    )
+    return out
 
 
 def delete_project(principal: Principal, project_id: str) -> None:
@@ -129,6 +149,8 @@ def delete_project(principal: Principal, project_id: str) -> None:
         if any(failed_conditions(exc)):
             raise Conflict("The project changed while deleting; try again.") from exc
         raise
+    # Before the purge removes the project topic's subscriptions.
+    _live(lambda ws: ws.publish_project_change("deleted", project.id, actor=principal.user_id))
     from chalicelib.logic import purge  # lazily: only deletes need it
 
     try:
@@ -162,7 +184,7 @@ def add_member(principal: Principal, project_id: str, user_id: str) -> ProjectOu
             if any(failed_conditions(exc)):
                 continue
             raise
-        return project_out(Project.get(project_id))
+        return _members_changed(principal, project_id, joined=user_id)
     raise Conflict("The project is being changed concurrently; try again.")
 
 
@@ -175,7 +197,7 @@ def remove_member(principal: Principal, project_id: str, user_id: str) -> Projec
         members = list(project.member_ids or [])
         if user_id not in members:
             # Also on a repeated DELETE: one that failed after the transaction cleans up now.
-            _stop_live_events(project.id, user_id)
+            _stop_live_events(project.id, user_id, actor=principal.user_id)
             return project_out(project)
         try:
             with transact_write() as tx:
@@ -191,16 +213,45 @@ def remove_member(principal: Principal, project_id: str, user_id: str) -> Projec
             if any(failed_conditions(exc)):
                 continue
             raise
-        _stop_live_events(project.id, user_id)
-        return project_out(Project.get(project_id))
+        _stop_live_events(project.id, user_id, actor=principal.user_id)
+        return _members_changed(principal, project_id)
     raise Conflict("The project is being changed concurrently; try again.")
 
 
-def _stop_live_events(project_id: str, user_id: str) -> None:
-    """A former member's sockets stop receiving the project's events (its topic and its tasks')."""
-    from chalicelib.logic import telemetry  # lazily: REST cold start does not need it otherwise
+def _members_changed(
+    principal: Principal, project_id: str, *, joined: str | None = None
+) -> ProjectOut:
+    """The project after a membership change; open consoles hear of it (the newcomer's
+    scope-all connections get the project, its subscribers the new member list)."""
+    out = project_out(Project.get(project_id))
+    data = out.to_json()
+    if joined is not None:
+        _live(lambda ws: ws.grant_project(joined, data, change="joined", actor=principal.user_id))
+    _live(
+        lambda ws: ws.publish_project_change(
+            "updated", project_id, actor=principal.user_id, project=data
+        )
+    )
+    return out
 
-    telemetry.drop_project_subscriptions(project_id, user_id)
+
+def _stop_live_events(project_id: str, user_id: str, *, actor: str) -> None:
+    """A former member's sockets stop receiving the project's events (its topic and its tasks')
+    and their scope-all connections hear that they left."""
+    from chalicelib.logic import websocket  # lazily: REST cold start does not need it otherwise
+
+    websocket.revoke_project(user_id, project_id, actor=actor)
+
+
+def _live(tell: Callable[[ModuleType], object]) -> None:
+    """Tell open consoles: ``tell(chalicelib.logic.websocket)``. Best effort: the change is
+    written already, and a console that misses the message catches up when it reconnects."""
+    from chalicelib.logic import websocket  # lazily, as above
+
+    try:
+        tell(websocket)
+    except Exception:
+        log.exception("live project message failed")
 
 
 def _is_condition_failure(exc: Exception) -> bool:

@@ -17,7 +17,15 @@
 // Per tab, the access token is refreshed a minute before it expires and once more on a 401;
 // a 4xx answer to a refresh signs out (everywhere).
 
+import { Schema } from "./schema.js";
+
 const STORE_KEY = "aion-session";
+// Why the last session ended, for the other tabs (they only see the session disappear).
+const END_KEY = "aion-session-end";
+const END_NOTE_FRESH_MS = 30_000;
+// A 401 for an access token that was not due to expire, this recently, means the server no
+// longer accepts its signature: restarted with new keys (dev stack) or reset.
+const REJECTED_FRESH_MS = 60_000;
 const LOCK_NAME = "aion-refresh";
 const REFRESH_MARGIN_MS = 60_000;
 // Another tab's session is adopted when its access token is usable for at least this long.
@@ -79,6 +87,47 @@ async function settledStored(held) {
   return stored;
 }
 
+/**
+ * Why a session ended, as one sentence for the sign-in screen. reason: "signed_out" (here),
+ * "other_tab", "server_restarted", "expired", "reused", "ended".
+ */
+export const END_SENTENCES = {
+  signed_out: "You signed out.",
+  other_tab: "You signed out in another tab.",
+  server_restarted:
+    "Your session ended because the server restarted and no longer knows it. Sign in again.",
+  expired: "Your session expired. Sign in again.",
+  reused:
+    "Your session was ended for your safety: the same sign-in was used in two places. Sign in again.",
+  ended:
+    "Your session was ended on the server (a password or role change, or an admin ended it). Sign in again.",
+};
+
+function writeEndNote(reason) {
+  try {
+    window.localStorage.setItem(END_KEY, JSON.stringify({ reason, at: Date.now() }));
+  } catch {
+    /* the other tabs fall back to "signed out in another tab" */
+  }
+}
+
+function readEndNote() {
+  try {
+    const note = JSON.parse(window.localStorage.getItem(END_KEY) || "null");
+    return note && Date.now() - note.at < END_NOTE_FRESH_MS ? note.reason : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The reason behind a refused refresh, from the server's error code. */
+function refreshFailureReason(code, tokenRejectedAt) {
+  if (code === "refresh_token_reused") return "reused";
+  if (code === "session_ended") return "ended";
+  if (tokenRejectedAt && Date.now() - tokenRejectedAt < REJECTED_FRESH_MS) return "server_restarted";
+  return "expired";
+}
+
 function userId(session) {
   return (session && session.user && session.user.id) || null;
 }
@@ -105,7 +154,9 @@ function sameTokens(a, b) {
 export class Api {
   constructor(baseUrl) {
     this.baseUrl = baseUrl;
+    this.schema = new Schema(baseUrl);
     this.session = null;
+    this.tokenRejectedAt = 0;
     this.refreshing = null;
     this.refreshTimer = null;
     this.listeners = new Set();
@@ -114,9 +165,9 @@ export class Api {
   }
 
   /**
-   * fn(session|null, {change, remote}) is called when the session starts, refreshes or ends.
-   * change: "signin" | "refresh" | "switch" (another user) | "signout"; remote: the change
-   * came from another tab.
+   * fn(session|null, {change, remote, reason}) is called when the session starts, refreshes or
+   * ends. change: "signin" | "refresh" | "switch" (another user) | "signout"; remote: the
+   * change came from another tab; reason (sign-outs): a key of END_SENTENCES.
    */
   onSession(fn) {
     this.listeners.add(fn);
@@ -142,14 +193,20 @@ export class Api {
     const next = readStored();
     if (next === undefined || (!next && !this.session)) return;
     if (next && sameTokens(next, this.session)) return;
-    this.setSession(next, { persist: false, remote: true });
+    const reason = next ? undefined : readEndNote() || "other_tab";
+    this.setSession(next, {
+      persist: false,
+      remote: true,
+      reason: reason === "signed_out" ? "other_tab" : reason,
+    });
   }
 
-  setSession(session, { silent = false, persist = true, remote = false } = {}) {
+  setSession(session, { silent = false, persist = true, remote = false, reason } = {}) {
     const before = this.session;
     this.session = session;
     clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
+    if (persist && !session && before) writeEndNote(reason || "signed_out");
     if (persist) writeStored(session);
     if (session) {
       const wait = Math.max(5_000, session.expiresAt - Date.now() - REFRESH_MARGIN_MS);
@@ -160,7 +217,8 @@ export class Api {
     if (!session) change = "signout";
     else if (!before) change = "signin";
     else if (userId(before) !== userId(session)) change = "switch";
-    for (const fn of this.listeners) fn(session, { change, remote });
+    const why = session ? undefined : reason || (remote ? "other_tab" : "signed_out");
+    for (const fn of this.listeners) fn(session, { change, remote, reason: why });
   }
 
   absorbTokens(body, user) {
@@ -201,7 +259,14 @@ export class Api {
     const stored = waited ? await settledStored(held) : readStored();
     if (stored === null) {
       // Another tab signed out (its storage event may not have reached this tab yet).
-      if (this.session) this.setSession(null, { persist: false, remote: true });
+      if (this.session) {
+        const reason = readEndNote() || "other_tab";
+        this.setSession(null, {
+          persist: false,
+          remote: true,
+          reason: reason === "signed_out" ? "other_tab" : reason,
+        });
+      }
       throw signedOutError();
     }
     if (
@@ -227,8 +292,11 @@ export class Api {
       if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
         // Refresh token revoked or expired: sign out, unless someone signed in anew meanwhile.
         const now = readStored();
-        if (!now || now.refreshToken === current.refreshToken) this.setSession(null);
-        else this.setSession(now, { persist: false, remote: true });
+        if (!now || now.refreshToken === current.refreshToken) {
+          this.setSession(null, { reason: refreshFailureReason(err.code, this.tokenRejectedAt) });
+        } else {
+          this.setSession(now, { persist: false, remote: true });
+        }
       }
       throw err;
     }
@@ -298,6 +366,8 @@ export class Api {
       throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
     }
     if (res.status === 401 && auth && !retried && this.signedIn) {
+      // Refused although it was not due to expire: the server no longer knows its key.
+      if (this.session.expiresAt - Date.now() > 5_000) this.tokenRejectedAt = Date.now();
       await this.refresh();
       return this.request(method, path, { query, body, headers, auth, retried: true });
     }
@@ -313,9 +383,15 @@ export class Api {
     if (!res.ok) {
       const err = (data && data.error) || {};
       const header = Number(res.headers.get("Retry-After"));
-      const fromDetails = err.details && Number(err.details.retryAfter ?? err.details.retry_after);
+      const fromDetails =
+        err.details && !Array.isArray(err.details) && Number(err.details.retryAfter ?? err.details.retry_after);
       const retryAfter = header || fromDetails || null;
-      throw new ApiError(res.status, err.code, err.message || res.statusText, err.details, retryAfter);
+      let message = err.message || res.statusText;
+      if (err.code === "validation_error") {
+        // The server's field limits as sentences ("Files up to 50 MB"), from its own schema.
+        message = (await this.schema.explain(method, path, err.details)) || message;
+      }
+      throw new ApiError(res.status, err.code, message, err.details, retryAfter);
     }
     return data;
   }

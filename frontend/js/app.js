@@ -1,11 +1,13 @@
 // Console bootstrap: settings, session, the one WebSocket, hash routing and the shell.
 import { Announcer } from "./announce.js";
-import { Api } from "./api.js";
+import { Api, END_SENTENCES } from "./api.js";
 import { h, replace } from "./dom.js";
 import { Live } from "./live.js";
 import { QueryCache } from "./query.js";
 import { loadSettings } from "./settings.js";
-import { setupThemeToggle } from "./theme.js";
+import { setupShortcuts } from "./shortcuts.js";
+import { setupThemeSwitch } from "./theme.js";
+import { TaskTitles } from "./titles.js";
 import * as adminView from "./views/admin.js";
 import * as boardView from "./views/board.js";
 import * as dashboardView from "./views/dashboard.js";
@@ -15,6 +17,7 @@ import * as signinView from "./views/signin.js";
 import * as taskView from "./views/task.js";
 
 // Hash routes work from S3 without rewrite rules. [pattern, view, nav key]
+// A new screen is one line here; its "go to" shortcut (shortcuts.js) then works by itself.
 const ROUTES = [
   [/^\/signin$/, signinView, null],
   [/^\/dashboard$/, dashboardView, "dashboard"],
@@ -37,11 +40,16 @@ function currentPath() {
   return raw || "/dashboard";
 }
 
+function hasRoute(path) {
+  return ROUTES.some(([re]) => re.test(path));
+}
+
 async function main() {
   const settings = await loadSettings();
   const api = new Api(settings.apiUrl);
   const live = new Live(api, settings.wsUrl);
   const query = new QueryCache();
+  const titles = new TaskTitles(api);
   const announcer = new Announcer(document.getElementById("announcer"));
   const mainEl = document.getElementById("main");
   const nav = document.getElementById("mainnav");
@@ -49,8 +57,25 @@ async function main() {
   const whoami = document.getElementById("whoami");
   const signout = document.getElementById("signout");
   const conn = document.getElementById("conn-state");
+  const menuToggle = document.getElementById("menu-toggle");
+  const tools = document.getElementById("topbar-tools");
+  const shortcutsOpen = document.getElementById("shortcuts-open");
 
-  setupThemeToggle(document.getElementById("theme-toggle"));
+  setupThemeSwitch(document.getElementById("theme-switch"), (msg) => announcer.say(msg));
+
+  // Small screens: the tools (theme, shortcuts, who, sign out) fold behind one button, so the
+  // header stays one row.
+  function setMenu(open) {
+    menuToggle.setAttribute("aria-expanded", String(open));
+    tools.dataset.open = String(open);
+  }
+  menuToggle.addEventListener("click", () => setMenu(menuToggle.getAttribute("aria-expanded") !== "true"));
+  tools.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && tools.dataset.open === "true") {
+      setMenu(false);
+      menuToggle.focus();
+    }
+  });
 
   // The skip link must not change the hash: that is the router's.
   document.querySelector(".skip-link").addEventListener("click", (event) => {
@@ -67,17 +92,66 @@ async function main() {
   let dispose = null;
   let renderToken = 0;
   let firstScreen = true; // on page load focus stays at the top (skip link first)
+  let providers = {}; // what the current screen offers to shortcuts: {newTask, search}
+  let intent = null; // a shortcut's wish carried to the next screen ("newTask", "search")
+  let lastProjectId = null; // the board "g b" and "n" go to from elsewhere
+  let signinNotice = null; // why the session ended, for the sign-in screen
+
   const ctx = {
     api,
     live,
     query,
+    titles,
     settings,
     announce: (msg) => announcer.say(msg),
     navigate: (path) => {
       if (currentPath() === path) render();
       else window.location.hash = `#${path}`;
     },
+    /** The screen offers shortcut targets; returns a function that withdraws them. */
+    provide: (offer) => {
+      providers = { ...providers, ...offer };
+      return () => {
+        for (const key of Object.keys(offer)) if (providers[key] === offer[key]) delete providers[key];
+      };
+    },
+    /** A shortcut's wish for this screen (once). */
+    takeIntent: (name) => {
+      if (intent !== name) return false;
+      intent = null;
+      return true;
+    },
+    rememberProject: (id) => {
+      lastProjectId = id;
+    },
+    /** Why the last session ended; kept (across re-renders) until someone signs in again. */
+    signinNotice: () => signinNotice,
   };
+
+  const shortcuts = setupShortcuts({
+    hasRoute,
+    signedIn: () => api.signedIn,
+    navigate: (path) => ctx.navigate(path),
+    run(action) {
+      if (action === "newTask" || action === "search") {
+        if (providers[action]) {
+          providers[action]();
+          return;
+        }
+        intent = action;
+        if (action === "newTask" && lastProjectId) ctx.navigate(`/projects/${encodeURIComponent(lastProjectId)}`);
+        else ctx.navigate("/projects");
+        return;
+      }
+      if (action === "board") {
+        ctx.navigate(lastProjectId ? `/projects/${encodeURIComponent(lastProjectId)}` : "/projects");
+      }
+    },
+  });
+  shortcutsOpen.addEventListener("click", () => {
+    setMenu(false);
+    shortcuts.openOverlay();
+  });
 
   function paintShell() {
     const user = api.user;
@@ -86,6 +160,7 @@ async function main() {
     whoami.hidden = !on;
     signout.hidden = !on;
     conn.hidden = !on;
+    shortcutsOpen.hidden = !on;
     navAdmin.hidden = !(user && user.role === "admin");
     whoami.textContent = user ? `${user.name || user.email} (${user.role})` : "";
   }
@@ -100,6 +175,7 @@ async function main() {
       window.location.hash = "#/dashboard";
       return;
     }
+    setMenu(false);
     const match = ROUTES.map(([re, view, key]) => [re.exec(path), view, key]).find(([m]) => m);
     if (dispose) {
       try {
@@ -109,6 +185,7 @@ async function main() {
       }
       dispose = null;
     }
+    providers = {};
     for (const link of nav.querySelectorAll("a[data-nav]")) {
       if (match && link.dataset.nav === match[2]) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
@@ -138,6 +215,14 @@ async function main() {
     }
     dispose = typeof cleanup === "function" ? cleanup : null;
     focusHeading(focusedBefore);
+    // A shortcut pressed elsewhere ("n" on the dashboard) lands here.
+    for (const name of ["newTask", "search"]) {
+      if (intent === name && providers[name]) {
+        intent = null;
+        providers[name]();
+      }
+    }
+    intent = null;
   }
 
   // Moves focus to the new screen's heading so keyboard and screen-reader users land there,
@@ -157,16 +242,20 @@ async function main() {
   }
 
   // Session changes, also those made in another tab (the session is shared through storage).
-  api.onSession((session, { change, remote }) => {
+  api.onSession((session, { change, remote, reason }) => {
     paintShell();
     if (!session) {
       live.stop(); // closes this tab's WebSocket
       query.clear();
+      lastProjectId = null;
+      // Say why on the sign-in screen (and to screen readers), never drop there silently.
+      signinNotice = END_SENTENCES[reason] || END_SENTENCES.signed_out;
       if (currentPath() !== "/signin") window.location.hash = "#/signin";
       else render();
-      if (remote) announcer.say("Signed out in another tab");
+      announcer.say(signinNotice);
       return;
     }
+    signinNotice = null;
     if (change === "switch") {
       // Someone else signed in in another tab: nothing cached or subscribed carries over.
       live.stop();
@@ -189,7 +278,6 @@ async function main() {
     } finally {
       signout.disabled = false;
     }
-    announcer.say("Signed out");
   });
 
   window.addEventListener("hashchange", () => {

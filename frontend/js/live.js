@@ -1,30 +1,48 @@
-// One WebSocket per tab. Opened with a single-use ws-ticket; subscriptions follow what is on
-// screen (reference counted); reconnects with exponential backoff and jitter; after a
-// reconnect it resubscribes and fills each watched task's gap from
-// GET /tasks/{id}/activity?after=<last seq>. Events are deduplicated by (taskId, seq), so
-// listeners see every event exactly once.
+// One WebSocket per tab. Opened with a single-use ws-ticket; subscribes with scope "all"
+// (every project the user belongs to, now and later) plus whatever the screen watches
+// (reference counted); reconnects with exponential backoff and jitter.
+//
+// Events are deduplicated by (taskId, seq): onEvent listeners see each event once.
+//
+// Gap-free timelines: a screen that shows a task's log watches it (watchTask). For each watch
+// the console knows which seqs the screen holds and up to which seq it holds them without
+// holes. An event beyond the next one (a message lost on the way, or a server fan-out that had
+// not seen this subscription yet) reads the missing part from
+// GET /tasks/{id}/activity?after=<that seq>; so do a reconnect and fillTask() (a screen's
+// watchdog). What the console heard before the screen opened (on another screen) still reaches
+// it that way. seq strictly increases but need not be contiguous (a writer that died leaves a
+// hole), so a read that finds nothing in a hole simply moves past it.
 
 const PING_EVERY_MS = 4.5 * 60_000; // well inside API Gateway's 10-minute idle timeout
 const MAX_AGE_MS = 110 * 60_000; // reconnect before the 2-hour connection limit
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
-const SEEN_LIMIT = 2_000;
+const SEEN_PER_TASK = 2_000;
+const TASKS_TRACKED = 1_000;
+const RECENT_LIMIT = 50;
+const FILL_PAGES = 20;
 
 export class Live {
-  constructor(api, wsUrl) {
+  constructor(api, wsUrl, { scopeAll = true } = {}) {
     this.api = api;
     this.wsUrl = wsUrl;
+    this.scopeAll = scopeAll;
     this.ws = null;
     this.state = "idle"; // idle | connecting | open | reconnecting
     this.stopped = true;
     this.attempt = 0;
     this.everOpened = false;
     this.subs = new Map(); // "taskId:<id>" | "projectId:<id>" -> refcount
+    this.seen = new Map(); // taskId -> Set(seq) delivered
     this.lastSeq = new Map(); // taskId -> highest seq delivered
-    this.seen = new Map(); // taskId -> Set(seq)
+    this.watches = new Map(); // taskId -> {listeners, held: Set(seq), complete: seq|undefined}
+    this.filling = new Map(); // taskId -> {promise, again}
+    this.recent = []; // the latest events across all subscriptions, oldest first
+    this.projectIds = new Set(); // what scope all covers
     this.listeners = new Set();
     this.stateListeners = new Set();
     this.resyncListeners = new Set();
+    this.projectListeners = new Set();
     this.timers = {};
   }
 
@@ -43,6 +61,21 @@ export class Live {
   onResync(fn) {
     this.resyncListeners.add(fn);
     return () => this.resyncListeners.delete(fn);
+  }
+
+  /**
+   * fn(message) for project-level changes: {type: "project", change: "created" | "joined" |
+   * "updated" | "left" | "deleted", projectId, project?}; also {change: "scope"} when scope
+   * all (re)subscribed, with projectIds.
+   */
+  onProject(fn) {
+    this.projectListeners.add(fn);
+    return () => this.projectListeners.delete(fn);
+  }
+
+  /** The latest events (newest last), for screens that show a feed as soon as they open. */
+  recentEvents() {
+    return [...this.recent];
   }
 
   setState(state) {
@@ -68,6 +101,9 @@ export class Live {
     this.subs.clear();
     this.lastSeq.clear();
     this.seen.clear();
+    this.watches.clear();
+    this.recent = [];
+    this.projectIds.clear();
     this.everOpened = false;
     this.setState("idle");
   }
@@ -112,6 +148,7 @@ export class Live {
     this.everOpened = true;
     this.attempt = 0;
     this.setState("open");
+    if (this.scopeAll) this.send({ action: "subscribe", scope: "all" });
     for (const key of this.subs.keys()) this.sendSub("subscribe", key);
     this.timers.ping = setInterval(() => this.send({ action: "ping" }), PING_EVERY_MS);
     // Planned reconnect before the hard limit, with jitter so tabs do not reconnect together.
@@ -156,54 +193,167 @@ export class Live {
     }
     if (!data || typeof data !== "object") return;
     if (data.type === "telemetry") this.ingest(data);
-    else if (data.type === "subscribed" && Array.isArray(data.events)) {
-      for (const ev of data.events) this.ingest({ type: "telemetry", ...ev });
+    else if (data.type === "project") this.handleProject(data);
+    else if (data.type === "subscribed") {
+      if (data.scope === "all" && Array.isArray(data.projectIds)) {
+        this.projectIds = new Set(data.projectIds);
+        this.emitProject({ type: "project", change: "scope", projectIds: data.projectIds });
+      }
+      if (Array.isArray(data.events)) {
+        const sorted = [...data.events].sort((a, b) => (a.seq || 0) - (b.seq || 0));
+        for (const ev of sorted) this.ingest({ type: "telemetry", ...ev });
+      }
     }
   }
 
-  /** Delivers an event to listeners unless (taskId, seq) was already delivered. */
-  ingest(ev) {
-    if (!ev || !ev.taskId || typeof ev.seq !== "number") return false;
-    let seen = this.seen.get(ev.taskId);
+  handleProject(message) {
+    if (!message.projectId) return;
+    if (message.change === "created" || message.change === "joined") {
+      this.projectIds.add(message.projectId);
+    } else if (message.change === "left" || message.change === "deleted") {
+      this.projectIds.delete(message.projectId);
+    }
+    this.emitProject(message);
+  }
+
+  emitProject(message) {
+    for (const fn of this.projectListeners) fn(message);
+  }
+
+  seenOf(taskId) {
+    let seen = this.seen.get(taskId);
     if (!seen) {
       seen = new Set();
-      this.seen.set(ev.taskId, seen);
+      this.seen.set(taskId, seen);
+      if (this.seen.size > TASKS_TRACKED) {
+        // Forget the task heard of longest ago, unless a screen watches it.
+        for (const id of this.seen.keys()) {
+          if (!this.watches.has(id)) {
+            this.seen.delete(id);
+            this.lastSeq.delete(id);
+            break;
+          }
+        }
+      }
     }
-    if (seen.has(ev.seq)) return false;
-    seen.add(ev.seq);
-    if (seen.size > SEEN_LIMIT) seen.delete(seen.values().next().value);
-    if (ev.seq > (this.lastSeq.get(ev.taskId) || 0)) this.lastSeq.set(ev.taskId, ev.seq);
-    for (const fn of this.listeners) fn(ev);
-    return true;
+    return seen;
   }
 
-  /** Feeds events fetched over REST (initial load, gap fill) through the same dedupe. */
+  /**
+   * Delivers an event to onEvent listeners unless (taskId, seq) was delivered already, and to
+   * the task's watchers unless they hold it.
+   */
+  ingest(ev) {
+    if (!ev || !ev.taskId || typeof ev.seq !== "number") return false;
+    const seen = this.seenOf(ev.taskId);
+    const fresh = !seen.has(ev.seq);
+    if (fresh) {
+      seen.add(ev.seq);
+      if (seen.size > SEEN_PER_TASK) seen.delete(seen.values().next().value);
+      if (ev.seq > (this.lastSeq.get(ev.taskId) || 0)) this.lastSeq.set(ev.taskId, ev.seq);
+      this.recent.push(ev);
+      if (this.recent.length > RECENT_LIMIT) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
+    }
+    const watch = this.watches.get(ev.taskId);
+    if (watch && !watch.held.has(ev.seq)) {
+      watch.held.add(ev.seq);
+      if (watch.complete !== undefined) {
+        if (ev.seq > watch.complete + 1) this.fillTask(ev.taskId); // a hole below this event
+        this.advance(watch);
+      }
+      for (const fn of watch.listeners) fn(ev);
+    }
+    if (fresh) for (const fn of this.listeners) fn(ev);
+    return fresh;
+  }
+
+  /** Moves a watch's hole-free mark over the seqs it holds right after it. */
+  advance(watch) {
+    if (watch.complete === undefined) return;
+    while (watch.held.has(watch.complete + 1)) watch.complete += 1;
+  }
+
+  /** Feeds events fetched over REST (gap fill) through the same dedupe. */
   ingestAll(events) {
     const sorted = [...(events || [])].sort((a, b) => a.seq - b.seq);
     for (const ev of sorted) this.ingest({ type: "telemetry", ...ev });
   }
 
-  /** Marks events the caller already rendered (from REST) as delivered, without emitting. */
-  remember(events) {
-    for (const ev of events || []) {
-      if (!ev || !ev.taskId || typeof ev.seq !== "number") continue;
-      if (!this.seen.has(ev.taskId)) this.seen.set(ev.taskId, new Set());
-      this.seen.get(ev.taskId).add(ev.seq);
-      if (ev.seq > (this.lastSeq.get(ev.taskId) || 0)) this.lastSeq.set(ev.taskId, ev.seq);
+  /**
+   * Follows one task's log: subscribes to it and calls fn(event) for each event the screen does
+   * not hold yet (live, from the subscribe backlog, or read to fill a hole). Returns the
+   * function that stops watching.
+   */
+  watchTask(taskId, fn) {
+    let watch = this.watches.get(taskId);
+    if (!watch) {
+      watch = { listeners: new Set(), held: new Set(), complete: undefined };
+      this.watches.set(taskId, watch);
     }
+    watch.listeners.add(fn);
+    const unsubscribe = this.subscribe("taskId", taskId);
+    return () => {
+      unsubscribe();
+      watch.listeners.delete(fn);
+      if (!watch.listeners.size && this.watches.get(taskId) === watch) this.watches.delete(taskId);
+    };
   }
 
-  async fillGaps() {
-    const taskIds = [...this.subs.keys()]
-      .filter((k) => k.startsWith("taskId:"))
-      .map((k) => k.slice("taskId:".length));
-    await Promise.all(taskIds.map((id) => this.fillTask(id)));
+  /**
+   * The screen loaded the task's log over REST (GET /tasks/{id}/activity from the start, so
+   * without holes up to its last seq): the watch holds all of it.
+   */
+  holdLog(taskId, events) {
+    const watch = this.watches.get(taskId);
+    let top = 0;
+    for (const ev of events || []) {
+      if (!ev || ev.taskId !== taskId || typeof ev.seq !== "number") continue;
+      this.seenOf(taskId).add(ev.seq);
+      if (ev.seq > (this.lastSeq.get(taskId) || 0)) this.lastSeq.set(taskId, ev.seq);
+      if (watch) watch.held.add(ev.seq);
+      top = Math.max(top, ev.seq);
+    }
+    if (!watch) return;
+    watch.complete = Math.max(watch.complete ?? 0, top);
+    this.advance(watch);
+    // The console heard of something newer (here or on another screen): read what is missing.
+    const newest = Math.max(this.lastSeq.get(taskId) || 0, ...watch.held);
+    if (newest > watch.complete) this.fillTask(taskId);
   }
 
-  async fillTask(taskId) {
-    let after = this.lastSeq.get(taskId) || 0;
-    // Page through in case many events were missed.
-    for (let page = 0; page < 20; page += 1) {
+  fillGaps() {
+    return Promise.all([...this.watches.keys()].map((id) => this.fillTask(id)));
+  }
+
+  /**
+   * Reads the task's log after the watch's hole-free mark and delivers what is missing. One
+   * read per task at a time; a hole noticed meanwhile reads again right after.
+   */
+  fillTask(taskId) {
+    const running = this.filling.get(taskId);
+    if (running) {
+      running.again = true;
+      return running.promise;
+    }
+    const entry = { again: false, promise: null };
+    entry.promise = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.readLog(taskId);
+        } while (entry.again && !this.stopped);
+      } finally {
+        this.filling.delete(taskId);
+      }
+    })();
+    this.filling.set(taskId, entry);
+    return entry.promise;
+  }
+
+  async readLog(taskId) {
+    const watch = this.watches.get(taskId);
+    let after = watch ? watch.complete ?? 0 : this.lastSeq.get(taskId) || 0;
+    for (let page = 0; page < FILL_PAGES; page += 1) {
       let body;
       try {
         body = await this.api.get(`/tasks/${encodeURIComponent(taskId)}/activity`, {
@@ -216,6 +366,11 @@ export class Live {
       const items = (body && body.items) || [];
       this.ingestAll(items);
       const top = items.reduce((m, ev) => Math.max(m, ev.seq || 0), after);
+      // The log is complete up to what this read reached (a hole in it is a seq never written).
+      if (watch && watch.complete !== undefined) {
+        watch.complete = Math.max(watch.complete, top);
+        this.advance(watch);
+      }
       if (!body.nextCursor || top === after) return;
       after = top;
     }
@@ -232,10 +387,9 @@ export class Live {
   sendSub(action, key) {
     const [kind, id] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
     const msg = { action, [kind]: id };
-    // Resubscribing a task asks only for what came after the last event we have.
-    if (action === "subscribe" && kind === "taskId" && this.lastSeq.has(id)) {
-      msg.after = this.lastSeq.get(id);
-    }
+    // Resubscribing a task asks only for what came after the log held without holes.
+    const watch = kind === "taskId" ? this.watches.get(id) : undefined;
+    if (action === "subscribe" && watch && watch.complete !== undefined) msg.after = watch.complete;
     this.send(msg);
   }
 

@@ -1,5 +1,6 @@
 // Rendering of a route decision (POST /router/explain, task.route) and module results.
 import { h } from "./dom.js";
+import { formatBytes, formatDuration, formatNumber, humanLabel } from "./format.js";
 
 const TARGET_TEXT = {
   executor: "Executor (deterministic module)",
@@ -63,107 +64,215 @@ function evidenceWords(decision) {
   return Array.isArray(words) ? words.filter((w) => w && w.word).slice(0, 5) : [];
 }
 
-function list(items) {
+function list(items, render = (x) => (typeof x === "string" ? x : JSON.stringify(x))) {
   if (!items || !items.length) return h("span", { class: "hint" }, "none");
   return h(
     "ul",
-    {},
-    items.map((x) => h("li", {}, typeof x === "string" ? x : JSON.stringify(x))),
+    { class: "tight-list" },
+    items.map((x) => h("li", {}, render(x))),
   );
 }
 
-/** The result in the form that suits its module; anything unknown as formatted JSON. */
+/** Labelled fields: [[label, value-node-or-text], ...]. */
+function fields(rows) {
+  return h(
+    "dl",
+    { class: "kv" },
+    rows.map(([label, value]) => [h("dt", {}, label), h("dd", {}, value)]),
+  );
+}
+
+const STATS_FIELDS = [
+  ["words", "Words"],
+  ["characters", "Characters"],
+  ["sentences", "Sentences"],
+  ["lines", "Lines"],
+];
+const EXTRACT_LABELS = {
+  emails: "Email addresses",
+  urls: "Links",
+  phones: "Phone numbers",
+  dates: "Dates",
+  money: "Amounts of money",
+  hashtags: "Hashtags",
+  mentions: "Mentions",
+};
+const HASH_NAMES = { sha256: "SHA-256", sha1: "SHA-1", sha512: "SHA-512", md5: "MD5", blake2b: "BLAKE2b" };
+const NUMERIC_TYPES = new Set(["integer", "float", "number", "int", "double"]);
+
+function csvProfile(r) {
+  const columns = r.columns || [];
+  const numeric = (c) => NUMERIC_TYPES.has(String(c.type));
+  const cell = (c, v) =>
+    h(
+      "td",
+      { class: numeric(c) && typeof v === "number" ? "num" : null },
+      v === null || v === undefined ? "—" : typeof v === "number" ? formatNumber(v) : String(v),
+    );
+  return h(
+    "div",
+    {},
+    h("p", {}, `${formatNumber(r.rows)} rows, ${columns.length} columns`),
+    h(
+      "div",
+      { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Column profile" },
+      h(
+        "table",
+        { class: "profile" },
+        h("caption", { class: "visually-hidden" }, "Column profile"),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Column", "Type", "Empty", "Distinct", "Min", "Max", "Mean"].map((c, i) =>
+              h("th", { scope: "col", class: i >= 2 ? "num" : null }, c),
+            ),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          columns.map((c) =>
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row" }, String(c.name)),
+              h("td", {}, String(c.type ?? "—")),
+              h("td", { class: "num" }, formatNumber(c.nulls)),
+              h("td", { class: "num" }, formatNumber(c.distinct)),
+              cell(c, c.min),
+              cell(c, c.max),
+              cell(c, c.mean),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A flat object of plain values as labelled fields; anything deeper as formatted JSON. */
+function generic(r) {
+  if (typeof r === "string") return h("p", { class: "result-text" }, r);
+  if (typeof r === "number") return h("p", { class: "result-value" }, formatNumber(r));
+  if (r && typeof r === "object" && !Array.isArray(r)) {
+    const entries = Object.entries(r);
+    const flat = entries.every(([, v]) => v === null || ["string", "number", "boolean"].includes(typeof v));
+    if (flat && entries.length) {
+      return fields(entries.map(([k, v]) => [humanLabel(k), typeof v === "number" ? formatNumber(v) : String(v ?? "—")]));
+    }
+  }
+  return h("pre", { class: "raw" }, JSON.stringify(r, null, 2));
+}
+
+/** The result in the form that suits its module: labelled, rounded, sizes in units. */
 export function resultView(module, result) {
   if (result === null || result === undefined) return h("p", {}, "No result yet.");
   const r = result;
+  if (typeof r !== "object") return generic(r);
   switch (module) {
     case "data.csv_profile":
+      return csvProfile(r);
+    case "crypto.hash":
+      return fields([
+        ["Algorithm", HASH_NAMES[String(r.algorithm).toLowerCase()] || String(r.algorithm)],
+        ["Digest", h("code", { class: "hash" }, String(r.hexdigest))],
+        ["Input size", formatBytes(r.bytes)],
+      ]);
+    case "text.summarize":
       return h(
         "div",
         {},
-        h("p", {}, `${r.rows} rows, ${(r.columns || []).length} columns`),
-        h(
-          "div",
-          { class: "table-wrap" },
-          h(
-            "table",
-            {},
-            h("caption", { class: "visually-hidden" }, "Column profile"),
-            h(
-              "thead",
-              {},
-              h(
-                "tr",
-                {},
-                ["Column", "Type", "Nulls", "Distinct", "Min", "Max", "Mean"].map((c) =>
-                  h("th", { scope: "col" }, c),
-                ),
-              ),
-            ),
-            h(
-              "tbody",
-              {},
-              (r.columns || []).map((c) =>
-                h(
-                  "tr",
-                  {},
-                  [c.name, c.type, c.nulls, c.distinct, c.min, c.max, c.mean].map((v) =>
-                    h("td", {}, v === null || v === undefined ? "—" : String(v)),
-                  ),
-                ),
-              ),
-            ),
-          ),
-        ),
+        h("p", { class: "result-text" }, String(r.summary ?? "")),
+        Array.isArray(r.sentences)
+          ? h("p", { class: "hint" }, `${r.sentences.length} sentence${r.sentences.length === 1 ? "" : "s"} kept`)
+          : null,
       );
-    case "crypto.hash":
-      return h(
-        "dl",
-        { class: "kv" },
-        h("dt", {}, "Algorithm"),
-        h("dd", {}, String(r.algorithm)),
-        h("dt", {}, "Digest"),
-        h("dd", {}, h("code", { class: "hash" }, String(r.hexdigest))),
-        h("dt", {}, "Bytes"),
-        h("dd", {}, String(r.bytes)),
-      );
-    case "text.summarize":
-      return h("p", { class: "result-text" }, String(r.summary ?? ""));
     case "llm.generate":
       return h("p", { class: "result-text" }, String(r.text ?? ""));
     case "text.extract":
-      return h(
-        "dl",
-        { class: "kv" },
-        Object.entries(r).map(([k, v]) => [h("dt", {}, k), h("dd", {}, list(v))]),
+      return fields(
+        Object.entries(r).map(([k, v]) => [EXTRACT_LABELS[k] || humanLabel(k), Array.isArray(v) ? list(v) : String(v)]),
       );
-    case "text.sentiment":
-      return h("p", {}, `${r.label} (score ${Number(r.score).toFixed(3)})`);
+    case "text.sentiment": {
+      const label = String(r.label || "");
+      return fields([
+        ["Sentiment", label ? label[0].toUpperCase() + label.slice(1) : "—"],
+        ["Score", `${formatNumber(Number(r.score))} (−1 negative … +1 positive)`],
+      ]);
+    }
     case "math.evaluate":
-      return h("p", {}, "Value: ", h("code", { class: "mono" }, String(r.value)));
+      return fields([["Value", h("span", { class: "result-value mono" }, formatNumber(r.value))]]);
     case "text.stats":
-      return h(
-        "dl",
-        { class: "kv" },
-        ["characters", "words", "lines", "sentences", "readingTimeSeconds"].map((k) => [
-          h("dt", {}, k),
-          h("dd", {}, String(r[k] ?? "—")),
-        ]),
-        h("dt", {}, "topWords"),
-        h(
-          "dd",
-          {},
-          list(
-            (r.topWords || []).map((w) =>
-              Array.isArray(w) ? `${w[0]} (${w[1]})` : w.word ? `${w.word} (${w.count})` : w,
-            ),
+      return fields([
+        ...STATS_FIELDS.map(([k, label]) => [label, formatNumber(r[k])]),
+        ["Reading time", r.readingTimeSeconds === undefined ? "—" : formatDuration(Number(r.readingTimeSeconds) * 1000)],
+        [
+          "Top words",
+          list(r.topWords || [], (w) =>
+            Array.isArray(w) ? `${w[0]} × ${w[1]}` : w && w.word ? `${w.word} × ${w.count}` : String(w),
           ),
-        ),
-      );
+        ],
+      ]);
     case "data.json_query":
       return h("pre", { class: "raw" }, JSON.stringify(r.result, null, 2));
     default:
-      if (typeof r === "string") return h("p", { class: "result-text" }, r);
-      return h("pre", { class: "raw" }, JSON.stringify(r, null, 2));
+      return generic(r);
   }
+}
+
+const FILE_ID = /^fil_[0-9a-f]{20}$/;
+
+/** Whether a task's input names an uploaded file (its id) rather than being the text itself. */
+export function isFileId(input) {
+  return typeof input === "string" && FILE_ID.test(input);
+}
+
+const PREVIEW_CHARS = 600;
+
+/**
+ * A task's input for people: text (a preview, the rest on demand), JSON pretty-printed.
+ * Files are shown by the task screen, which fetches their details.
+ */
+export function inputView(input) {
+  if (input === null || input === undefined || input === "") return h("p", { class: "hint" }, "No input.");
+  if (typeof input === "string") {
+    let parsed;
+    const trimmed = input.trim();
+    if ((trimmed.startsWith("{") || trimmed.startsWith("[")) && trimmed.length < 200_000) {
+      try {
+        parsed = JSON.parse(trimmed);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (parsed !== undefined) return jsonBlock(parsed, "JSON input");
+    const lines = input.split("\n").length;
+    const meta = h(
+      "p",
+      { class: "hint" },
+      `Text, ${formatNumber(input.length)} characters${lines > 1 ? `, ${formatNumber(lines)} lines` : ""}`,
+    );
+    if (input.length <= PREVIEW_CHARS) return h("div", {}, meta, h("pre", { class: "input-text" }, input));
+    const more = h("details", {}, h("summary", {}, "Show all of it"), h("pre", { class: "input-text" }, input));
+    return h(
+      "div",
+      {},
+      meta,
+      h("pre", { class: "input-text" }, `${input.slice(0, PREVIEW_CHARS)}…`),
+      more,
+    );
+  }
+  return jsonBlock(input, "JSON input");
+}
+
+function jsonBlock(value, label) {
+  return h(
+    "div",
+    {},
+    h("p", { class: "hint" }, label),
+    h("pre", { class: "raw", tabindex: "0", "aria-label": label }, JSON.stringify(value, null, 2)),
+  );
 }

@@ -114,8 +114,9 @@ def test_status_colours_buttons_and_boundaries(theme: str) -> None:
     for name in [k for k in t if k.startswith("--status-")] + ["--ok", "--warn", "--bad"]:
         ratio = _contrast(_parse(t[name])[0], opaque)
         assert ratio >= 4.5, f"{theme} {name} on badge: {ratio:.2f}"
-    button = _contrast(_parse(t["--on-accent"])[0], _parse(t["--accent-strong"])[0])
-    assert button >= 4.5, f"{theme} button text: {button:.2f}"
+    for fill in ("--accent-strong", "--danger-fill"):
+        button = _contrast(_parse(t["--on-accent"])[0], _parse(t[fill])[0])
+        assert button >= 4.5, f"{theme} button text on {fill}: {button:.2f}"
     panels = [_over(t["--panel"], b) for b in _backdrops(t)]
     for name in ("--field-border", "--focus"):
         worst = min(_contrast(_parse(t[name])[0], p) for p in panels)

@@ -11,7 +11,19 @@ export async function render(ctx) {
   const listErrors = h("div");
   const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
   const name = h("input", { name: "name", required: true, autocomplete: "off" });
-  const password = h("input", { type: "password", name: "password", required: true, autocomplete: "new-password", minlength: "12" });
+  // The password rule is the server's (its OpenAPI schema), never a second copy here.
+  const rule = (await api.schema.field("POST", "/users", "password")) || {};
+  const password = h("input", {
+    type: "password",
+    name: "password",
+    required: true,
+    autocomplete: "new-password",
+    minlength: rule.minLength,
+    maxlength: rule.maxLength,
+  });
+  const passwordHint = rule.minLength
+    ? `At least ${rule.minLength} characters. Share it privately.`
+    : "Share it privately.";
   const role = h("select", { name: "role" }, h("option", { value: "member" }, "member"), h("option", { value: "admin" }, "admin"));
   const errors = h("div");
   const submit = h("button", { type: "submit", class: "btn" }, "Create user");
@@ -25,7 +37,7 @@ export async function render(ctx) {
       { class: "grid2" },
       field("Email", email).wrap,
       field("Name", name).wrap,
-      field("Initial password", password, "At least 12 characters. Share it privately.").wrap,
+      field("Initial password", password, passwordHint).wrap,
       field("Role", role).wrap,
     ),
     submit,
@@ -93,6 +105,13 @@ export async function render(ctx) {
       missing[0].focus();
       return;
     }
+    if (rule.minLength && password.value.length < rule.minLength) {
+      replace(errors, h("div", { class: "form-error", role: "alert" }, `The password needs at least ${rule.minLength} characters.`));
+      password.setAttribute("aria-invalid", "true");
+      password.focus();
+      return;
+    }
+    password.removeAttribute("aria-invalid");
     submit.disabled = true;
     try {
       const user = await api.post("/users", {

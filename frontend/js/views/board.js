@@ -1,7 +1,10 @@
-// A project's board: tasks in status columns, filters, live updates over the project
-// subscription, and the create-task form with file upload and a "why this route?" preview.
+// A project's board: tasks in status columns (module and duration on each card), filters and
+// a search over what is loaded, live updates (the project's tasks and the project itself), and
+// the create-task form with file upload and a "why this route?" preview.
 import { loadCatalog } from "../catalog.js";
 import { field, formatTime, h, replace, STATUSES, statusBadge, statusLabel, uid } from "../dom.js";
+import { formatDuration, taskDurationMs } from "../format.js";
+import { loadPeople } from "../people.js";
 import { decisionView } from "../route.js";
 import { uploadToProject } from "../upload.js";
 
@@ -18,14 +21,8 @@ export async function render(ctx) {
     replace(ctx.main, h("h1", {}, "Project not found"), h("p", { class: "form-error", role: "alert" }, err.message), h("a", { href: "#/projects" }, "Back to projects"));
     return;
   }
-  const isAdmin = api.user && api.user.role === "admin";
-  const users = isAdmin ? await api.listAll("/users").catch(() => []) : [];
-  const who = (id) => {
-    if (!id) return "nobody";
-    if (api.user && id === api.user.id) return "me";
-    const u = users.find((x) => x.id === id);
-    return u ? u.name || u.email : id;
-  };
+  ctx.rememberProject(projectId);
+  const who = await loadPeople(api);
 
   // Filters
   const statusFilter = h(
@@ -40,15 +37,32 @@ export async function render(ctx) {
     h("option", { value: "" }, "Anyone"),
     (project.memberIds || []).map((id) => h("option", { value: id }, who(id))),
   );
+  const search = h("input", {
+    type: "search",
+    id: uid("task-search"),
+    name: "q",
+    autocomplete: "off",
+    placeholder: "Title or instruction",
+    "aria-keyshortcuts": "/",
+  });
   const filters = h(
     "form",
-    { class: "row", "aria-label": "Filters" },
+    { class: "row filters", "aria-label": "Filters", role: "search" },
+    h("label", { for: search.id }, "Search"),
+    search,
     h("label", { for: statusFilter.id }, "Status"),
     statusFilter,
     h("label", { for: assigneeFilter.id }, "Assignee"),
     assigneeFilter,
   );
   filters.addEventListener("submit", (e) => e.preventDefault());
+  // On a phone the filters fold away (one line) so the first card is near the top.
+  const filtersFold = h(
+    "details",
+    { class: "filters-fold", open: !window.matchMedia("(max-width: 640px)").matches },
+    h("summary", {}, "Search and filters"),
+    filters,
+  );
 
   const boardEl = h("div", { class: "board", "aria-busy": "true" });
   const boardStatus = h("p", { class: "hint", role: "status" });
@@ -56,7 +70,7 @@ export async function render(ctx) {
   // Create form
   const catalog = await loadCatalog(ctx);
   const title = h("input", { name: "title", maxlength: "200", autocomplete: "off" });
-  const instruction = h("textarea", { name: "instruction", required: true, maxlength: "20000" });
+  const instruction = h("textarea", { name: "instruction", required: true, maxlength: "20000", "aria-keyshortcuts": "n" });
   const inputText = h("textarea", { name: "input" });
   const inputFile = h("input", { type: "file", name: "file" });
   const modeText = h("input", { type: "radio", name: "input-mode", value: "text", checked: true, id: uid("mode") });
@@ -135,53 +149,92 @@ export async function render(ctx) {
     });
   }
 
+  const heading = h("h1", {}, project.name);
+  const descriptionEl = h("p", { hidden: !project.description }, project.description || "");
+  const projectNotice = h("div");
   replace(
     ctx.main,
     h("p", {}, h("a", { href: "#/projects" }, "← All projects"), " · ", h("a", { href: `#/projects/${encodeURIComponent(projectId)}/settings` }, "Project settings")),
-    h("h1", {}, project.name),
-    project.description ? h("p", {}, project.description) : null,
-    h("section", { class: "panel glass", "aria-labelledby": "board-h" }, h("h2", { id: "board-h" }, "Tasks"), filters, boardStatus, boardEl),
+    heading,
+    descriptionEl,
+    projectNotice,
+    h("section", { class: "panel glass board-panel", "aria-labelledby": "board-h" }, h("h2", { id: "board-h" }, "Tasks"), filtersFold, boardStatus, boardEl),
     createForm,
   );
 
+  // Shortcuts: "n" writes a new task, "/" searches.
+  ctx.provide({
+    newTask: () => {
+      instruction.scrollIntoView({ block: "center" });
+      instruction.focus();
+    },
+    search: () => {
+      filtersFold.open = true;
+      search.focus();
+    },
+  });
+
   // Board data
   let tasks = [];
+  function matches(t) {
+    const q = search.value.trim().toLowerCase();
+    if (!q) return true;
+    return `${t.title}\n${t.instruction || ""}`.toLowerCase().includes(q);
+  }
+  function card(t) {
+    const module = (t.route && t.route.module) || t.module;
+    const ms = taskDurationMs(t);
+    let took = null;
+    if (t.status === "running") took = "running";
+    else if (ms !== null && t.finishedAt) took = formatDuration(ms);
+    return h(
+      "li",
+      {},
+      h(
+        "a",
+        { class: "card", href: `#/tasks/${encodeURIComponent(t.id)}`, dataset: { taskId: t.id } },
+        h("span", { class: "card-title" }, t.title),
+        module || took
+          ? h(
+              "span",
+              { class: "meta card-run" },
+              module ? h("code", { class: "module" }, module) : null,
+              module && took ? " · " : null,
+              took ? h("span", { class: "took" }, took) : null,
+            )
+          : null,
+        h("span", { class: "meta" }, `${t.priority} · ${who(t.assigneeId)} · ${formatTime(t.createdAt)}`),
+      ),
+    );
+  }
   function paintBoard() {
     boardEl.removeAttribute("aria-busy");
     const wanted = statusFilter.value ? [statusFilter.value] : STATUSES;
+    const shown = tasks.filter(matches);
+    boardStatus.textContent = search.value.trim()
+      ? `${shown.length} of ${tasks.length} task${tasks.length === 1 ? "" : "s"} match “${search.value.trim()}”.`
+      : `${tasks.length} task${tasks.length === 1 ? "" : "s"} shown.`;
     replace(
       boardEl,
       wanted.map((status) => {
-        const inColumn = tasks
+        const inColumn = shown
           .filter((t) => t.status === status)
           .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
         const headingId = uid("col");
         return h(
           "section",
-          { class: "column glass", "aria-labelledby": headingId, dataset: { column: status } },
-          h("h3", { id: headingId }, statusBadge(status), h("span", { "aria-label": `${inColumn.length} tasks` }, String(inColumn.length))),
-          inColumn.length
-            ? h(
-                "ol",
-                {},
-                inColumn.map((t) =>
-                  h(
-                    "li",
-                    {},
-                    h(
-                      "a",
-                      { class: "card", href: `#/tasks/${encodeURIComponent(t.id)}`, dataset: { taskId: t.id } },
-                      t.title,
-                      h("span", { class: "meta" }, `${t.priority} · ${who(t.assigneeId)} · ${formatTime(t.createdAt)}`),
-                    ),
-                  ),
-                ),
-              )
-            : h("p", { class: "hint" }, "None"),
+          {
+            class: "column glass",
+            "aria-labelledby": headingId,
+            dataset: { column: status, empty: String(!inColumn.length) },
+          },
+          h("h3", { id: headingId }, statusBadge(status), h("span", { class: "count", "aria-label": `${inColumn.length} tasks` }, String(inColumn.length))),
+          inColumn.length ? h("ol", {}, inColumn.map(card)) : h("p", { class: "hint none" }, "None"),
         );
       }),
     );
   }
+  search.addEventListener("input", paintBoard);
 
   let loading = null;
   async function loadTasks() {
@@ -193,7 +246,7 @@ export async function render(ctx) {
           status: statusFilter.value || undefined,
           assigneeId: assigneeFilter.value || undefined,
         });
-        boardStatus.textContent = `${tasks.length} task${tasks.length === 1 ? "" : "s"} shown.`;
+        ctx.titles.rememberAll(tasks);
         paintBoard();
       } catch (err) {
         replace(boardEl, h("p", { class: "form-error", role: "alert" }, err.message));
@@ -215,6 +268,22 @@ export async function render(ctx) {
   disposers.push(live.subscribe("projectId", projectId));
   disposers.push(live.onResync(refetchSoon));
   disposers.push(
+    live.onProject((message) => {
+      if (message.projectId !== projectId) return;
+      if (message.change === "updated" && message.project) {
+        project = message.project;
+        heading.textContent = project.name;
+        descriptionEl.textContent = project.description || "";
+        descriptionEl.hidden = !project.description;
+        document.title = `${project.name} · AION`;
+      } else if (message.change === "deleted" || message.change === "left") {
+        const why = message.change === "deleted" ? "This project was deleted." : "You are no longer a member of this project.";
+        replace(projectNotice, h("p", { class: "form-error", role: "alert" }, why, " ", h("a", { href: "#/projects" }, "Go to your projects")));
+        createBtn.disabled = true;
+      }
+    }),
+  );
+  disposers.push(
     live.onEvent((ev) => {
       if (ev.projectId !== projectId) return;
       const task = tasks.find((t) => t.id === ev.taskId);
@@ -228,6 +297,8 @@ export async function render(ctx) {
       }
       if (ev.status && ev.status !== task.status) {
         task.status = ev.status;
+        // Start and finish times (the card's duration) live on the task.
+        if (ev.kind === "status") refetchSoon();
         paintBoard();
         ctx.announce(`${task.title}: ${statusLabel(ev.status)}`);
       }
@@ -318,6 +389,7 @@ export async function render(ctx) {
       uploaded = null; // the task has it now; the next task needs its own upload
       attempt = null;
       ctx.announce(`Task ${task.title} created`);
+      ctx.titles.remember(task);
       title.value = "";
       instruction.value = "";
       inputText.value = "";

@@ -1,10 +1,13 @@
 // Dashboard: dependency health (cached query), charts from GET /stats, and the live feed of
-// the last 25 telemetry events across the user's projects (pause/resume).
+// the last 25 telemetry events across the user's projects (pause/resume). Everything follows
+// the WebSocket's scope-all subscription: projects created, joined, renamed or left appear at
+// once, charts refetch when their project's tasks change, and the feed starts with what the
+// console has already heard (also on other screens), each item naming its task.
 import { lineChart, statusBars } from "../charts.js";
 import { formatClock, h, replace, statusBadge, statusLabel, uid } from "../dom.js";
 
 const FEED_SIZE = 25;
-const FEED_PROJECTS = 10;
+const STATS_REFETCH_MS = 1_000;
 const HEALTH_STALE_MS = 15_000;
 const HEALTH_REFETCH_MS = 30_000;
 
@@ -175,32 +178,46 @@ export async function render(ctx) {
     query.fetch("health", fetchHealth, { force: true }).catch(() => {});
   });
 
-  // Projects: stats selector and feed subscriptions.
+  // Projects: the charts' selector, kept live.
   let projects = [];
   try {
     projects = await query.fetch("projects", () => api.listAll("/projects"), { staleTime: 10_000 });
   } catch (err) {
     replace(chartsBody, h("p", { class: "form-error", role: "alert" }, err.message));
   }
-  const titles = new Map(projects.map((p) => [p.id, p.name]));
+  const projectName = (id) => (projects.find((p) => p.id === id) || {}).name;
 
-  async function loadStats() {
+  function paintProjects() {
+    const chosen = projectSelect.value;
+    replace(
+      projectSelect,
+      projects.length
+        ? projects.map((p) => h("option", { value: p.id, selected: p.id === chosen }, p.name))
+        : h("option", { value: "" }, "No projects"),
+    );
+    if (projects.length && !projects.some((p) => p.id === chosen)) projectSelect.value = projects[0].id;
+    return projectSelect.value !== chosen;
+  }
+
+  async function loadStats({ force = false } = {}) {
     const projectId = projectSelect.value;
     if (!projectId) {
       replace(chartsBody, h("p", {}, "Create a project to see task charts. ", h("a", { href: "#/projects" }, "Go to projects")));
       return;
     }
-    replace(chartsBody, h("p", {}, "Loading charts…"));
+    if (!chartsBody.querySelector(".chart-grid")) replace(chartsBody, h("p", {}, "Loading charts…"));
     try {
       const stats = await query.fetch(`stats:${projectId}`, () => api.get("/stats", { projectId }), {
         staleTime: 10_000,
+        force,
       });
+      if (projectSelect.value !== projectId) return; // another project was chosen meanwhile
       const recent = durations(stats);
       replace(
         chartsBody,
         h(
           "div",
-          { class: "chart-grid" },
+          { class: "chart-grid", dataset: { projectId, total: String(stats.total ?? "") } },
           h("figure", {}, h("figcaption", {}, `Tasks by status (${stats.total ?? "?"} in all)`), statusBars(statusCounts(stats))),
           h(
             "figure",
@@ -224,17 +241,65 @@ export async function render(ctx) {
       replace(chartsBody, h("p", { class: "form-error", role: "alert" }, `Charts unavailable: ${err.message}`));
     }
   }
-  for (const p of projects) projectSelect.append(h("option", { value: p.id }, p.name));
-  if (!projects.length) projectSelect.append(h("option", { value: "" }, "No projects"));
-  projectSelect.addEventListener("change", loadStats);
+  paintProjects();
+  projectSelect.addEventListener("change", () => loadStats());
   loadStats();
 
-  // Live feed.
-  const followed = new Set();
+  let statsTimer = null;
+  const statsSoon = () => {
+    clearTimeout(statsTimer);
+    statsTimer = setTimeout(() => loadStats({ force: true }), STATS_REFETCH_MS);
+  };
+  disposers.push(() => clearTimeout(statsTimer));
+
+  const refreshProjects = async () => {
+    try {
+      projects = await query.fetch("projects", () => api.listAll("/projects"), { force: true });
+    } catch {
+      return; // keep the list shown
+    }
+    if (paintProjects()) loadStats();
+    paintFeed();
+  };
+  disposers.push(
+    live.onProject((message) => {
+      if (message.change === "scope") return; // the list was loaded above
+      query.invalidate("projects");
+      const i = projects.findIndex((p) => p.id === message.projectId);
+      if (message.change === "left" || message.change === "deleted") {
+        if (i >= 0) projects.splice(i, 1);
+      } else if (message.project) {
+        if (i >= 0) projects[i] = message.project;
+        else projects.push(message.project);
+      }
+      if (message.change === "created" || message.change === "joined") {
+        ctx.announce(`Project ${message.project ? message.project.name : ""} ${message.change === "created" ? "created" : "shared with you"}`);
+      }
+      if (paintProjects()) loadStats();
+      paintFeed();
+    }),
+  );
+  disposers.push(
+    live.onResync(() => {
+      refreshProjects();
+      statsSoon();
+    }),
+  );
+
+  // Live feed: what the console already heard, then every new event, each naming its task.
   let paused = false;
   let held = [];
-  const shown = [];
+  const shown = live.recentEvents().reverse().slice(0, FEED_SIZE);
+  function feedTitle(ev) {
+    const title = ctx.titles.get(ev.taskId);
+    if (title === undefined) ctx.titles.want(ev.taskId);
+    return title || (title === null ? "a deleted task" : "a task");
+  }
   function paintFeed() {
+    if (!shown.length) {
+      replace(feedList, h("li", { class: "hint" }, "Nothing yet."));
+      return;
+    }
     replace(
       feedList,
       shown.map((ev) =>
@@ -243,8 +308,11 @@ export async function render(ctx) {
           {},
           h("span", { class: "when" }, formatClock(ev.at)),
           ev.status ? statusBadge(ev.status) : null,
-          ` ${titles.get(ev.projectId) || "Project"}: `,
-          h("a", { href: `#/tasks/${encodeURIComponent(ev.taskId)}` }, ev.message || statusLabel(ev.status)),
+          " ",
+          h("span", { class: "feed-project" }, projectName(ev.projectId) || "A project"),
+          " · ",
+          h("a", { href: `#/tasks/${encodeURIComponent(ev.taskId)}`, class: "feed-task" }, feedTitle(ev)),
+          `: ${ev.message || statusLabel(ev.status)}`,
           h("span", { class: "hint" }, ` (${ev.kind})`),
         ),
       ),
@@ -267,9 +335,18 @@ export async function render(ctx) {
       feedNote.textContent = "Feed paused. New events are kept and shown when you resume.";
     }
   });
+  let titleTimer = null;
+  disposers.push(
+    ctx.titles.onChange((taskId) => {
+      if (!shown.some((ev) => ev.taskId === taskId)) return;
+      clearTimeout(titleTimer);
+      titleTimer = setTimeout(paintFeed, 50); // titles arrive in bursts
+    }),
+  );
+  disposers.push(() => clearTimeout(titleTimer));
   disposers.push(
     live.onEvent((ev) => {
-      if (!followed.has(ev.projectId)) return;
+      if (ev.projectId === projectSelect.value && ev.kind === "status") statsSoon();
       if (paused) {
         held.push(ev);
         held.splice(0, Math.max(0, held.length - FEED_SIZE));
@@ -280,14 +357,7 @@ export async function render(ctx) {
       paintFeed();
     }),
   );
-  // The feed follows the most recently active projects (one subscription each).
-  const recent = [...projects].sort((a, b) =>
-    String(b.updatedAt || b.createdAt).localeCompare(String(a.updatedAt || a.createdAt)),
-  );
-  for (const p of recent.slice(0, FEED_PROJECTS)) {
-    followed.add(p.id);
-    disposers.push(live.subscribe("projectId", p.id));
-  }
+  paintFeed();
 
   return () => disposers.forEach((d) => d());
 }

@@ -1,5 +1,7 @@
 // Project settings: edit name/description with optimistic concurrency (If-Match; a 412 is
-// explained with the other person's version, never swallowed), and members.
+// explained with the other person's version, never swallowed), members, and deleting the
+// project (owner or admin) after a confirmation that says what goes and when.
+import { confirmDialog } from "../dialog.js";
 import { field, h, replace } from "../dom.js";
 
 export async function render(ctx) {
@@ -186,6 +188,57 @@ export async function render(ctx) {
     });
   }
 
+  // Deleting: the owner or an admin; the dialog explains the purge (what goes, when).
+  let dangerZone = null;
+  if (canManage) {
+    const deleteErrors = h("div");
+    const del = h("button", { type: "button", class: "btn danger" }, "Delete project");
+    dangerZone = h(
+      "section",
+      { class: "panel glass", "aria-labelledby": "danger-h" },
+      h("h2", { id: "danger-h" }, "Delete this project"),
+      h("p", {}, "Removes the project, its tasks and everything they hold. This cannot be undone."),
+      deleteErrors,
+      del,
+    );
+    del.addEventListener("click", async () => {
+      replace(deleteErrors);
+      let total = null;
+      try {
+        total = (await api.get("/stats", { projectId })).total;
+      } catch {
+        total = null; // the dialog says "its tasks" without a number
+      }
+      const tasks = total === null || total === undefined ? "its tasks" : `its ${total} task${total === 1 ? "" : "s"}`;
+      const ok = await confirmDialog({
+        title: `Delete “${project.name}”?`,
+        message: h(
+          "div",
+          { class: "stack" },
+          h("p", {}, h("strong", {}, "At once: "), "the project and its members’ access. It disappears from everyone’s list."),
+          h(
+            "p",
+            {},
+            h("strong", {}, "Within minutes: "),
+            `${tasks}, with their timelines, results and files, and the project’s uploads. A background job removes them in batches every minute; running tasks are canceled first and removed when they stop.`,
+          ),
+          h("p", {}, "This cannot be undone."),
+        ),
+        confirmLabel: "Delete project",
+        requireText: project.name,
+      });
+      if (!ok) return;
+      try {
+        await api.del(`/projects/${encodeURIComponent(projectId)}`);
+        query.invalidate("projects");
+        ctx.announce(`Project ${project.name} deleted`);
+        ctx.navigate("/projects");
+      } catch (err) {
+        replace(deleteErrors, h("div", { class: "form-error", role: "alert" }, err.message));
+      }
+    });
+  }
+
   replace(
     ctx.main,
     h("p", {}, h("a", { href: `#/projects/${encodeURIComponent(projectId)}` }, "← Back to the board")),
@@ -199,5 +252,6 @@ export async function render(ctx) {
       memberList,
       addForm,
     ),
+    dangerZone,
   );
 }

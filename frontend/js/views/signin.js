@@ -1,5 +1,6 @@
-// Sign in: labelled fields with autocomplete hints for password managers, clear errors, and
-// a countdown when the server throttles attempts (429 with Retry-After).
+// Sign in: labelled fields with autocomplete hints for password managers, clear errors, a
+// countdown when the server throttles attempts (429 with Retry-After), and why the last session
+// ended when it did not end by the person's own click here.
 import { field, h, replace } from "../dom.js";
 
 export function render(ctx) {
@@ -18,6 +19,8 @@ export function render(ctx) {
     required: true,
   });
   const errors = h("div", { id: "signin-errors" });
+  const why = ctx.signinNotice();
+  const notice = why ? h("p", { class: "notice", id: "signin-notice", role: "status" }, why) : null;
   const submit = h("button", { type: "submit", class: "btn" }, "Sign in");
   let countdown = null;
 
@@ -25,6 +28,7 @@ export function render(ctx) {
     "form",
     { class: "signin panel glass", "aria-labelledby": "signin-title", novalidate: true },
     h("h1", { id: "signin-title" }, "Sign in to AION"),
+    notice,
     errors,
     field("Email", email).wrap,
     field("Password", password).wrap,

@@ -8,10 +8,12 @@ of one browser profile). Console errors and CSP violations fail the test that ca
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ AXE_JS = Path(__file__).parent / "tooling" / "node_modules" / "axe-core" / "axe.
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 15_000
 RUN_AXE_JS = (Path(__file__).parent / "js" / "run_axe.js").read_text()
+WS_URL = re.compile(r".*/ws(\?.*)?$")
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -138,7 +141,11 @@ def admin_api(stack: Stack) -> ApiClient:
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing; `make test` installs it")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait as long as actions do: on a shared, busy machine a live update can take
+    # longer than Playwright's default 5 s, and a deadline is not what these tests measure.
+    expect.set_options(timeout=TIMEOUT_MS)
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
@@ -212,3 +219,40 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_JS.read_text())
     return page.evaluate(RUN_AXE_JS)
+
+
+class SocketTap:
+    """Proxies the page's sockets to the dev stack. What the page sends is recorded; what the
+    server sends passes through ``edit(message) -> list of messages to deliver now``."""
+
+    def __init__(
+        self, page: Any, edit: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    ) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.edit = edit or (lambda m: [m])
+        self.lock = threading.Lock()
+        page.route_web_socket(WS_URL, self.route)
+
+    def route(self, ws: Any) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(raw: str | bytes) -> None:
+            message = json.loads(raw)
+            with self.lock:
+                self.received.append(message)
+                out = self.edit(message)
+            for item in out:
+                ws.send(json.dumps(item))
+
+        def from_page(raw: str | bytes) -> None:
+            self.sent.append(json.loads(raw))
+            server.send(raw)
+
+        server.on_message(from_server)
+        ws.on_message(from_page)
+
+    def scope_replies(self) -> list[dict[str, Any]]:
+        return [
+            m for m in self.received if m.get("type") == "subscribed" and m.get("scope") == "all"
+        ]

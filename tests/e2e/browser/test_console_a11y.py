@@ -15,20 +15,24 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 FOCUS_INFO_JS = (Path(__file__).parent / "js" / "focus_info.js").read_text()
 
-MODES: dict[str, dict[str, str]] = {
-    "light": {"color_scheme": "light", "reduced_motion": "no-preference", "forced_colors": "none"},
-    "dark": {"color_scheme": "dark", "reduced_motion": "no-preference", "forced_colors": "none"},
-    "reduced-motion": {
-        "color_scheme": "light",
-        "reduced_motion": "reduce",
-        "forced_colors": "none",
-    },
-    "forced-colors": {
-        "color_scheme": "dark",
+
+def _modes() -> dict[str, dict[str, str]]:
+    """Each theme plain, with reduced motion, with more contrast, and with forced colours."""
+    plain = {
         "reduced_motion": "no-preference",
-        "forced_colors": "active",
-    },
-}
+        "contrast": "no-preference",
+        "forced_colors": "none",
+    }
+    modes: dict[str, dict[str, str]] = {}
+    for theme in ("light", "dark"):
+        modes[theme] = {"color_scheme": theme, **plain}
+        modes[f"{theme}-reduced-motion"] = {**modes[theme], "reduced_motion": "reduce"}
+        modes[f"{theme}-more-contrast"] = {**modes[theme], "contrast": "more"}
+        modes[f"{theme}-forced-colors"] = {**modes[theme], "forced_colors": "active"}
+    return modes
+
+
+MODES = _modes()
 
 
 def _check_modes(page: Any, screen: str) -> dict[str, list[dict[str, Any]]]:
@@ -41,7 +45,12 @@ def _check_modes(page: Any, screen: str) -> dict[str, list[dict[str, Any]]]:
             found[f"{screen}/{mode}"] = violations
         if mode in ("light", "dark"):
             screenshot(page, f"{screen}-{mode}")
-    page.emulate_media(color_scheme="light", reduced_motion="no-preference", forced_colors="none")
+    page.emulate_media(
+        color_scheme="light",
+        reduced_motion="no-preference",
+        contrast="no-preference",
+        forced_colors="none",
+    )
     return found
 
 
@@ -49,7 +58,9 @@ def test_axe_zero_violations_on_every_screen_in_every_mode(
     page: Any, stack: Stack, admin_api: ApiClient
 ) -> None:
     project = admin_api.create_project(name="Axe project")
-    task = admin_api.create_task(project["id"], title="Axe task", input="some words here")
+    task = admin_api.create_task(
+        project["id"], title="Axe task", input="a,b\n1,2\n", module="data.csv_profile"
+    )
     found: dict[str, list[dict[str, Any]]] = {}
 
     page.goto("/#/signin")
@@ -76,6 +87,31 @@ def test_axe_zero_violations_on_every_screen_in_every_mode(
         page.get_by_role("heading", name=heading, level=1).wait_for()
         page.wait_for_load_state("networkidle")
         found |= _check_modes(page, screen)
+
+    # The dialogs: edit a task, confirm deleting a project, the shortcuts overlay.
+    page.goto(f"/#/tasks/{task['id']}")
+    page.get_by_role("heading", name=task["title"], level=1).wait_for()
+    expect(page.locator("#task-result table")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Edit", exact=True).click()
+    page.get_by_role("dialog", name="Edit task").wait_for()
+    found |= _check_modes(page, "dialog-edit-task")
+    page.keyboard.press("Escape")
+    page.goto(f"/#/projects/{project['id']}/settings")
+    page.get_by_role("button", name="Delete project").click()
+    page.get_by_role("dialog").wait_for()
+    found |= _check_modes(page, "dialog-delete-project")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Shortcuts").click()
+    page.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
+    found |= _check_modes(page, "dialog-shortcuts")
+    page.keyboard.press("Escape")
+
+    # A phone: the board with the header's menu open.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/#/projects/{project['id']}")
+    page.get_by_role("heading", name=project["name"], level=1).wait_for()
+    page.get_by_role("button", name="Menu").click()
+    found |= _check_modes(page, "mobile-board-menu")
 
     assert not found, found
 
@@ -150,15 +186,24 @@ def test_keyboard_only_sign_in_and_create_task(
     expect(page.locator("#timeline li").first).to_contain_text("queued")
 
 
-def test_theme_toggle_persists_without_flash(page: Any) -> None:
+def test_theme_switch_is_three_way_announced_and_persists_without_flash(page: Any) -> None:
+    """System / light / dark: the control shows what is on (a checked radio), says so to screen
+    readers, persists an explicit choice, and "System" goes back to following the system."""
     page.emulate_media(color_scheme="light")
     page.goto("/#/signin")
     page.get_by_role("heading", name="Sign in to AION").wait_for()
-    toggle = page.get_by_role("button", name="Dark theme")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    group = page.get_by_role("group", name="Theme")
+    system = group.get_by_role("radio", name="System", exact=True)
+    light = group.get_by_role("radio", name="Light", exact=True)
+    dark = group.get_by_role("radio", name="Dark", exact=True)
+    expect(system).to_be_checked()
+    expect(system).to_have_accessible_description("(light now)")
     light_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "true")
+
+    dark.check()
+    expect(dark).to_be_checked()
+    expect(system).not_to_be_checked()
+    expect(page.locator("#announcer")).to_have_text("Theme: dark")
     dark_bg = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
     assert dark_bg != light_bg
 
@@ -178,8 +223,20 @@ def test_theme_toggle_persists_without_flash(page: Any) -> None:
     )
     assert order.index("theme-init.js") < order.index("tokens.css")
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == dark_bg
+    expect(dark).to_be_checked()
+
     page.emulate_media(color_scheme="dark")
-    page.get_by_role("button", name="Dark theme").click()  # explicit light beats a dark system
+    light.check()  # an explicit light beats a dark system
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_bg
+
+    # Back to following the system: nothing stored, the system's dark applies, and follows it.
+    system.check()
+    expect(page.locator("#announcer")).to_have_text("Theme follows the system (dark now)")
+    assert page.evaluate("() => localStorage.getItem('aion-theme')") is None
+    assert page.evaluate("() => document.documentElement.dataset.theme") is None
+    assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == dark_bg
+    page.emulate_media(color_scheme="light")
+    expect(system).to_have_accessible_description("(light now)")
     assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == light_bg
 
 
@@ -196,37 +253,53 @@ def test_reduced_motion_stops_transitions(page: Any) -> None:
     assert duration() < 0.001
 
 
-def test_reduced_transparency_and_contrast_give_opaque_panels(page: Any) -> None:
+# The opaque panel and the strong border of each theme (tokens.css).
+OPAQUE = {
+    "light": ("rgb(255, 255, 255)", "rgb(58, 45, 107)"),
+    "dark": ("rgb(22, 19, 42)", "rgb(196, 178, 255)"),
+}
+
+
+@pytest.mark.parametrize("preference", ["more-contrast", "reduced-transparency"])
+@pytest.mark.parametrize("theme", ["light", "dark", "dark-chosen", "light-chosen"])
+def test_opaque_panels_and_strong_borders_in_every_theme(
+    page: Any, theme: str, preference: str
+) -> None:
+    """ "dark": the system's; "dark-chosen": picked in the console over a light system (the
+    selector that used to win over the preference); likewise "light-chosen"."""
+    base = theme.removesuffix("-chosen")
+    system = base if theme == base else ("light" if base == "dark" else "dark")
+    page.emulate_media(color_scheme=system)
     page.goto("/#/signin")
     panel = page.locator("form.signin")
     panel.wait_for()
+    if theme != base:
+        page.get_by_role("radio", name=base.capitalize(), exact=True).check()
 
-    def bg() -> str:
-        return panel.evaluate("el => getComputedStyle(el).backgroundColor")
+    def look() -> tuple[str, str, str]:
+        return panel.evaluate(
+            """el => { const cs = getComputedStyle(el);
+                return [cs.backgroundColor, cs.borderTopColor, cs.backdropFilter]; }"""
+        )
 
-    def blur() -> str:
-        return panel.evaluate("el => getComputedStyle(el).backdropFilter")
-
-    assert bg().startswith("rgba(")  # translucent glass by default
-    page.emulate_media(contrast="more")
+    background, border, _ = look()
+    assert background.startswith("rgba("), background  # translucent glass by default
+    assert border.startswith("rgba("), border
+    if preference == "more-contrast":
+        page.emulate_media(contrast="more")
+    else:
+        # Playwright has no option for prefers-reduced-transparency; Chromium's CDP emulates it.
+        cdp = page.context.new_cdp_session(page)
+        cdp.send(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-reduced-transparency", "value": "reduce"}]},
+        )
     page.wait_for_timeout(50)
-    assert bg().startswith("rgb("), bg()
-    assert blur() in ("none", "blur(0px) saturate(1.4)")
-
-    # Playwright has no option for prefers-reduced-transparency; Chromium's CDP emulates it.
-    page.emulate_media(contrast="no-preference")
-    page.wait_for_timeout(50)
-    assert bg().startswith("rgba(")
-    cdp = page.context.new_cdp_session(page)
-    cdp.send(
-        "Emulation.setEmulatedMedia",
-        {"features": [{"name": "prefers-reduced-transparency", "value": "reduce"}]},
-    )
-    page.wait_for_timeout(50)
-    assert page.evaluate("matchMedia('(prefers-reduced-transparency: reduce)').matches")
-    assert bg().startswith("rgb("), bg()
-    assert blur() in ("none", "blur(0px) saturate(1.4)")
-    cdp.send("Emulation.setEmulatedMedia", {"features": []})
+    if preference == "reduced-transparency":
+        assert page.evaluate("matchMedia('(prefers-reduced-transparency: reduce)').matches")
+    background, border, blur = look()
+    assert (background, border) == OPAQUE[base], (theme, preference, background, border)
+    assert blur in ("none", "blur(0px) saturate(1.4)")
 
 
 def test_status_is_told_by_text_and_glyph_not_colour(
