@@ -5,8 +5,8 @@ larger than ``content-length-range``, a ``Content-Type`` other than the signed o
 each. Here, before moto stores anything, the form is checked as S3 documents it
 (docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html):
 
-- the policy is signed (SigV4, ``AWS4-HMAC-SHA256``) with a secret this moto knows - the dev
-  stack's fake credentials and those in its environment; an unknown key is
+- the policy is signed (SigV4 ``AWS4-HMAC-SHA256``, or SigV2) with a secret this moto knows -
+  the dev stack's fake credentials and those in its environment; an unknown key is
   ``InvalidAccessKeyId``, a wrong signature ``SignatureDoesNotMatch`` (403);
 - the policy has not expired, every condition holds (``{"field": v}``, ``["eq", "$f", v]``,
   ``["starts-with", "$f", prefix]``, the bucket) - else 403 ``AccessDenied``, "Invalid according
@@ -16,8 +16,8 @@ each. Here, before moto stores anything, the form is checked as S3 documents it
 - ``content-length-range`` bounds the file - else 400 ``EntityTooLarge`` / ``EntityTooSmall``;
 - a form without a policy is anonymous: 403 on these private buckets.
 
-And like S3 (unlike moto) the form's ``tagging`` field tags the object. SigV2 forms are refused
-(boto3 signs v4). Only the dev stack's moto process imports this.
+And like S3 (unlike moto) the form's ``tagging`` field tags the object. Only the dev stack's
+moto process imports this.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from xml.sax.saxutils import escape
 
 from devstack.env import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 
-# Fields a policy does not have to name (S3's list).
-_EXEMPT = {"policy", "x-amz-signature", "file"}
+# Fields a policy does not have to name (S3's list; the last two are SigV2's).
+_EXEMPT = {"policy", "x-amz-signature", "file", "signature", "awsaccesskeyid"}
 
 
 @dataclass(frozen=True)
@@ -97,31 +97,9 @@ def check_form(
     policy_b64 = lowered.get("policy")
     if not policy_b64:
         return _denied("Access Denied")
-    if "awsaccesskeyid" in lowered or "signature" in lowered:
-        return Refusal(400, "InvalidRequest", "SigV2 POST forms are not supported here.")
-    if lowered.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
-        return Refusal(400, "InvalidArgument", "x-amz-algorithm must be AWS4-HMAC-SHA256")
-    credential = lowered.get("x-amz-credential", "").split("/")
-    if len(credential) != 5 or credential[4] != "aws4_request":
-        return Refusal(400, "InvalidArgument", "x-amz-credential is malformed")
-    access_key, date, region, service, _ = credential
-    secret = credentials.get(access_key)
-    if secret is None:
-        return Refusal(
-            403,
-            "InvalidAccessKeyId",
-            "The AWS Access Key Id you provided does not exist in our records.",
-        )
-    expected = hmac.new(
-        _signing_key(secret, date, region, service), policy_b64.encode(), hashlib.sha256
-    ).hexdigest()
-    if not hmac.compare_digest(expected, lowered.get("x-amz-signature", "")):
-        return Refusal(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-        )
+    refusal = _check_signature(lowered, policy_b64, credentials)
+    if refusal is not None:
+        return refusal
     try:
         policy = json.loads(base64.b64decode(policy_b64, validate=True))
         conditions = policy["conditions"]
@@ -145,6 +123,46 @@ def check_form(
     if extra:
         return _denied(f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
     return None
+
+
+_UNKNOWN_KEY = Refusal(
+    403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+)
+_BAD_SIGNATURE = Refusal(
+    403,
+    "SignatureDoesNotMatch",
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your key and signing method.",
+)
+
+
+def _check_signature(
+    fields: Mapping[str, str], policy_b64: str, credentials: Mapping[str, str]
+) -> Refusal | None:
+    """SigV4 (x-amz-signature over the policy) or SigV2 (signature, AWSAccessKeyId)."""
+    if "x-amz-signature" in fields:
+        if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+            return Refusal(400, "InvalidArgument", "x-amz-algorithm must be AWS4-HMAC-SHA256")
+        credential = fields.get("x-amz-credential", "").split("/")
+        if len(credential) != 5 or credential[4] != "aws4_request":
+            return Refusal(400, "InvalidArgument", "x-amz-credential is malformed")
+        access_key, date, region, service, _ = credential
+        secret = credentials.get(access_key)
+        if secret is None:
+            return _UNKNOWN_KEY
+        expected = hmac.new(
+            _signing_key(secret, date, region, service), policy_b64.encode(), hashlib.sha256
+        ).hexdigest()
+        given = fields["x-amz-signature"]
+    elif "signature" in fields:
+        secret = credentials.get(fields.get("awsaccesskeyid", ""))
+        if secret is None:
+            return _UNKNOWN_KEY
+        digest = hmac.new(secret.encode(), policy_b64.encode(), hashlib.sha1).digest()
+        expected, given = base64.b64encode(digest).decode(), fields["signature"]
+    else:
+        return _denied("Access Denied")
+    return None if hmac.compare_digest(expected, given) else _BAD_SIGNATURE
 
 
 def _check_condition(
@@ -180,12 +198,13 @@ def _check_condition(
     actual = bucket if name == "bucket" else fields.get(name)
     named.add(name)
     wanted = str(condition_list[2])
+    # S3 names a failed condition in its list form: ["eq", "$key", "..."].
     if actual is None:
-        return _condition_failed(condition)
+        return _condition_failed([op, target, wanted])
     if op == "eq" and actual != wanted:
-        return _condition_failed(condition)
+        return _condition_failed([op, target, wanted])
     if op == "starts-with" and not actual.startswith(wanted):
-        return _condition_failed(condition)
+        return _condition_failed([op, target, wanted])
     return None
 
 
