@@ -485,6 +485,9 @@ def main(argv: list[str] | None = None) -> None:
         journal = persistence.Journal(
             args.state_dir,
             ddb_lock=_LOCK,
+            compact_bytes=int(
+                os.environ.get("AION_DEV_COMPACT_BYTES") or persistence.COMPACT_BYTES
+            ),
             fsync=os.environ.get("AION_DEV_FSYNC", "").strip() in ("1", "true"),
         )
         persistence.install_hooks(journal)
