@@ -6,6 +6,7 @@ Ctrl-C is a SIGINT to that group, as a terminal sends it. Every process is stopp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -120,10 +121,8 @@ class StackRun:
             except (requests.RequestException, ValueError, KeyError):
                 pids = []
         for pid in [self.proc.pid, *pids]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc.wait(10)
         for pid in pids:
             wait_gone(pid)
@@ -131,10 +130,8 @@ class StackRun:
     def stop(self) -> None:
         """Best-effort teardown for fixtures."""
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            with contextlib.suppress(AssertionError):
                 self.interrupt()
-            except AssertionError:
-                pass
 
 
 def wait_gone(pid: int, timeout_s: float = 10.0) -> bool:

@@ -83,8 +83,7 @@ def test_a_sigkill_of_the_whole_tree_loses_nothing_acknowledged(tmp_path: Path) 
         task = _run_a_task(api, project["id"])
         # Acknowledged just before the kill: each answer came back, so each must survive.
         late = [
-            api.call("POST", "/projects", json={"name": f"late-{n}"}).json()["id"]
-            for n in range(5)
+            api.call("POST", "/projects", json={"name": f"late-{n}"}).json()["id"] for n in range(5)
         ]
         queued = api.call(
             "POST",
