@@ -68,6 +68,7 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             "AION_DEV_READY_FILE": str(ready_file),
             # Its own state, never the checkout's .aion-dev (a developer's dev stack).
             "AION_DEV_STATE_DIR": str(workdir / "state"),
+            "AION_DEV_LOG": "quiet",  # the default; the smoke test checks the log stays quiet
             "AION_ADMIN_EMAIL": "admin@aion.local",
             "AION_ADMIN_PASSWORD": "Admin-e2e-" + os.urandom(8).hex(),
             "AION_DEV_SCHEDULE_SECONDS": env.get("AION_DEV_SCHEDULE_SECONDS", "5"),

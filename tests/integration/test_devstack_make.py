@@ -62,8 +62,7 @@ def test_an_old_python_fails_fast_with_the_fix_and_no_venv(tmp_path: Path, goal:
     result = _make(work, goal, path_prefix=_fake_python(tmp_path, "3.10.14"))
     assert result.returncode != 0
     assert (
-        f"AION needs Python 3.11+ (found 3.10); try PYTHON=python3.12 make {goal}"
-        in result.stderr
+        f"AION needs Python 3.11+ (found 3.10); try PYTHON=python3.12 make {goal}" in result.stderr
     )
     assert not (work / ".venv").exists()
 
