@@ -72,7 +72,9 @@ def start(
     deadline = began + 300
     while not ready.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the dev stack did not start; see {workdir / name}.log")
+            proc.kill()
+            tail = (workdir / f"{name}.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the dev stack did not start:\n{tail}")
         time.sleep(0.02)
     seconds = time.monotonic() - began
     return proc, json.loads(ready.read_text()), seconds

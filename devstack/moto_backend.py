@@ -34,6 +34,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # sooner through the driver's back-off; this only bounds a handler that never returns.
 QUEUE_VISIBILITY_TIMEOUT_S = 360
 MAX_RECEIVE_COUNT = 5
+# Answered by the moto child itself (devstack.moto_http), cheap whatever the state's size.
+READY_PATH = "/_devstack/ready"
 # A moto child that dies more often than this within the window is not restarted again.
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 60.0
@@ -106,7 +108,7 @@ class MotoServer:
             if proc.poll() is not None:
                 raise RuntimeError(f"moto server exited with {proc.returncode} (see [moto] above)")
             try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{self.url}{READY_PATH}", timeout=5):  # noqa: S310
                     log.info("moto server ready at %s (pid %d)", self.url, proc.pid)
                     return
             except OSError:

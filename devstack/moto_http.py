@@ -37,6 +37,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devstack.moto_backend import READY_PATH
+
 log = logging.getLogger("devstack.moto_http")
 
 # An idle keep-alive connection is closed after this long, so threads of clients that went
@@ -237,6 +239,19 @@ def skip_request_id_scan() -> None:
     BaseResponse._enrich_response = staticmethod(enrich)  # type: ignore[method-assign,assignment]
 
 
+def _answering_ready(app: Any) -> Any:
+    """``GET /_devstack/ready`` answers at once (the dev stack's readiness probe): moto's own
+    ``/moto-api/data.json`` serializes every stored item, seconds once the state is large."""
+
+    def ready_or_app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == READY_PATH:
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+            return [b"ok\n"]
+        return app(environ, start_response)
+
+    return ready_or_app
+
+
 def build_server(
     host: str, port: int, *, request_log: bool = False, wrap_app: Any = None
 ) -> BaseWSGIServer:
@@ -253,6 +268,7 @@ def build_server(
     app: Any = CachedDispatcher(create_backend_app)
     if wrap_app is not None:
         app = wrap_app(app)
+    app = _answering_ready(app)
     handler = type("Handler", (KeepAliveHandler,), {"request_log": request_log})
     return make_server(host, port, app, threaded=True, request_handler=handler)
 

@@ -53,6 +53,9 @@ COMPACT_BYTES = 16 * 1024 * 1024
 _SNAPSHOT = re.compile(r"^snapshot-(\d+)\.jsonl$")
 _JOURNAL = re.compile(r"^journal-(\d+)\.jsonl$")
 _BYTES_MARK = "__devstack_bytes__"
+_BYTES_MARK_RAW = _BYTES_MARK.encode()
+# A start that finds a long journal compacts it, a little later: not while the stack starts.
+STARTUP_COMPACTION_DELAY_S = 5.0
 
 
 class StateError(RuntimeError):
@@ -220,7 +223,9 @@ class Journal:
         report.seconds = time.monotonic() - started
         self.active = True
         if self._journal_bytes > self.compact_bytes // 2:
-            self._compact_wanted.set()
+            timer = threading.Timer(STARTUP_COMPACTION_DELAY_S, self._compact_wanted.set)
+            timer.daemon = True
+            timer.start()
         self._compactor = threading.Thread(target=self._compact_loop, name="compact", daemon=True)
         self._compactor.start()
         return report
@@ -258,7 +263,7 @@ class Journal:
                             "`make dev-reset` starts afresh"
                         )
                     continue
-                replay.apply(record)
+                replay.apply(record, has_bytes=_BYTES_MARK_RAW in raw)
                 count += 1
         return count
 
@@ -463,6 +468,10 @@ class Journal:
             self.active = False
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _copied(read: Callable[[], list[Any]]) -> list[Any]:
     """A copy of a container other threads may be changing (retried if it changed mid-copy)."""
     for _ in range(100):
@@ -563,19 +572,32 @@ class _Replayer:
         self.counts: dict[str, int] = {}
         self._message_queue: dict[str, tuple[Any, str]] = {}
         self._warned: set[str] = set()
+        self._backends: dict[tuple[str, str, str], Any] = {}
 
     def _warn_once(self, key: str, message: str, *args: Any) -> None:
         if key not in self._warned:
             self._warned.add(key)
             log.warning(message, *args)
 
-    def apply(self, record: dict[str, Any]) -> None:
+    def backend(self, service: str, account: str, region: str) -> Any:
+        key = (service, account, region)
+        found = self._backends.get(key)
+        if found is None:
+            from moto.dynamodb.models import dynamodb_backends
+            from moto.s3.models import s3_backends
+            from moto.sqs.models import sqs_backends
+
+            backends = {"dynamodb": dynamodb_backends, "sqs": sqs_backends, "s3": s3_backends}
+            found = self._backends[key] = backends[service][account][region]
+        return found
+
+    def apply(self, record: dict[str, Any], *, has_bytes: bool = True) -> None:
         kind = record.get("t")
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if kind == "def":
             self._definition(record)
         elif kind == "ddb":
-            self._item(record)
+            self._item(record, has_bytes)
         elif kind == "sqs":
             self._message(record)
         elif kind == "s3":
@@ -584,12 +606,7 @@ class _Replayer:
             raise StateError(f"unknown state record {kind!r}")
 
     def _definition(self, record: dict[str, Any]) -> None:
-        from moto.dynamodb.models import dynamodb_backends
-        from moto.s3.models import s3_backends
-        from moto.sqs.models import sqs_backends
-
-        backends = {"dynamodb": dynamodb_backends, "sqs": sqs_backends, "s3": s3_backends}
-        backend = backends[record["s"]][record["a"]][record["r"]]
+        backend = self.backend(record["s"], record["a"], record["r"])
         try:
             getattr(backend, record["m"])(
                 *decode_value(record["args"]), **decode_value(record["kw"])
@@ -604,16 +621,16 @@ class _Replayer:
             )
         self.journal._definitions.append(record)
 
-    def _item(self, record: dict[str, Any]) -> None:
-        from moto.dynamodb.models import dynamodb_backends
+    def _item(self, record: dict[str, Any], has_bytes: bool) -> None:
         from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-        table = dynamodb_backends[record["a"]][record["r"]].tables.get(record["tb"])
+        table = self.backend("dynamodb", record["a"], record["r"]).tables.get(record["tb"])
         if table is None:
             self._warn_once(f"table:{record['tb']}", "no table %s for its items", record["tb"])
             return
-        attrs = decode_value(record["i"])
-        key = decode_value(record["k"]) if attrs is None else attrs
+        decode = decode_value if has_bytes else _same
+        attrs = decode(record["i"])
+        key = decode(record["k"]) if attrs is None else attrs
         try:
             hash_value = DynamoType(key[table.hash_key_attr])
             range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
@@ -635,7 +652,7 @@ class _Replayer:
             table.items[hash_value] = item
 
     def _message(self, record: dict[str, Any]) -> None:
-        from moto.sqs.models import Message, sqs_backends
+        from moto.sqs.models import Message
 
         mid = record["id"]
         previous = self._message_queue.pop(mid, None)
@@ -644,8 +661,7 @@ class _Replayer:
             queue._messages = [m for m in queue._messages if m.id != mid]
         if record["q"] is None:
             return
-        backend = sqs_backends[record["a"]][record["r"]]
-        queue = backend.queues.get(record["q"])
+        queue = self.backend("sqs", record["a"], record["r"]).queues.get(record["q"])
         if queue is None:
             self._warn_once(f"queue:{record['q']}", "no queue %s for its messages", record["q"])
             return
@@ -662,10 +678,9 @@ class _Replayer:
         self._message_queue[mid] = (queue, record["q"])
 
     def _object(self, record: dict[str, Any]) -> None:
-        from moto.s3.models import s3_backends
         from moto.utilities.utils import LowercaseDict
 
-        backend = s3_backends[record["a"]][record["r"]]
+        backend = self.backend("s3", record["a"], record["r"])
         bucket = backend.buckets.get(record["b"])
         if bucket is None:
             self._warn_once(f"bucket:{record['b']}", "no bucket %s for its objects", record["b"])
