@@ -216,8 +216,8 @@ class Journal:
         for gen in self._generations(_JOURNAL):
             if gen < base:
                 self._journal_path(gen).unlink(missing_ok=True)
-        for stale in self.root.glob("*.tmp"):
-            stale.unlink(missing_ok=True)
+        for stale in [*self.root.glob("*.tmp"), *self.blobs.glob("*.tmp")]:
+            stale.unlink(missing_ok=True)  # half-written by a process that was killed
         self._open_journal(self._gen)
         report.counts = replay.counts
         report.seconds = time.monotonic() - started
