@@ -93,6 +93,7 @@ def start_devstack(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, An
         {
             "AION_PORT": "0",
             "AION_DEV_READY_FILE": str(ready),
+            "AION_DEV_STATE_DIR": str(workdir / "state"),  # never the checkout's .aion-dev
             "AION_ADMIN_PASSWORD": "Bench-" + secrets.token_hex(8),
             "MOTO_RECORDER_FILEPATH": str(workdir / "moto_recording"),
         }

@@ -1,12 +1,13 @@
 """The environment the app (and the executor) see inside the dev stack.
 
 Set in ``os.environ`` before ``app.py`` is imported: models read table names and region at
-import. Secrets are generated per start; real AWS credentials and profiles are kept out.
+import. The signing key and bridge token come from the state directory (generated on the first
+start, then kept, so tokens outlive a restart); real AWS credentials and profiles are kept out.
 """
 
 from __future__ import annotations
 
-import secrets
+import secrets as _secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ def generate_password(length: int = 20) -> str:
     """A random password with lower, upper case and digits (fits any sane policy)."""
     alphabet = string.ascii_letters + string.digits
     for _ in range(100):
-        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        candidate = "".join(_secrets.choice(alphabet) for _ in range(length))
         if (
             any(c.islower() for c in candidate)
             and any(c.isupper() for c in candidate)
@@ -84,6 +85,8 @@ def app_environment(
     moto_url: str,
     queue_url: str,
     executor_target: str,
+    secrets: Mapping[str, str],
+    app_log_level: str = "WARNING",
 ) -> dict[str, str]:
     """The full environment: ``base`` minus what must not leak, plus the stack's settings."""
     env = {k: v for k, v in base.items() if k not in DROPPED}
@@ -107,11 +110,12 @@ def app_environment(
             "AION_WS_API_ID": WS_API_ID,
             "AION_WS_STAGE": WS_STAGE,
             "AION_WS_MANAGEMENT_ENDPOINT": urls.ws_management,
-            "AION_JWT_SECRET": secrets.token_urlsafe(48),
-            "AION_BRIDGE_TOKEN": secrets.token_urlsafe(32),
+            "AION_JWT_SECRET": secrets["AION_JWT_SECRET"],
+            "AION_BRIDGE_TOKEN": secrets["AION_BRIDGE_TOKEN"],
             "AION_CORS_ORIGIN": urls.base,
             "POWERTOOLS_SERVICE_NAME": base.get("POWERTOOLS_SERVICE_NAME", "aion-dev"),
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+            "POWERTOOLS_LOG_LEVEL": app_log_level,
             # No CloudWatch locally: EMF lines would bury the request log a developer reads.
             "POWERTOOLS_METRICS_DISABLED": base.get("POWERTOOLS_METRICS_DISABLED", "true"),
         }

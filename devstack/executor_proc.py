@@ -40,6 +40,7 @@ class ExecutorSupervisor:
         module: str = MODULE,
         grace_s: float = 10.0,
         argv: list[str] | None = None,
+        quiet: bool = False,
     ) -> None:
         self.port = port
         self.target = f"127.0.0.1:{port}"
@@ -53,6 +54,7 @@ class ExecutorSupervisor:
         self._thread: threading.Thread | None = None
         self.proc: subprocess.Popen | None = None
         self.restarts = 0
+        self._quiet = quiet
 
     @property
     def pid(self) -> int | None:
@@ -79,7 +81,7 @@ class ExecutorSupervisor:
             self._argv, env=self._env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         assert proc.stdout is not None
-        procs.pump_lines(proc.stdout, "[executor]")
+        procs.pump_lines(proc.stdout, "[executor]", quiet=self._quiet)
         with self._lock:
             self.proc = proc
 

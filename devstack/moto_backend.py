@@ -14,8 +14,10 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,19 +34,50 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # sooner through the driver's back-off; this only bounds a handler that never returns.
 QUEUE_VISIBILITY_TIMEOUT_S = 360
 MAX_RECEIVE_COUNT = 5
+# Answered by the moto child itself (devstack.moto_http), cheap whatever the state's size.
+READY_PATH = "/_devstack/ready"
+# A moto child that dies more often than this within the window is not restarted again.
+MAX_RESTARTS = 3
+RESTART_WINDOW_S = 60.0
 
 
 class MotoServer:
-    """``python -m moto.server`` on a free 127.0.0.1 port, stopped by its PID."""
+    """``python -m devstack.moto_server`` on a 127.0.0.1 port, stopped by its PID.
 
-    def __init__(self, *, port: int | None = None, log_path: str | None = None) -> None:
+    With ``state_dir`` the child keeps its state there (``devstack.persistence``) and a
+    restart on the same port finds it again. ``supervise`` restarts a child that died.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        log_path: str | None = None,
+        state_dir: Path | None = None,
+        quiet: bool = True,
+    ) -> None:
         self.port = port or procs.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.state_dir = state_dir
         self._log_path = log_path
+        self._quiet = quiet
+        self._env: dict[str, str] = {}
         self.proc: subprocess.Popen | None = None
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self._lock = threading.Lock()
 
-    def start(self, env: dict[str, str], timeout_s: float = 30.0) -> None:
-        out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
+    @property
+    def pid(self) -> int | None:
+        with self._lock:
+            return self.proc.pid if self.proc and self.proc.poll() is None else None
+
+    def start(self, env: dict[str, str], timeout_s: float = 60.0) -> None:
+        self._env = dict(env)
+        self._spawn_and_wait(timeout_s)
+
+    def _spawn_and_wait(self, timeout_s: float) -> None:
         argv = [
             sys.executable,
             "-m",
@@ -56,26 +89,91 @@ class MotoServer:
         ]
         if self._log_path:
             argv.append("--request-log")  # the log file is there to read requests
+        if self.state_dir is not None:
+            argv += ["--state-dir", str(self.state_dir)]
         # The child imports devstack.moto_server from this checkout, whatever its cwd.
-        path = os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH", "")) if p)
-        self.proc = procs.spawn(argv, env={**env, "PYTHONPATH": path}, stdout=out, stderr=out)
+        path = os.pathsep.join(p for p in (str(PROJECT_DIR), self._env.get("PYTHONPATH", "")) if p)
+        env = {**self._env, "PYTHONPATH": path}
+        if self._log_path:
+            out = open(self._log_path, "ab")  # noqa: SIM115 (the child owns it from here)
+            proc = procs.spawn(argv, env=env, stdout=out, stderr=out)
+        else:
+            proc = procs.spawn(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            assert proc.stdout is not None
+            procs.pump_lines(proc.stdout, "[moto]", quiet=self._quiet)
+        with self._lock:
+            self.proc = proc
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self.proc.returncode}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"moto server exited with {proc.returncode} (see [moto] above)")
             try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1):  # noqa: S310
-                    log.info("moto server ready at %s (pid %d)", self.url, self.proc.pid)
+                with urllib.request.urlopen(f"{self.url}{READY_PATH}", timeout=5):  # noqa: S310
+                    log.info("moto server ready at %s (pid %d)", self.url, proc.pid)
                     return
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"moto server did not answer within {timeout_s:.0f} s")
 
+    def supervise(self, on_fatal: Callable[[str], None]) -> None:
+        """Restart the child (same port, same state) whenever it dies; ``on_fatal`` when it
+        keeps dying (more than ``MAX_RESTARTS`` within ``RESTART_WINDOW_S``) or cannot start."""
+        self._supervisor = threading.Thread(
+            target=self._supervise, args=(on_fatal,), name="moto-supervisor", daemon=True
+        )
+        self._supervisor.start()
+
+    def _supervise(self, on_fatal: Callable[[str], None]) -> None:
+        recent: list[float] = []
+        while not self._stop.is_set():
+            with self._lock:
+                proc = self.proc
+            if proc is None:
+                return
+            while proc.poll() is None and not self._stop.wait(0.2):
+                pass
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            recent = [t for t in recent if now - t < RESTART_WINDOW_S] + [now]
+            where = f"its state from {self.state_dir}" if self.state_dir else "no saved state"
+            if len(recent) > MAX_RESTARTS:
+                on_fatal(
+                    f"the moto server died {len(recent)} times within "
+                    f"{RESTART_WINDOW_S:.0f} s (last exit code {proc.returncode}): stopping"
+                )
+                return
+            log.error(
+                "the moto server (pid %d) exited with %s: restarting it on %s with %s",
+                proc.pid,
+                proc.returncode,
+                self.url,
+                where,
+            )
+            try:
+                started = time.monotonic()
+                self._spawn_and_wait(timeout_s=60.0)
+            except RuntimeError as exc:
+                on_fatal(f"the moto server could not be restarted: {exc}")
+                return
+            self.restarts += 1
+            log.warning(
+                "the moto server is back (pid %s) after %.1f s",
+                self.pid,
+                time.monotonic() - started,
+            )
+
     def stop(self) -> None:
-        if self.proc is not None:
-            # Its state is throwaway; on SIGTERM it waits for idle keep-alive threads, so be brief.
-            procs.stop(self.proc, grace_s=1, name="moto server", quiet=True)
+        self._stop.set()
+        if self._supervisor is not None and self._supervisor is not threading.current_thread():
+            self._supervisor.join(5)
+        with self._lock:
+            proc = self.proc
+        if proc is not None:
+            # Everything acknowledged is in the journal already; on SIGTERM it waits for idle
+            # keep-alive threads, so be brief.
+            procs.stop(proc, grace_s=1, name="moto server", quiet=True)
 
 
 @dataclass(frozen=True)
@@ -86,24 +184,50 @@ class Resources:
     bucket: str
 
 
+def _ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """The queue's URL, created if missing, its attributes set only where they differ (a
+    kept state already has it: no call that changes nothing is journaled again)."""
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        return sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    differing = {k: v for k, v in attributes.items() if not _same_attribute(current.get(k), v)}
+    if differing:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=differing)
+    return url
+
+
+def _same_attribute(current: str | None, wanted: str) -> bool:
+    """Equal, or the same JSON document (RedrivePolicy comes back with other spacing/types)."""
+    if current == wanted:
+        return True
+    try:
+        have, want = json.loads(current or "null"), json.loads(wanted)
+    except ValueError:
+        return False
+    if isinstance(have, dict) and isinstance(want, dict):
+        return {k: str(v) for k, v in have.items()} == {k: str(v) for k, v in want.items()}
+    return have == want
+
+
 def create_queue_with_dlq(
     sqs: Any, name: str, *, max_receive_count: int = MAX_RECEIVE_COUNT
 ) -> tuple[str, str, str]:
     """The queue and its ``<name>-dlq`` with a redrive policy; returns (url, arn, dlq_url)."""
-    dlq_url = sqs.create_queue(
-        QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": str(14 * 86400)}
-    )["QueueUrl"]
+    dlq_url = _ensure_queue(sqs, f"{name}-dlq", {"MessageRetentionPeriod": str(14 * 86400)})
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
-    url = sqs.create_queue(
-        QueueName=name,
-        Attributes={
+    url = _ensure_queue(
+        sqs,
+        name,
+        {
             "VisibilityTimeout": str(QUEUE_VISIBILITY_TIMEOUT_S),
             "RedrivePolicy": json.dumps(redrive),
         },
-    )["QueueUrl"]
+    )
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -111,22 +235,29 @@ def create_queue_with_dlq(
 
 
 def create_bucket(s3: Any, bucket: str, *, cors_origins: list[str]) -> None:
-    """The files bucket, with CORS so the console can POST uploads and GET downloads."""
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_cors(
-        Bucket=bucket,
-        CORSConfiguration={
-            "CORSRules": [
-                {
-                    "AllowedOrigins": cors_origins,
-                    "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
-                    "AllowedHeaders": ["*"],
-                    "ExposeHeaders": ["ETag"],
-                    "MaxAgeSeconds": 3000,
-                }
-            ]
-        },
-    )
+    """The files bucket, with CORS so the console can POST uploads and GET downloads (each
+    only when missing or different, as for queues)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        s3.create_bucket(Bucket=bucket)
+    rules = [
+        {
+            "AllowedOrigins": cors_origins,
+            "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 3000,
+        }
+    ]
+    try:
+        current = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    except ClientError:
+        current = None
+    if current is None or [{k: r.get(k) for k in rules[0]} for r in current] != rules:
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
 
 
 def provision(

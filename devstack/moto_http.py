@@ -37,6 +37,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from devstack.moto_backend import READY_PATH
+
 log = logging.getLogger("devstack.moto_http")
 
 # An idle keep-alive connection is closed after this long, so threads of clients that went
@@ -237,23 +239,44 @@ def skip_request_id_scan() -> None:
     BaseResponse._enrich_response = staticmethod(enrich)  # type: ignore[method-assign,assignment]
 
 
-def build_server(host: str, port: int, *, request_log: bool = False) -> BaseWSGIServer:
-    """A threaded keep-alive server for moto's backends on ``host:port``."""
+def _answering_ready(app: Any) -> Any:
+    """``GET /_devstack/ready`` answers at once (the dev stack's readiness probe): moto's own
+    ``/moto-api/data.json`` serializes every stored item, seconds once the state is large."""
+
+    def ready_or_app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == READY_PATH:
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+            return [b"ok\n"]
+        return app(environ, start_response)
+
+    return ready_or_app
+
+
+def build_server(
+    host: str, port: int, *, request_log: bool = False, wrap_app: Any = None
+) -> BaseWSGIServer:
+    """A threaded keep-alive server for moto's backends on ``host:port``.
+
+    ``wrap_app`` (WSGI app -> WSGI app) runs around every request (the state journal).
+    """
     from moto.moto_server.werkzeug_app import create_backend_app
 
     cache_method_names()
     fast_header_parsing()
     skip_request_id_scan()
 
-    app = CachedDispatcher(create_backend_app)
+    app: Any = CachedDispatcher(create_backend_app)
+    if wrap_app is not None:
+        app = wrap_app(app)
+    app = _answering_ready(app)
     handler = type("Handler", (KeepAliveHandler,), {"request_log": request_log})
     return make_server(host, port, app, threaded=True, request_handler=handler)
 
 
-def serve(host: str, port: int, *, request_log: bool = False) -> None:
+def serve(host: str, port: int, *, request_log: bool = False, wrap_app: Any = None) -> None:
     """Serve until SIGTERM/SIGINT (as ``moto.server.main`` does: exit on either)."""
     os.environ.setdefault("MOTO_PORT", str(port))  # moto builds some URLs from it
-    server = build_server(host, port, request_log=request_log)
+    server = build_server(host, port, request_log=request_log, wrap_app=wrap_app)
 
     def stop(signum: int, frame: Any) -> None:
         sys.exit(0)

@@ -14,16 +14,28 @@ Two things of moto's DynamoDB (pinned moto==5.2.5) differ from AWS in ways our c
   milliseconds that grow with the tables and, without the lock, reads tables other threads are
   changing (500s). Here a transaction snapshots only the items it writes and restores just those.
 
+Like the real service, and unlike moto, a write never half-applies: an UpdateItem that fails
+midway (an item pushed over DynamoDB's 400 KB, measured as DynamoDB measures it) changes
+nothing and answers ValidationException. With ``--state-dir`` the state survives restarts
+(``devstack.persistence``), and S3 POST forms are checked against their signed policy
+(``devstack.s3_post_policy``).
+
 Only the dev stack's moto process imports this; Lambda code never does.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import copy
 import json
+import logging
+import os
 import sys
 import threading
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 _LOCK = threading.RLock()
@@ -318,6 +330,95 @@ def _filter_expression(expression: str, names: Any, values: Any) -> Any:
     return get_filter_expression(expression, names, values)
 
 
+# DynamoDB's item limit: 400 KB of attribute names and values (docs: "Item sizes and formats").
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _number_size(text: str) -> int:
+    """About 1 byte per two significant digits, plus 1 (leading/trailing zeros trimmed)."""
+    try:
+        digits = Decimal(text).normalize().as_tuple().digits
+    except InvalidOperation:
+        return len(text)
+    significant = str("".join(map(str, digits))).strip("0") or "0"
+    return (len(significant) + 1) // 2 + 1
+
+
+def _binary_size(value: Any) -> int:
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    try:
+        return len(base64.b64decode(value))
+    except (binascii.Error, ValueError, TypeError):
+        return len(str(value))
+
+
+def attribute_size(value: Any) -> int:
+    """The size DynamoDB counts for one attribute value (moto DynamoType or DynamoDB JSON)."""
+    kind, raw = (value.type, value.value) if hasattr(value, "type") else next(iter(value.items()))
+    if kind == "S":
+        return _utf8_len(raw)
+    if kind == "N":
+        return _number_size(str(raw))
+    if kind == "B":
+        return _binary_size(raw)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(_utf8_len(v) for v in raw)
+    if kind == "NS":
+        return sum(_number_size(str(v)) for v in raw)
+    if kind == "BS":
+        return sum(_binary_size(v) for v in raw)
+    if kind == "L":
+        return 3 + sum(1 + attribute_size(v) for v in raw)
+    if kind == "M":
+        return 3 + sum(_utf8_len(k) + 1 + attribute_size(v) for k, v in raw.items())
+    return len(str(raw))
+
+
+def item_size(attrs: dict[str, Any]) -> int:
+    """Bytes DynamoDB counts for an item: UTF-8 names plus values."""
+    return sum(_utf8_len(name) + attribute_size(value) for name, value in attrs.items())
+
+
+def _all_or_nothing(original: Any, *, update: bool) -> Any:
+    """``put_item``/``update_item`` that either fully apply or change nothing.
+
+    moto applies an UpdateItem's actions to the stored item one by one and creates a missing
+    item before the first one, so a failure midway (an item grown past the limit, a type
+    error) leaves a half-updated or key-only item. Here the item is copied first and put back
+    on any failure; the size is checked on the result, as DynamoDB does.
+    """
+    from moto.dynamodb.exceptions import ItemSizeTooLarge, ItemSizeToUpdateTooLarge
+
+    def put(self: Any, table_name: str, item_attrs: Any, *args: Any, **kwargs: Any) -> Any:
+        # A put replaces the whole item: its size is known before anything is written.
+        if isinstance(item_attrs, dict) and item_size(item_attrs) > MAX_ITEM_BYTES:
+            raise ItemSizeTooLarge()
+        return original(self, table_name, item_attrs, *args, **kwargs)
+
+    def update(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
+        snapshots = _ItemSnapshots()
+        if isinstance(key, dict):
+            snapshots.save(self, table_name, key)
+        try:
+            item = original(self, table_name, key, *args, **kwargs)
+        except Exception:
+            snapshots.restore()
+            raise
+        if item is not None and item_size(item.attrs) > MAX_ITEM_BYTES:
+            snapshots.restore()
+            raise ItemSizeToUpdateTooLarge()
+        return item
+
+    return update if update else put
+
+
 def install() -> None:
     """Patch moto's DynamoDB in this process (idempotent)."""
     global _installed
@@ -325,6 +426,7 @@ def install() -> None:
         return
     from moto.dynamodb import responses
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.dynamodb.responses import DynamoHandler
@@ -347,6 +449,11 @@ def install() -> None:
     Table.query = _scoped_query(Table.query)  # type: ignore[method-assign]
     Table.all_items = _scoped_all_items(Table.all_items)  # type: ignore[method-assign]
     UpdateExpressionParser.make = _cached_update_parsing(UpdateExpressionParser.make)
+    # moto's own limit (405,000 of its own size units, checked per top-level attribute, each
+    # time O(item)) is replaced by DynamoDB's, checked once on the written item.
+    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign,assignment]
+    DynamoDBBackend.put_item = _all_or_nothing(DynamoDBBackend.put_item, update=False)  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _all_or_nothing(DynamoDBBackend.update_item, update=True)  # type: ignore[method-assign]
     _installed = True
 
 
@@ -357,11 +464,50 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--request-log", action="store_true", help="log one line per request (off: CPU per call)"
     )
+    parser.add_argument(
+        "--state-dir", type=Path, help="keep the state here across restarts (journal + snapshot)"
+    )
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+    # The dev stack prefixes each line with [moto] and filters by level.
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    log = logging.getLogger("devstack.moto_server")
     install()
+    from devstack import s3_post_policy
     from devstack.moto_http import serve
 
-    serve(args.host, args.port, request_log=args.request_log)
+    s3_post_policy.install()
+    wrap = None
+    if args.state_dir is not None:
+        from devstack import persistence
+
+        journal = persistence.Journal(
+            args.state_dir,
+            ddb_lock=_LOCK,
+            compact_bytes=int(
+                os.environ.get("AION_DEV_COMPACT_BYTES") or persistence.COMPACT_BYTES
+            ),
+            fsync=os.environ.get("AION_DEV_FSYNC", "").strip() in ("1", "true"),
+        )
+        persistence.install_hooks(journal)
+        try:
+            report = journal.load()
+        except persistence.StateError as exc:
+            log.error("cannot load the dev stack state: %s", exc)
+            sys.exit(3)
+        log.info(
+            "state loaded from %s in %.2f s (%d snapshot + %d journal records)",
+            args.state_dir,
+            report.seconds,
+            report.snapshot_records,
+            report.journal_records,
+        )
+
+        def wrap(app: Any) -> Any:
+            return persistence.PersistingApp(app, journal)
+
+    serve(args.host, args.port, request_log=args.request_log, wrap_app=wrap)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True if nothing listens on ``port`` and we could bind it now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -84,14 +95,21 @@ def stop(proc: subprocess.Popen, *, grace_s: float, name: str, quiet: bool = Fal
         return proc.wait(timeout=5)
 
 
-def pump_lines(stream: IO[bytes], prefix: str, sink: IO[str] | None = None) -> threading.Thread:
-    """Copy a child's output to ours, each line prefixed with the child's name."""
+def pump_lines(
+    stream: IO[bytes], prefix: str, sink: IO[str] | None = None, *, quiet: bool = False
+) -> threading.Thread:
+    """Copy a child's output to ours, each line prefixed with the child's name; ``quiet``
+    keeps only its warnings and errors (``devstack.logs.child_line_visible``)."""
+    from devstack.logs import child_line_visible
 
     def run() -> None:
         out = sink or sys.stdout
+        state: dict[str, bool] = {}
         for raw in iter(stream.readline, b""):
-            out.write(f"{prefix} {raw.decode('utf-8', errors='replace').rstrip()}\n")
-            out.flush()
+            line = raw.decode("utf-8", errors="replace").rstrip()
+            if child_line_visible(line, quiet, state):
+                out.write(f"{prefix} {line}\n")
+                out.flush()
         stream.close()
 
     thread = threading.Thread(target=run, name=f"pump{prefix}", daemon=True)

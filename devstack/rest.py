@@ -4,8 +4,13 @@ An HTTP request under ``/api`` becomes the event API Gateway would send (resourc
 against ``app.routes`` with API Gateway's precedence, path parameters, single- and multi-value
 headers and query strings, base64 body for binary media types, requestContext) and the Lambda's
 ``{statusCode, headers, multiValueHeaders, body, isBase64Encoded}`` becomes the HTTP response.
-Gateway-level failures answer like API Gateway does (403 "Missing Authentication Token" for an
-unknown resource, 502 for a crashed handler, 504 after 29 s, 413 over 10 MB).
+Gateway-level failures answer as AION's API Gateway is configured to (gateway responses in the
+CDK app): in AION's error envelope ``{"error": {"code", "message"}}`` with API Gateway's
+``x-amzn-ErrorType`` - 404 ``not_found`` for an unknown path (API Gateway's default would be
+403 "Missing Authentication Token"), 405 ``method_not_allowed`` (with ``Allow``) for a known
+path and another method, 400 ``invalid_body`` for a text body that is not UTF-8 (never handed
+to the app as U+FFFD replacement characters), 413 over 10 MB, 502 for a crashed handler, 504
+after 29 s.
 """
 
 from __future__ import annotations
@@ -84,6 +89,10 @@ def request_time(epoch_s: float) -> str:
     return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch_s))
 
 
+class InvalidTextBody(ValueError):
+    """A body API Gateway would have to pass as text, that is not UTF-8."""
+
+
 def build_rest_event(
     *,
     method: str,
@@ -107,7 +116,10 @@ def build_rest_event(
     elif is_binary:
         body_value = base64.b64encode(body).decode("ascii")
     else:
-        body_value = body.decode("utf-8", errors="replace")
+        try:
+            body_value = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidTextBody(f"byte {exc.start} is not UTF-8") from None
     now = time.time()
     request_id = str(uuid.uuid4())
     user_agent = single_headers.get("User-Agent") or single_headers.get("user-agent")
@@ -171,11 +183,19 @@ def gateway_headers(request: web.Request) -> list[tuple[str, str]]:
     return kept + list(added.items())
 
 
-def gateway_error(status: int, message: str, error_type: str, request_id: str) -> web.Response:
+def gateway_error(
+    status: int,
+    code: str,
+    message: str,
+    error_type: str,
+    request_id: str,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """An error API Gateway answers itself, in AION's envelope."""
     return web.json_response(
-        {"message": message},
+        {"error": {"code": code, "message": message}},
         status=status,
-        headers={"x-amzn-ErrorType": error_type, "x-amzn-RequestId": request_id},
+        headers={"x-amzn-ErrorType": error_type, "x-amzn-RequestId": request_id, **(headers or {})},
     )
 
 
@@ -184,7 +204,7 @@ def lambda_response_to_http(result: Any, request_id: str) -> web.Response:
     if not isinstance(result, dict) or not isinstance(result.get("statusCode", 200), int):
         log.error("malformed Lambda proxy response: %r", result)
         return gateway_error(
-            502, "Internal server error", "InternalServerErrorException", request_id
+            502, "bad_gateway", "Internal server error.", "InternalServerErrorException", request_id
         )
     body = result.get("body") or ""
     payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
@@ -231,8 +251,9 @@ class RestGateway:
         match = RouteTable(list(self.app.routes)).match(raw_path)
         if match is None:
             return gateway_error(
-                403,
-                "Missing Authentication Token",
+                404,
+                "not_found",
+                f"No API resource at {path}.",
                 "MissingAuthenticationTokenException",
                 request_id,
             )
@@ -242,29 +263,48 @@ class RestGateway:
             if preflight is not None:
                 return preflight
         if request.method not in methods:
+            allowed = ", ".join(sorted({*methods, "OPTIONS"}))
             return gateway_error(
-                403,
-                "Missing Authentication Token",
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed on {match.resource} (allowed: {allowed}).",
                 "MissingAuthenticationTokenException",
                 request_id,
+                headers={"Allow": allowed},
             )
+        too_long = (
+            413,
+            "payload_too_large",
+            "The request body is over 10 MB.",
+            "RequestTooLongException",
+            request_id,
+        )
         if request.content_length and request.content_length > MAX_PAYLOAD_BYTES:
-            return gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
+            return gateway_error(*too_long)
         body = await request.read()
         if len(body) > MAX_PAYLOAD_BYTES:
-            return gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
-        event = build_rest_event(
-            method=request.method,
-            path=path,
-            match=match,
-            headers=gateway_headers(request),
-            query=list(request.query.items()),
-            body=body,
-            binary_types=list(self.app.api.binary_types),
-            stage=self.stage,
-            source_ip=request.remote or "127.0.0.1",
-            domain_name=request.host,
-        )
+            return gateway_error(*too_long)
+        try:
+            event = build_rest_event(
+                method=request.method,
+                path=path,
+                match=match,
+                headers=gateway_headers(request),
+                query=list(request.query.items()),
+                body=body,
+                binary_types=list(self.app.api.binary_types),
+                stage=self.stage,
+                source_ip=request.remote or "127.0.0.1",
+                domain_name=request.host,
+            )
+        except InvalidTextBody as exc:
+            return gateway_error(
+                400,
+                "invalid_body",
+                f"The request body is not valid UTF-8 text ({exc}).",
+                "BadRequestException",
+                request_id,
+            )
         event["requestContext"]["requestId"] = request_id
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(
@@ -277,15 +317,24 @@ class RestGateway:
                 "%s %s: no response within %.0f s", request.method, path, INTEGRATION_TIMEOUT_S
             )
             return gateway_error(
-                504, "Endpoint request timed out", "IntegrationTimeout", request_id
+                504,
+                "gateway_timeout",
+                "Endpoint request timed out.",
+                "IntegrationTimeout",
+                request_id,
             )
         except Exception:
             log.exception("%s %s: the Lambda raised", request.method, path)
             return gateway_error(
-                502, "Internal server error", "InternalServerErrorException", request_id
+                502,
+                "bad_gateway",
+                "Internal server error.",
+                "InternalServerErrorException",
+                request_id,
             )
         response = lambda_response_to_http(result, request_id)
-        log.info(
+        log.log(
+            logging.WARNING if response.status >= 500 else logging.INFO,
             "%s %s -> %d (%.0f ms)",
             request.method,
             path,

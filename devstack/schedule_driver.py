@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from devstack.backoff import ErrorBackoff
 from devstack.lambda_runtime import ACCOUNT_ID, Invoker
 
 log = logging.getLogger("devstack.schedule")
@@ -69,6 +70,7 @@ class ScheduleDriver:
         self.region = region
         self.interval_override_s = interval_override_s
         self.counters: Counter[str] = Counter()
+        self._errors: dict[str, ErrorBackoff] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -110,11 +112,20 @@ class ScheduleDriver:
         return self.invoker.invoke(schedule.name, schedule.handler, event)
 
     def _run(self, schedule: Schedule) -> None:
+        # A schedule that keeps failing is logged once (then now and then) and runs less often.
+        errors = self._errors.setdefault(
+            schedule.name,
+            ErrorBackoff(f"scheduled {schedule.name}", log, base_s=schedule.interval_s),
+        )
         next_at = time.monotonic() + schedule.interval_s
         while not self._stop.wait(max(0.0, next_at - time.monotonic())):
             next_at += schedule.interval_s  # fixed rate, no drift, no catch-up bursts
             next_at = max(next_at, time.monotonic())
             try:
                 self.run_now(schedule)
-            except Exception:
-                log.exception("scheduled %s raised", schedule.name)
+            except Exception as exc:
+                self.counters[f"{schedule.name}_errors"] += 1
+                next_at = max(next_at, time.monotonic() + errors.failed(exc))
+            else:
+                if errors.failures:
+                    errors.succeeded()

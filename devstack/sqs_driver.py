@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devstack import aws_calls
+from devstack.backoff import ErrorBackoff
 from devstack.lambda_runtime import ACCOUNT_ID, Invoker
 
 log = logging.getLogger("devstack.sqs")
@@ -115,6 +116,7 @@ class SqsDriver:
         self.wait_s = wait_s
         self.backoff_base_s = backoff_base_s
         self.counters: Counter[str] = Counter()
+        self.errors = ErrorBackoff("SQS polling", log)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -176,11 +178,14 @@ class SqsDriver:
         while not self._stop.is_set():
             try:
                 self.poll_once(source)
-            except Exception:
+            except Exception as exc:
                 if self._stop.is_set():
                     return  # shutting down: moto may already be gone
-                log.exception("polling %s failed; retrying in 1 s", source.queue_url)
-                self._stop.wait(1.0)
+                self._count("poll_errors")
+                self._stop.wait(self.errors.failed(exc))
+            else:
+                if self.errors.failures:
+                    self.errors.succeeded()
 
     def poll_once(self, source: SqsSource) -> int:
         """One receive + invoke + settle cycle; returns how many messages were delivered."""

@@ -1,8 +1,9 @@
 """The whole dev stack, started in dependency order and stopped in reverse.
 
-bind the port -> moto server -> environment -> queues, bucket, tables -> executor -> import the
-app -> admin -> HTTP server -> SQS and schedule drivers. Everything it starts it stops, children
-by PID.
+lock the state directory -> bind the port -> moto server (loads the kept state) -> environment
+(kept secrets) -> queues, bucket, tables (only what is missing) -> executor -> import the app ->
+admin -> HTTP server -> SQS and schedule drivers -> ``stack.json``. Everything it starts it
+stops, children by PID; the moto child is restarted with its state if it dies.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack import aws_calls, procs
+from devstack import aws_calls, logs, procs
 from devstack import env as stack_env
 from devstack.executor_proc import ExecutorSupervisor, executor_available
 from devstack.lambda_runtime import (
@@ -32,6 +33,7 @@ from devstack.moto_backend import MotoServer, create_tables, provision
 from devstack.schedule_driver import ScheduleDriver
 from devstack.server import Gateways, bind, build_web_app, serve
 from devstack.sqs_driver import SqsDriver
+from devstack.state import StateDir, default_state_dir, write_private
 
 log = logging.getLogger("devstack")
 
@@ -49,15 +51,31 @@ class StackOptions:
     sqs_pollers: int = 4
     moto_log: str | None = None
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    state_dir: Path | None = None  # None: AION_DEV_STATE_DIR or <project>/.aion-dev
+    moto_port: int | None = None  # None: AION_PORT + 1 when free, else any free port
+    log_mode: str = "quiet"  # devstack.logs: quiet | info | debug
 
 
-def write_private_atomically(path: Path, text: str) -> None:
-    """Readers polling for ``path`` see all of it or nothing; only we can read it (password)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
+def choose_moto_port(wanted: int | None, stack_port: int) -> int:
+    """A port that stays the same across restarts when it can (exported AWS_ENDPOINT_URL lines
+    keep working): the one asked for, else the stack's port + 1 if free, else any free one."""
+    if wanted:
+        return wanted
+    if 0 < stack_port < 65535 and procs.port_free(stack_port + 1):
+        return stack_port + 1
+    return procs.free_port()
+
+
+def llm_route(env: dict[str, str]) -> dict[str, str | None]:
+    """Which LLM route the app will see (same precedence as ``chalicelib.llm.config``)."""
+    bedrock = (env.get("AION_BEDROCK_MODEL_ID") or "").strip()
+    endpoint = (env.get("AION_LLM_ENDPOINT") or "").strip()
+    model = (env.get("AION_LLM_MODEL") or "").strip() or None
+    if bedrock:
+        return {"provider": "bedrock", "endpoint": None, "model": bedrock}
+    if endpoint:
+        return {"provider": "openai_compatible", "endpoint": endpoint, "model": model}
+    return {"provider": None, "endpoint": None, "model": None}
 
 
 class PortInUse(Exception):
@@ -77,15 +95,30 @@ def load_app(app_ref: str, project_dir: Path) -> Any | None:
     return getattr(importlib.import_module(module_name), attr or "app")
 
 
-def ensure_admin(email: str, password: str) -> bool:
-    """Create (or re-password) the admin with the project's own logic; False if it is missing."""
+def ensure_admin(email: str, password: str, *, reset_password: bool) -> str | None:
+    """The admin, with the project's own logic. Returns what happened to the password:
+    ``set`` (created or reset to ``password``), ``unchanged`` (``password`` still signs in) or
+    ``changed`` (someone changed it since it was stored); None if users are not there yet."""
     try:
+        from chalicelib.auth.emails import normalize_email
+        from chalicelib.auth.passwords import verify_password
+        from chalicelib.dal.models import User, UserEmail
         from chalicelib.logic.users import ensure_admin as project_ensure_admin
     except ImportError as exc:
-        log.warning("no admin created: chalicelib.logic.users.ensure_admin unavailable (%s)", exc)
-        return False
-    project_ensure_admin(email, password=password)
-    return True
+        log.warning("no admin created: the users logic is unavailable (%s)", exc)
+        return None
+    if reset_password:
+        project_ensure_admin(email, password=password)
+        return "set"
+    try:
+        claim = UserEmail.get(normalize_email(email))
+    except UserEmail.DoesNotExist:
+        project_ensure_admin(email, password=password)  # the tables were emptied by hand
+        return "set"
+    user = User.get(claim.user_id)
+    if user.role != "admin":
+        project_ensure_admin(email, password=None)
+    return "unchanged" if verify_password(user.password_hash, password) else "changed"
 
 
 class DevStack:
@@ -99,6 +132,11 @@ class DevStack:
         self.gateways: Gateways | None = None
         self._runner: Any = None
         self.info: dict[str, Any] = {}
+        self.state = StateDir(
+            options.state_dir or default_state_dir(options.project_dir, options.base_env)
+        )
+        # Called (from a supervisor thread) when the stack cannot go on; __main__ sets it.
+        self.on_fatal: Any = None
 
     async def start(self) -> dict[str, Any]:
         """Start everything; returns what clients need (URLs, admin credentials, PIDs)."""
@@ -108,6 +146,10 @@ class DevStack:
 
     def _start_blocking_parts(self) -> None:
         opts = self.options
+        quiet = opts.log_mode == "quiet"
+        state = self.state
+        fresh = state.is_new
+        state.acquire()  # StateInUse: another dev stack runs on this directory
         try:
             self._sock = bind(opts.port)
         except OSError as exc:
@@ -116,9 +158,18 @@ class DevStack:
         urls = stack_env.StackUrls("127.0.0.1", port)
         base = opts.base_env
 
-        self.moto = MotoServer(log_path=opts.moto_log)
+        self.moto = MotoServer(
+            port=choose_moto_port(opts.moto_port, port),
+            log_path=opts.moto_log,
+            state_dir=state.moto,
+            quiet=quiet,
+        )
         self.moto.start(
-            {**base, "AWS_ACCESS_KEY_ID": "devstack", "AWS_SECRET_ACCESS_KEY": "devstack"}
+            {
+                **base,
+                "AWS_ACCESS_KEY_ID": stack_env.FAKE_ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": stack_env.FAKE_SECRET_KEY,
+            }
         )
 
         external_executor = (base.get("AION_EXECUTOR_TARGET") or "").strip()
@@ -140,6 +191,8 @@ class DevStack:
             moto_url=self.moto.url,
             queue_url=resources.queue_url,
             executor_target=target,
+            secrets=state.secrets(),
+            app_log_level=logs.app_log_level(opts.log_mode),
         )
         aws_calls.install()  # before any client of the app exists
         for name in stack_env.DROPPED:
@@ -156,11 +209,13 @@ class DevStack:
             # A short drain locally: Ctrl-C should not wait the cloud's 25 s.
             grace = float(base.get("AION_EXECUTOR_GRACE_SECONDS") or 5)
             executor_env = {**app_env, "AION_EXECUTOR_GRACE_SECONDS": str(grace)}
-            self.executor = ExecutorSupervisor(executor_env, port=executor_port, grace_s=grace)
+            self.executor = ExecutorSupervisor(
+                executor_env, port=executor_port, grace_s=grace, quiet=quiet
+            )
             self.executor.start()
 
         tables = create_tables()
-        log.info("created %d tables, queue %s (+ DLQ), bucket %s", len(tables), queue_name, bucket)
+        log.info("%d tables, queue %s (+ DLQ), bucket %s", len(tables), queue_name, bucket)
         if self.executor is not None:
             self.executor.wait_ready()
 
@@ -171,12 +226,14 @@ class DevStack:
         if app is not None:
             make_thread_safe(app)
             point_websocket_api_at(app, urls.ws_management)
+            logs.adopt_app_logger(opts.log_mode)
 
         admin_email = stack_env.setting(base, "AION_ADMIN_EMAIL")
-        admin_password = (
-            base.get("AION_ADMIN_PASSWORD") or ""
-        ).strip() or stack_env.generate_password()
-        admin_created = ensure_admin(admin_email, admin_password)
+        explicit = (base.get("AION_ADMIN_PASSWORD") or "").strip() or None
+        admin = state.admin(admin_email, explicit, stack_env.generate_password)
+        password_status = ensure_admin(
+            admin.email, admin.password, reset_password=explicit is not None or admin.first_start
+        )
 
         self._app = app
         self._region = region
@@ -184,16 +241,35 @@ class DevStack:
             "base_url": urls.base + "/",
             "api_url": urls.api,
             "ws_url": urls.ws,
+            "docs_url": urls.api + "/docs",
             "ws_management_url": urls.ws_management,
             "status_url": urls.base + "/_devstack/status",
             "port": port,
             "pid": os.getpid(),
             "moto_url": self.moto.url,
+            "region": region,
+            "table_prefix": app_env["AION_TABLE_PREFIX"],
+            "files_bucket": bucket,
             "queue_url": resources.queue_url,
             "dlq_url": resources.dlq_url,
             "executor_target": target,
-            "admin_email": admin_email,
-            "admin_password": admin_password if admin_created else None,
+            "state_dir": str(state.path),
+            "state_fresh": fresh,
+            "admin_email": admin.email,
+            "admin_password": admin.password if password_status else None,
+            # generated | from_env | unchanged | changed (since stored) | None (no admin)
+            "admin_password_status": (
+                None
+                if password_status is None
+                else "from_env"
+                if explicit is not None
+                else "generated"
+                if admin.first_start
+                else password_status
+            ),
+            "admin_file": str(state.admin_file),
+            "llm": llm_route(app_env),
+            "log_mode": opts.log_mode,
         }
 
     async def _start_server(self, started: float) -> dict[str, Any]:
@@ -225,9 +301,19 @@ class DevStack:
             await asyncio.to_thread(self.sqs_driver.start)
             self.schedule_driver.start()
         self.info["startup_seconds"] = round(time.monotonic() - started, 1)
+        assert self.moto is not None
+        self.moto.supervise(self._fatal)
+        # What `make admin` and others look for; no password in it (admin.json has that).
+        public = {k: v for k, v in self.info.items() if k != "admin_password"}
+        self.state.write_stack(public)
         if opts.ready_file is not None:
-            write_private_atomically(opts.ready_file, json.dumps(self.info))
+            write_private(opts.ready_file, json.dumps(self.info))
         return self.info
+
+    def _fatal(self, message: str) -> None:
+        log.critical("%s", message)
+        if self.on_fatal is not None:
+            self.on_fatal(message)
 
     def status(self) -> dict[str, Any]:
         ws = self.gateways.ws if self.gateways else None
@@ -239,7 +325,8 @@ class DevStack:
             },
             "moto": {
                 "url": self.info.get("moto_url"),
-                "pid": self.moto.proc.pid if self.moto and self.moto.proc else None,
+                "pid": self.moto.pid if self.moto else None,
+                "restarts": self.moto.restarts if self.moto else 0,
             },
             "websocket": {
                 "connections": len(ws.connections) if ws else 0,
@@ -269,6 +356,7 @@ class DevStack:
             ("Lambda pool", lambda: self.invoker and self.invoker.shutdown()),
         ]:
             await _quietly(name, asyncio.to_thread(step))
+        self.state.release()
 
 
 async def _quietly(name: str, awaitable: Any) -> None:

@@ -3,7 +3,8 @@
 Started once per test session (per xdist worker) as a child process; yields a dict:
   base_url (console, ends with "/"), api_url, ws_url, admin_email, admin_password,
   plus ws_management_url, status_url (JSON: executor pid/restarts, counters), moto_url,
-  queue_url, dlq_url, executor_target, pid, port and log_path (the stack's output).
+  queue_url, dlq_url, executor_target, pid, port, state_dir (a temporary .aion-dev) and
+  log_path (the stack's output).
 Schedules run every ``AION_DEV_SCHEDULE_SECONDS`` (default 5 s here, not 60) so sweeper tests
 stay short. Stopped with SIGTERM (by PID) at the end, SIGKILL if it does not stop in time; the
 teardown then checks it exited cleanly and left no moto/executor process behind.
@@ -65,6 +66,9 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         {
             "AION_PORT": "0",
             "AION_DEV_READY_FILE": str(ready_file),
+            # Its own state, never the checkout's .aion-dev (a developer's dev stack).
+            "AION_DEV_STATE_DIR": str(workdir / "state"),
+            "AION_DEV_LOG": "quiet",  # the default; the smoke test checks the log stays quiet
             "AION_ADMIN_EMAIL": "admin@aion.local",
             "AION_ADMIN_PASSWORD": "Admin-e2e-" + os.urandom(8).hex(),
             "AION_DEV_SCHEDULE_SECONDS": env.get("AION_DEV_SCHEDULE_SECONDS", "5"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,3 +54,52 @@ def test_status_reports_the_children(devstack: dict[str, Any]) -> None:
     assert status["moto"]["pid"] > 0
     if (REPO / "executor_container" / "__main__.py").exists():
         assert status["executor"]["pid"] > 0
+
+
+def test_unknown_paths_and_methods_answer_in_the_error_envelope(devstack: dict[str, Any]) -> None:
+    missing = requests.get(f"{devstack['api_url']}/no/such/thing", timeout=30)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong_method = requests.delete(f"{devstack['api_url']}/health", timeout=30)
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["Allow"]
+
+
+def test_a_body_that_is_not_utf8_is_a_400_before_the_app(devstack: dict[str, Any]) -> None:
+    reply = requests.post(
+        f"{devstack['api_url']}/auth/login",
+        data=b'{"email": "admin@aion.local", "password": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "invalid_body"
+
+
+def test_the_banner_says_where_everything_is_and_the_log_stays_quiet(
+    devstack: dict[str, Any],
+) -> None:
+    for _ in range(3):
+        requests.get(f"{devstack['api_url']}/health", timeout=30)
+    log = Path(devstack["log_path"]).read_text(encoding="utf-8", errors="replace")
+    assert f"console    {devstack['base_url']}" in log
+    assert f"REST API   {devstack['api_url']}   (reference: {devstack['api_url']}/docs)" in log
+    assert f"WebSocket  {devstack['ws_url']}" in log
+    assert f"export AWS_ENDPOINT_URL={devstack['moto_url']} AWS_REGION=us-east-1" in log
+    assert "export AWS_ACCESS_KEY_ID=devstack AWS_SECRET_ACCESS_KEY=devstack" in log
+    assert f"AION_TABLE_PREFIX={devstack['table_prefix']}" in log
+    assert "LLM route  off" in log
+    assert "AION_LLM_ENDPOINT=http://127.0.0.1:11434/v1" in log
+    assert "`make dev-reset` wipes it" in log
+    # Quiet by default: no line per request, no INFO lines at all.
+    assert " GET /health" not in log
+    assert " INFO " not in log
+
+
+def test_stack_json_names_the_running_stack_without_secrets(devstack: dict[str, Any]) -> None:
+    stack_file = json.loads((Path(devstack["state_dir"]) / "stack.json").read_text())
+    assert stack_file["moto_url"] == devstack["moto_url"]
+    assert stack_file["pid"] == devstack["pid"]
+    assert "admin_password" not in stack_file
+    assert devstack["admin_password"] not in json.dumps(stack_file)

@@ -7,6 +7,13 @@ import pytest
 from scripts.create_admin import main
 
 
+@pytest.fixture(autouse=True)
+def no_dev_stack_here(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dev stack running in this checkout must not become these tests' target."""
+    monkeypatch.setenv("AION_DEV_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
 def test_create_admin_is_idempotent(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
     from chalicelib.auth.passwords import verify_password
     from chalicelib.dal.models import KIND_USER, User

@@ -106,17 +106,58 @@ def test_cors_preflight_answers_like_the_chalice_mock_integration(gateway: Runni
     assert "GET" in reply.headers["Access-Control-Allow-Methods"]
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/api/nope"), ("DELETE", "/api/items/x"), ("GET", "/api/items/x/y")],
-)
-def test_unknown_resource_or_method_is_api_gateways_403(
-    gateway: RunningGateway, method: str, path: str
-) -> None:
-    reply = requests.request(method, gateway.base + path, timeout=10)
-    assert reply.status_code == 403
-    assert reply.json() == {"message": "Missing Authentication Token"}
+@pytest.mark.parametrize("path", ["/api/nope", "/api/items/x/y", "/api"])
+def test_an_unknown_path_is_a_404_in_aions_envelope(gateway: RunningGateway, path: str) -> None:
+    """API Gateway's default is 403 "Missing Authentication Token"; AION's gateway responses
+    (and this emulator) answer 404 in the API's own error envelope."""
+    reply = requests.get(gateway.base + path, timeout=10)
+    assert reply.status_code == 404
+    body = reply.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == "not_found"
+    assert body["error"]["message"]
     assert reply.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+def test_an_unknown_method_is_a_405_naming_the_allowed_ones(gateway: RunningGateway) -> None:
+    reply = requests.delete(f"{gateway.base}/api/items/x", timeout=10)
+    assert reply.status_code == 405
+    assert reply.json()["error"]["code"] == "method_not_allowed"
+    assert reply.headers["Allow"] == "GET, OPTIONS, POST"
+
+
+def test_a_text_body_that_is_not_utf8_is_a_400_and_never_reaches_the_app() -> None:
+    recorder = Recorder()
+    running = RunningGateway(make_app(recorder))
+    try:
+        bad = b'{"name": "caf\xe9"}'  # latin-1, not UTF-8
+        reply = requests.post(
+            f"{running.base}/api/items/x",
+            data=bad,
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert reply.status_code == 400
+        assert reply.json()["error"]["code"] == "invalid_body"
+        good = requests.post(
+            f"{running.base}/api/items/x",
+            data='{"name": "café"}'.encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert good.status_code == 200
+        assert good.json()["body"] == '{"name": "café"}'
+        # Binary media types still pass any bytes (base64 to the app).
+        binary = requests.post(
+            f"{running.base}/api/upload",
+            data=b"\xff\xfe\x00",
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=10,
+        )
+        assert binary.status_code == 200
+        assert binary.json() == {"size": 3, "b64": True}
+    finally:
+        running.stop()
 
 
 def test_concurrent_requests_each_see_their_own_request(gateway: RunningGateway) -> None:

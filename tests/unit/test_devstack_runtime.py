@@ -77,12 +77,19 @@ def test_websocket_api_endpoint_is_preset_and_sticks() -> None:
 
 def test_app_environment_points_everything_at_the_stack() -> None:
     urls = stack_env.StackUrls("127.0.0.1", 8123)
+    kept = {"AION_JWT_SECRET": "j" * 48, "AION_BRIDGE_TOKEN": "b" * 32}
     env = stack_env.app_environment(
-        {"AWS_PROFILE": "real", "AION_JWT_SECRET_ARN": "arn:x", "AION_TABLE_PREFIX": "mine-"},
+        {
+            "AWS_PROFILE": "real",
+            "AION_JWT_SECRET_ARN": "arn:x",
+            "AION_JWT_SECRET": "inherited-from-the-shell-0123456789abcdef",
+            "AION_TABLE_PREFIX": "mine-",
+        },
         urls=urls,
         moto_url="http://127.0.0.1:5000",
         queue_url="http://q",
         executor_target="127.0.0.1:5001",
+        secrets=kept,
     )
     assert "AWS_PROFILE" not in env
     assert "AION_JWT_SECRET_ARN" not in env
@@ -92,11 +99,9 @@ def test_app_environment_points_everything_at_the_stack() -> None:
     assert env["AION_TABLE_PREFIX"] == "mine-"
     assert env["AION_FILES_BUCKET"] == "aion-dev-files"
     assert env["AION_CORS_ORIGIN"] == "http://127.0.0.1:8123"
-    again = stack_env.app_environment(
-        {}, urls=urls, moto_url="m", queue_url="q", executor_target="e"
-    )
-    assert again["AION_JWT_SECRET"] != env["AION_JWT_SECRET"]  # generated per start
-    assert len(env["AION_BRIDGE_TOKEN"]) >= 32
+    # The secrets kept in the state directory, not the shell's: tokens outlive a restart.
+    assert env["AION_JWT_SECRET"] == kept["AION_JWT_SECRET"]
+    assert env["AION_BRIDGE_TOKEN"] == kept["AION_BRIDGE_TOKEN"]
 
 
 def test_generated_passwords_mix_character_classes() -> None:
