@@ -85,7 +85,7 @@ proto: venv
 	$(PY) proto/generate.py
 
 # Regenerate docs/openapi.json from the route table and models (checked by a unit test).
-openapi: $(STAMP)
+openapi: venv
 	$(PY) -m scripts.openapi
 
 clean:
