@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 AION_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint format proto venv admin bench clean browser-tools synth deploy
+.PHONY: dev test lint format proto venv admin bench clean browser-tools synth deploy router-model
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ admin: $(STAMP)
 # Regenerate the executor's gRPC stubs from proto/executor.proto (checked by a unit test).
 proto: $(STAMP)
 	$(PY) proto/generate.py
+
+# Retrain the router's classifier from router_training/data into chalicelib/router/model.json
+# (deterministic; checked by a unit test). ARGS="--cv 5" also prints cross-validated scores.
+router-model: $(STAMP)
+	$(PY) -m router_training.train $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,11 +1,11 @@
 """Router benchmark: how well and how fast the router decides, next to a keyword-rule baseline
 measured in the same run.
 
-Quality (on the project's labelled set, ``chalicelib/router/data/labelled.jsonl``):
+Quality (on the project's labelled set, ``router_training/data/labelled.jsonl``):
   * stratified k-fold cross-validation: each fold's model is trained from scratch on the other
     folds and judged on this one, for the classifier alone and for the whole decision function
     (rules + classifier + capability filter);
-  * the committed model on the held-out split and on ``fresh.jsonl`` (requests written after the
+  * the committed model on the held-out split and on ``fresh_1.jsonl`` (requests written after the
     model was built and never used for tuning);
   * the keyword-rule baseline on the same examples.
 Speed:
@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 from chalicelib.router import RouteRequest, RouteState, decide  # noqa: E402
 from chalicelib.router.catalog import LLM_MODULE, MODULE_NAMES  # noqa: E402
 from chalicelib.router.classifier import LinearModel, load_model  # noqa: E402
-from chalicelib.router.train import (  # noqa: E402
-    DATA_PATH,
+from router_training.train import (  # noqa: E402
+    DATA_DIR,
     Example,
     TrainConfig,
     load_examples,
@@ -131,7 +131,7 @@ def cross_validate(examples: Sequence[Example], k: int) -> dict[str, dict[str, f
 
 def committed_model_quality(examples: Sequence[Example]) -> dict[str, dict[str, float]]:
     _, heldout = split(examples)
-    fresh = load_examples(DATA_PATH.parent / "fresh.jsonl")
+    fresh = load_examples(DATA_DIR / "fresh_1.jsonl")
     out = {}
     for name, items in (("heldout", heldout), ("fresh", fresh)):
         out[name] = scores(

@@ -1,7 +1,7 @@
 """Train the router's classifier from the labelled set kept in the repo; write a JSON artifact.
 
-    python -m chalicelib.router.train            # train on the training split, write model.json
-    python -m chalicelib.router.train --cv 5     # also print cross-validated accuracy / macro-F1
+    make router-model                          # train on the training split, write model.json
+    python -m router_training.train --cv 5     # also print cross-validated accuracy / macro-F1
 
 The held-out split (one example in five, chosen by a hash of its text) is never trained on; the
 test suite evaluates the committed artifact on it. Pure Python, deterministic (seeded), no
@@ -26,7 +26,8 @@ from chalicelib.router.classifier import MODEL_PATH, LinearModel
 from chalicelib.router.features import extract
 from chalicelib.router.params import classification_view
 
-DATA_PATH = Path(__file__).parent / "data" / "labelled.jsonl"
+DATA_DIR = Path(__file__).parent / "data"
+DATA_PATH = DATA_DIR / "labelled.jsonl"
 HELDOUT_BUCKETS = 5  # one example in five is held out
 # Features whose weights barely differ between labels decide nothing: dropping them keeps the
 # artifact small (cold start) at no measurable accuracy cost.
