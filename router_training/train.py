@@ -56,16 +56,23 @@ class TrainConfig:
     temperature: float = 1.0
 
 
-def load_examples(path: Path = DATA_PATH) -> list[Example]:
+def labelled_paths() -> list[Path]:
+    """The labelled set: ``labelled.jsonl`` (the first 1,163 requests) and its additions."""
+    return sorted(DATA_DIR.glob("labelled*.jsonl"))
+
+
+def load_examples(*paths: Path) -> list[Example]:
+    """The examples of ``paths`` (default: the whole labelled set)."""
     examples = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if row["module"] not in MODULE_NAMES:
-                raise ValueError(f"line {n}: unknown module {row['module']!r}")
-            examples.append(Example(row["instruction"], row.get("input"), row["module"]))
+    for path in paths or labelled_paths():
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if row["module"] not in MODULE_NAMES:
+                    raise ValueError(f"{path.name}:{n}: unknown module {row['module']!r}")
+                examples.append(Example(row["instruction"], row.get("input"), row["module"]))
     return examples
 
 
