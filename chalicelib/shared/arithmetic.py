@@ -153,34 +153,37 @@ _BINARY: dict[str, Callable[[Number, Number], Number]] = {
     "**": _power,
 }
 
-# One token: a number, a name, an operator, or (group 4) any other character, which is refused.
+# One token: a number, a name, an operator, or any other single character (refused).
 _TOKEN = re.compile(
-    r"\s*(?:((?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)|([A-Za-z_]\w*)|(\*\*|//|[-+*/%(),])|(\S))"
+    r"\s*((?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[A-Za-z_]\w*|\*\*|//|[-+*/%(),]|\S)"
 )
 _SYMBOLS = str.maketrans({"^": "**", "\u00d7": "*", "\u00f7": "/", "\u2212": "-"})
-_NUMBER, _NAME, _OPERATOR = "n", "a", "o"
+_OPERATORS = frozenset(["**", "//", "+", "-", "*", "/", "%", "(", ")", ","])
+_END = ""  # appended after the last token, so reading never runs past the end
+_PLAIN = re.compile(r"[\d.+\-*/%()\s]*")
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+def _tokens(text: str) -> list[str]:
     """The tokens, left to right; the first one outside the grammar (a character, an unknown
     name or function) is refused with what it is."""
-    found = _TOKEN.findall(text)
-    out: list[tuple[str, str]] = []
-    for n, (number, name, op, other) in enumerate(found):
-        if number:
-            out.append((_NUMBER, number))
-        elif name:
-            calls = n + 1 < len(found) and found[n + 1][2] == "("
-            if calls and name not in FUNCTIONS:
-                raise ExpressionRefused(f"unknown function {name!r}")
-            if not calls and name not in CONSTANTS:
-                raise ExpressionRefused(f"unknown name {name!r}")
-            out.append((_NAME, name))
-        elif op:
-            out.append((_OPERATOR, op))
-        elif other:
-            raise ExpressionRefused(f"unsupported syntax: {other!r} is not part of arithmetic")
-    return out
+    tokens = _TOKEN.findall(text)
+    if _PLAIN.fullmatch(text):  # digits, points and operators only: every token is known
+        tokens.append(_END)
+        return tokens
+    for n, token in enumerate(tokens):
+        first = token[0]
+        if first.isdigit() or token in _OPERATORS or (first == "." and len(token) > 1):
+            continue
+        if first.isalpha() or first == "_":
+            calls = n + 1 < len(tokens) and tokens[n + 1] == "("
+            if calls and token not in FUNCTIONS:
+                raise ExpressionRefused(f"unknown function {token!r}")
+            if not calls and token not in CONSTANTS:
+                raise ExpressionRefused(f"unknown name {token!r}")
+            continue
+        raise ExpressionRefused(f"unsupported syntax: {token!r} is not part of arithmetic")
+    tokens.append(_END)
+    return tokens
 
 
 def _number(literal: str) -> Number:
@@ -197,41 +200,38 @@ class _Reader:
 
     __slots__ = ("pos", "tokens")
 
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+    def __init__(self, tokens: list[str]) -> None:
         self.tokens = tokens
         self.pos = 0
 
-    def _peek(self) -> str:
-        if self.pos < len(self.tokens):
-            kind, text = self.tokens[self.pos]
-            if kind == _OPERATOR:
-                return text
-        return ""
-
     def _expect(self, op: str) -> None:
-        if self._peek() != op:
-            found = self.tokens[self.pos][1] if self.pos < len(self.tokens) else "the end"
-            raise ExpressionRefused(f"invalid expression: expected {op!r}, found {found!r}")
+        found = self.tokens[self.pos]
+        if found != op:
+            raise ExpressionRefused(
+                f"invalid expression: expected {op!r}, found {found or 'the end'!r}"
+            )
         self.pos += 1
 
     def read(self) -> Number:
-        if not self.tokens:
+        if len(self.tokens) == 1:
             raise ExpressionRefused("invalid expression: it is empty")
         value = self._sum(0)
-        if self.pos != len(self.tokens):
-            raise ExpressionRefused(f"invalid expression: unexpected {self.tokens[self.pos][1]!r}")
+        if self.tokens[self.pos] is not _END:
+            raise ExpressionRefused(f"invalid expression: unexpected {self.tokens[self.pos]!r}")
         return value
 
     def _sum(self, depth: int) -> Number:
         value = self._term(depth)
-        while (op := self._peek()) in ("+", "-"):
+        tokens = self.tokens
+        while (op := tokens[self.pos]) == "+" or op == "-":
             self.pos += 1
             value = _apply(op, value, self._term(depth))
         return value
 
     def _term(self, depth: int) -> Number:
         value = self._factor(depth)
-        while (op := self._peek()) in ("*", "/", "//", "%"):
+        tokens = self.tokens
+        while (op := tokens[self.pos]) in ("*", "/", "//", "%"):
             self.pos += 1
             value = _apply(op, value, self._factor(depth))
         return value
@@ -239,41 +239,42 @@ class _Reader:
     def _factor(self, depth: int) -> Number:
         if depth > MAX_DEPTH:
             raise ExpressionRefused(f"expression is nested more than {MAX_DEPTH} levels deep")
-        op = self._peek()
-        if op in ("+", "-"):
+        op = self.tokens[self.pos]
+        if op == "-" or op == "+":
             self.pos += 1
             operand = self._factor(depth + 1)
             return -operand if op == "-" else +operand
         base = self._atom(depth)
-        if self._peek() == "**":
+        if self.tokens[self.pos] == "**":
             self.pos += 1
             return _apply("**", base, self._factor(depth + 1))
         return base
 
     def _atom(self, depth: int) -> Number:
-        if self.pos >= len(self.tokens):
+        item = self.tokens[self.pos]
+        if item is _END:
             raise ExpressionRefused("invalid expression: it ends too early")
-        kind, text = self.tokens[self.pos]
         self.pos += 1
-        if kind == _NUMBER:
-            return _number(text)
-        if kind == _NAME:  # known: _tokens checked every name
-            if self._peek() == "(":
-                return self._call(text, depth)
-            return CONSTANTS[text]
-        if text == "(":
+        first = item[0]
+        if first.isdigit() or first == ".":  # "." alone was refused by _tokens
+            return _number(item)
+        if first.isalpha() or first == "_":  # known: _tokens checked every name
+            if self.tokens[self.pos] == "(":
+                return self._call(item, depth)
+            return CONSTANTS[item]
+        if item == "(":
             value = self._sum(depth + 1)
             self._expect(")")
             return value
-        raise ExpressionRefused(f"invalid expression: unexpected {text!r}")
+        raise ExpressionRefused(f"invalid expression: unexpected {item!r}")
 
     def _call(self, name: str, depth: int) -> Number:
         function = FUNCTIONS[name]
         self.pos += 1  # "("
         args: list[Number] = []
-        if self._peek() != ")":
+        if self.tokens[self.pos] != ")":
             args.append(self._sum(depth + 1))
-            while self._peek() == ",":
+            while self.tokens[self.pos] == ",":
                 self.pos += 1
                 args.append(self._sum(depth + 1))
         self._expect(")")
