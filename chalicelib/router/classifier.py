@@ -93,7 +93,7 @@ class LinearModel:
         (the same features and weights; only the order of the float additions differs)."""
         toks = words(instruction)
         get = self.weights.get
-        shape = shape_features(instruction, input_kind)
+        shape = shape_features(instruction, input_kind, toks)
         pairs = bigrams(toks)
         rows = [row for row in map(get, shape) if row is not None]
         n_feats = len(shape) + len(pairs)
