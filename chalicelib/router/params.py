@@ -249,6 +249,8 @@ def split_inline(instruction: str) -> tuple[str, str] | None:
     for pattern in (_QUOTED, _THE_WORD):
         if m := pattern.search(instruction, 0, _SPLIT_SCAN_CHARS):
             data = next(g for g in m.groups() if g is not None)
+            if pattern is _THE_WORD and data.lower().rstrip("?.!,") in _DESCRIPTION_WORDS:
+                continue  # "the word count", "the name field": words of the request, not data
             request = " ".join((instruction[: m.start()] + " " + instruction[m.end() :]).split())
             if request:
                 return request, data

@@ -381,6 +381,14 @@ def test_data_after_a_colon(instruction: str, data: str) -> None:
     assert split_inline(instruction)[1] == data  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    "instruction",
+    ["what's the word count of my essay", "the word count please", "find the name field"],
+)
+def test_the_word_of_a_request_is_not_data(instruction: str) -> None:
+    assert split_inline(instruction) is None
+
+
 def test_no_split_for_plain_requests() -> None:
     assert split_inline("write a poem about the sea") is None
     assert split_inline("what's up") is None
