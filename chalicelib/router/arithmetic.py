@@ -274,7 +274,9 @@ def _word_problem(plain: str) -> tuple[str, float | int] | None:
     if expression is None:
         return None
     value = value_or_none(expression)
-    return (expression, value) if is_finite_number(value) else None
+    if value is None or not is_finite_number(value):
+        return None
+    return expression, value
 
 
 def find_expression(text: str) -> str | None:

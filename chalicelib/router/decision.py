@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,14 @@ from chalicelib.router.catalog import (
     route_of,
 )
 from chalicelib.router.classifier import LinearModel, load_model
-from chalicelib.router.models import ReasonCode, RouteDecision, RouteRequest, RouteState
+from chalicelib.router.models import (
+    DecidedBy,
+    ReasonCode,
+    RouteDecision,
+    RouteRequest,
+    RouteState,
+    Stage,
+)
 from chalicelib.router.params import Inferred, classification_view, expression_params, infer
 from chalicelib.router.rules import match
 from chalicelib.router.shapes import KIND_CSV, KIND_EMPTY, KIND_FILE, KIND_JSON, InputShape
@@ -40,6 +48,8 @@ _ALTERNATIVES = 3
 _STATIC_NAMES = frozenset(MODULE_NAMES)
 _DIGIT = re.compile(r"\d")
 Fields = dict[str, Any]
+# Builds the decision's fields from (target, reason, stage, reason code).
+_Decide = Callable[..., Fields]
 
 INPUT_MISSING: ReasonCode = "input_missing"
 INPUT_MISMATCH: ReasonCode = "input_mismatch"
@@ -73,8 +83,8 @@ class _Intent:
 
     module: str
     confidence: float
-    decided_by: str
-    stage: str
+    decided_by: DecidedBy
+    stage: Stage
     why: str
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     # True when the classifier could not place the request (the LLM's by default).
@@ -122,7 +132,7 @@ def _classified(task: _Task, model: LinearModel, evidence: dict[str, Any]) -> _I
             "fallback",
             "threshold",
             f"low confidence: {module} at {probability:.0%} is below "
-            f"{CONFIDENCE_THRESHOLD:.0%}, so this is an open-ended request",
+            f"{CONFIDENCE_THRESHOLD:.0%}; a request the router cannot place is the LLM's",
             [(m, p) for m, p in ranked if m != LLM_MODULE][:_ALTERNATIVES],
             uncertain=True,
         )
@@ -144,7 +154,7 @@ def _routed(task: _Task, state: RouteState, intent: _Intent, evidence: dict[str,
         evidence["notes"] = inferred.notes
     params = {**inferred.params, **task.params}
 
-    def decision(target: str, why: str, stage: str, code: str | None = None) -> Fields:
+    def decision(target: str, why: str, stage: Stage, code: ReasonCode | None = None) -> Fields:
         return _decision(task, intent, target, params, why, stage, code, evidence)
 
     if problem := _input_problem(module, task, params):
@@ -153,7 +163,7 @@ def _routed(task: _Task, state: RouteState, intent: _Intent, evidence: dict[str,
             ROUTE_REVIEW, f"{intent.why}; {what}, so a person decides", "capability", code
         )
     if inferred.unsupported and not _explicitly_set(inferred, task):
-        return _unsupported(task, state, inferred, decision)
+        return _unsupported(module, inferred.unsupported, state, decision)
 
     if route_of(module) == ROUTE_LLM:
         if state.llm_available:
@@ -178,15 +188,15 @@ def _routed(task: _Task, state: RouteState, intent: _Intent, evidence: dict[str,
     )
 
 
-def _unsupported(task: _Task, state: RouteState, inferred: Inferred, decision: Any) -> Fields:
+def _unsupported(module: str, why: str, state: RouteState, decision: _Decide) -> Fields:
     """The right module, asked for something it cannot do as worded."""
-    why = inferred.unsupported
-    if why and why.startswith("no JMESPath"):
+    if module == "data.json_query":
         # The JSON is there but the question could not be written as a JMESPath expression:
         # the LLM may read the question with the data; else a person writes the expression.
         if state.llm_available:
             return decision(ROUTE_LLM, f"{why}, so the LLM answers", "capability")
         return decision(ROUTE_REVIEW, f"{why}, so a person decides", "capability", LOW_CONFIDENCE)
+    # E.g. a digest crypto.hash does not offer: no reading of the input makes it one.
     return decision(ROUTE_REVIEW, f"{why}, so a person decides", "capability", INPUT_MISMATCH)
 
 
@@ -236,8 +246,8 @@ def _decision(
     target: str,
     params: dict[str, Any],
     reason: str,
-    stage: str,
-    reason_code: str | None,
+    stage: Stage,
+    reason_code: ReasonCode | None,
     evidence: dict[str, Any],
 ) -> Fields:
     """The decision's fields; ``decide`` adds the duration and builds the model once."""

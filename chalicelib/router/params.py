@@ -432,9 +432,10 @@ def _filter_for(text: str, words: set[str], paths: list[_KeyPath], data: Any) ->
             if isinstance(kp.sample, dict):
                 # "where owner is kim" with owner = {"login": "kim"}: compare the field of the
                 # object that holds such values, never the object itself.
-                rel = _field_holding(data, kp, raw, paths)
-                if rel is None:
+                field_rel = _field_holding(data, kp, raw, paths)
+                if field_rel is None:
                     continue
+                rel = field_rel
             op = _COMPARISONS.get(_BLANKS.sub(" ", op_word), "==")
             return f"{kp.base}[?{rel}{op}{_literal(raw)}]"
     # A string value named in the instruction ("the open issues", "closed items").

@@ -6,6 +6,7 @@ request, an input with no instruction. Anything less certain is left to the clas
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from chalicelib.router import arithmetic
@@ -105,7 +106,7 @@ class RuleHit:
     found: tuple[str, float | int] | None = None
 
 
-def explicit_module(instruction: str, known: set[str]) -> RuleHit | None:
+def explicit_module(instruction: str, known: AbstractSet[str]) -> RuleHit | None:
     for name in _MODULE_NAME.findall(instruction.lower()):
         if name in known:
             return RuleHit(name, "named_module", f"the instruction names the module {name}")
@@ -218,7 +219,7 @@ def empty_instruction(instruction: str, shape: InputShape) -> RuleHit | None:
 RULE_CHARS = 400
 
 
-def match(instruction: str, shape: InputShape, known: set[str]) -> RuleHit | None:
+def match(instruction: str, shape: InputShape, known: AbstractSet[str]) -> RuleHit | None:
     if len(instruction) > RULE_CHARS:
         return explicit_module(instruction[:RULE_CHARS], known)
     words = _WORD.findall(instruction.lower())  # tokenised once for the rules below
