@@ -1,14 +1,14 @@
-"""The router's shapes: the route decision, explain a would-be task, the catalogue of routes and
-modules."""
+"""The router's API shapes: explain a would-be task (answered with the route decision), and the
+catalogue of routes and modules."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
 
 from chalicelib.models.base import ApiModel, RequestModel
+from chalicelib.models.route_decision import RouteDecision
 
 ModuleName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
@@ -22,49 +22,7 @@ class ExplainRequest(RequestModel):
     module: ModuleName | None = None
 
 
-Target = Literal["executor", "llm", "review"]
-# Why a decision waits for a person (None unless the target is "review").
-ReasonCode = Literal["input_missing", "input_mismatch", "route_unavailable", "low_confidence"]
-DecidedBy = Literal["pinned", "rule", "classifier", "fallback", "person"]
-# How the decision was reached: "health" = the module's route is down or not configured now.
-Stage = Literal["pinned", "rules", "classifier", "capability", "health", "threshold", "fallback"]
-
-
-class Alternative(ApiModel):
-    module: str
-    score: float
-
-
-class RouteDecision(ApiModel):
-    """The route decision: stored on the task, returned by ``POST /router/explain``.
-
-    ``module`` is what the request asks for, whether or not it can run now; ``target`` is how it
-    runs (``review``: a person decides, and ``reason_code`` says why). ``stage`` and
-    ``evidence`` explain how it was reached; ``inline_input`` is data the instruction carried
-    when the task had no input ("sha256 of 'abc'" -> "abc").
-    """
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-    target: Target
-    module: str
-    params: dict[str, Any] = Field(default_factory=dict)
-    confidence: float
-    reason: str
-    reason_code: ReasonCode | None = None
-    alternatives: list[Alternative] = Field(default_factory=list)
-    decided_by: DecidedBy
-    micros: int = 0
-    stage: Stage
-    evidence: dict[str, Any] = Field(default_factory=dict)
-    inline_input: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape stored on the task and returned by the API (camelCase)."""
-        return self.model_dump(by_alias=True, mode="json")
-
-
-# The name the API's route table gives the explain response.
+# The route decision is the explain response (its own module: the router loads only that).
 RouteDecisionOut = RouteDecision
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation
 
 from chalicelib.shared.arithmetic import FUNCTIONS, value_or_none
 
@@ -58,8 +57,16 @@ _SUFFIX = re.compile(
     r"(?<![\w.])([$€£¥]\s?)?(\d+(?:\.\d+)?)\s?"
     r"(k|K|M|B|bn|Bn|BN|mn|m|b|thousand|million|billion)(?![A-Za-z])"
 )
-_SUFFIX_SCALE = {"k": 10**3, "thousand": 10**3, "m": 10**6, "mn": 10**6, "million": 10**6}
-_SUFFIX_SCALE |= {"b": 10**9, "bn": 10**9, "billion": 10**9}
+_SUFFIX_ZEROS = {
+    "k": 3,
+    "thousand": 3,
+    "m": 6,
+    "mn": 6,
+    "million": 6,
+    "b": 9,
+    "bn": 9,
+    "billion": 9,
+}
 _CURRENCY = re.compile(r"[$€£¥]")
 
 _PERCENT = ("%", "percent")
@@ -112,20 +119,23 @@ _SPAN = re.compile(
 MAX_EXPRESSION = 200
 
 
-def _plain(number: Decimal) -> str:
-    text = format(number, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def _times_power_of_ten(number: str, zeros: int) -> str:
+    """``number`` (digits, maybe a point) times 10**zeros, exactly, as plain digits:
+    ("3.4", 3) -> "3400", ("1.25", 6) -> "1250000", ("0.0005", 3) -> "0.5"."""
+    whole, _, fraction = number.partition(".")
+    digits = whole + fraction
+    if zeros >= len(fraction):
+        return str(int(digits + "0" * (zeros - len(fraction))))
+    cut = len(digits) - (len(fraction) - zeros)
+    rest = digits[cut:].rstrip("0")
+    return str(int(digits[:cut] or "0")) + ("." + rest if rest else "")
 
 
 def _scaled(match: re.Match[str]) -> str:
     symbol, number, suffix = match.group(1), match.group(2), match.group(3)
     if suffix in ("m", "b") and not symbol:
         return match.group(0)  # "5m" alone may be metres or minutes
-    try:
-        value = Decimal(number) * _SUFFIX_SCALE[suffix.lower()]
-    except InvalidOperation:
-        return match.group(0)
-    return _plain(value)
+    return _times_power_of_ten(number, _SUFFIX_ZEROS[suffix.lower()])
 
 
 def _numbers_only(text: str) -> str:

@@ -1,5 +1,5 @@
 """What the router is asked and what it knows about route health. The decision it returns is
-``chalicelib.models.router.RouteDecision`` (one model, from the router to the API).
+``chalicelib.models.route_decision.RouteDecision`` (one model, from the router to the API).
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.models.router import (
+from chalicelib.models.route_decision import (
     Alternative,
     DecidedBy,
     ReasonCode,
