@@ -12,7 +12,7 @@ AION_DEV_STATE_DIR ?= $(CURDIR)/.aion-dev
 PYTEST_ARGS ?=
 
 .PHONY: dev dev-reset test lint format proto openapi venv python-check admin bench clean \
-  browser-tools synth deploy
+  browser-tools synth deploy router-model
 
 # Fails fast, before any venv exists, on an interpreter AION cannot run on.
 python-check:
@@ -84,9 +84,8 @@ admin: venv
 proto: venv
 	$(PY) proto/generate.py
 
-# Regenerate docs/openapi.json from the route table and models (checked by a unit test).
-openapi: venv
-	$(PY) -m scripts.openapi
+.PHONY: dev dev-reset test lint format proto openapi venv python-check admin bench clean \
+  browser-tools synth deploy router-model
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

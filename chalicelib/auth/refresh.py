@@ -180,11 +180,3 @@ def revoke_user_sessions(user_id: str) -> int:
     return sum(
         revoke_family(key.family_id, REASON_USER) for key in RefreshFamily.by_user.query(user_id)
     )
-
-
-def family_is_active(family_id: str, *, now: float | None = None) -> bool:
-    try:
-        family = RefreshFamily.get(family_id, consistent_read=True)
-    except RefreshFamily.DoesNotExist:
-        return False
-    return not family.revoked and family.expires_at > _dt(_epoch(now))

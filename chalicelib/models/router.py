@@ -1,4 +1,5 @@
-"""The router's API shapes: explain a would-be task, and the catalogue of routes and modules."""
+"""The router's API shapes: explain a would-be task (answered with the route decision), and the
+catalogue of routes and modules."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.models.base import ApiModel, RequestModel
+from chalicelib.models.route_decision import RouteDecision
 
 ModuleName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
@@ -32,48 +34,8 @@ class ExplainRequest(RequestModel):
     module: ModuleName | None = None
 
 
-class AlternativeOut(ApiModel):
-    module: str
-    score: float
-
-
-class RouteDecisionOut(ApiModel):
-    """DESIGN.md's route decision, plus how it was reached (``stage``, ``evidence``)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "target": "executor",
-                    "module": "text.summarize",
-                    "params": {"sentences": 3},
-                    "confidence": 0.91,
-                    "reason": "the instruction asks for a summary and the input is text",
-                    "alternatives": [
-                        {"module": "text.stats", "score": 0.05},
-                        {"module": "llm.generate", "score": 0.02},
-                    ],
-                    "decidedBy": "classifier",
-                    "micros": 388,
-                    "stage": "classifier",
-                    "evidence": {"classifier": {"text.summarize": 0.91}},
-                    "inlineInput": None,
-                }
-            ]
-        }
-    )
-
-    target: Literal["executor", "llm", "review"]
-    module: str
-    params: dict[str, Any]
-    confidence: float
-    reason: str
-    alternatives: list[AlternativeOut]
-    decided_by: Literal["pinned", "rule", "classifier", "fallback"]
-    micros: int
-    stage: Literal["pinned", "rules", "classifier", "capability", "health", "threshold", "fallback"]
-    evidence: dict[str, Any]
-    inline_input: str | None = None
+# The route decision is the explain response (its own module: the router loads only that).
+RouteDecisionOut = RouteDecision
 
 
 class RouteOut(ApiModel):

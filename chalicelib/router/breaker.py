@@ -11,7 +11,6 @@ are tested with a fake clock and reused by the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 CLOSED = "closed"
@@ -83,35 +82,3 @@ def on_failure(state: BreakerState, now: float, policy: BreakerPolicy) -> Breake
     if failures >= policy.failure_threshold:
         return BreakerState(OPEN, failures, now, policy.cooldown_s, 0.0)
     return replace(state, failures=failures)
-
-
-class CircuitBreaker:
-    """An in-process breaker over the pure rules (one process; tests and local tools)."""
-
-    def __init__(
-        self, policy: BreakerPolicy | None = None, clock: Callable[[], float] | None = None
-    ) -> None:
-        import time
-
-        self.policy = policy or BreakerPolicy()
-        self._clock = clock or time.time
-        self.state = BreakerState()
-
-    def acquire(self) -> bool:
-        """May a call go now? Claims the half-open probe when the cool-down is over."""
-        now = self._clock()
-        if self.state.state == CLOSED:
-            return True
-        if may_probe(self.state, now, self.policy):
-            self.state = start_probe(self.state, now)
-            return True
-        return False
-
-    def record(self, ok: bool) -> None:
-        self.state = (
-            on_success(self.state) if ok else on_failure(self.state, self._clock(), self.policy)
-        )
-
-    @property
-    def current(self) -> str:
-        return view(self.state, self._clock(), self.policy)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 ROUTE_EXECUTOR = "executor"
 ROUTE_LLM = "llm"
 ROUTE_REVIEW = "review"
-ROUTES = (ROUTE_EXECUTOR, ROUTE_LLM)
 
 LLM_MODULE = "llm.generate"
 

@@ -1,6 +1,6 @@
 """Inference of the offline-trained text classifier: a linear model over ``features.extract``.
 
-The artifact (``data/model.json``) is plain JSON written by ``python -m chalicelib.router.train``:
+The artifact (``model.json``) is plain JSON written offline by ``router_training/train.py``:
 labels, a bias per label and, per feature, one weight per label. Scoring is dictionary look-ups
 and column sums, so a decision costs microseconds and needs no numeric library.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from chalicelib.router.features import bigrams, shape_features, word_features, words
 
-MODEL_PATH = Path(__file__).parent / "data" / "model.json"
+MODEL_PATH = Path(__file__).parent / "model.json"
 # Distinct words whose summed weight rows a model keeps (about 100 bytes each); when full the
 # cache starts over, so unusual traffic cannot grow it without bound.
 _WORD_CACHE_SIZE = 20_000
@@ -93,7 +93,7 @@ class LinearModel:
         (the same features and weights; only the order of the float additions differs)."""
         toks = words(instruction)
         get = self.weights.get
-        shape = shape_features(instruction, input_kind)
+        shape = shape_features(instruction, input_kind, toks)
         pairs = bigrams(toks)
         rows = [row for row in map(get, shape) if row is not None]
         n_feats = len(shape) + len(pairs)

@@ -1,15 +1,21 @@
 """The decision function: a task and the routes' health in, an explained route decision out.
 
-Stages, in order: pinned module -> rules -> classifier -> capability filter (does the module
-have what it needs: an expression, JSON, CSV, some text?) -> health filter (is its route up?) ->
-confidence threshold -> fallback (``llm`` when available, else ``review``, which the dispatcher
-turns into ``needs_review``). Pure: no I/O, no clock but the duration it reports.
+Two questions, in order. What does the request ask for (the intent: ``module``)? A pinned
+module, else a high-precision rule, else the classifier; below the confidence threshold the
+request is one the router cannot place, which is the LLM's (``llm.generate``). Can that module
+run now (``target``)? Its input (nothing missing, the right kind, parameters it offers), then
+its route's health. When it cannot, the target is ``review`` with a ``reason_code``; the module
+stays the intent, never a substitute that happens to accept the input, and a deterministic
+module without its data never goes to the LLM. Pure: no I/O, no clock but the duration it
+reports.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.router.catalog import (
@@ -22,20 +28,33 @@ from chalicelib.router.catalog import (
     route_of,
 )
 from chalicelib.router.classifier import LinearModel, load_model
-from chalicelib.router.models import RouteDecision, RouteRequest, RouteState
-from chalicelib.router.params import Inferred, classification_view, infer
-from chalicelib.router.rules import RuleHit, match
+from chalicelib.router.models import (
+    DecidedBy,
+    ReasonCode,
+    RouteDecision,
+    RouteRequest,
+    RouteState,
+    Stage,
+)
+from chalicelib.router.params import Inferred, classification_view, expression_params, infer
+from chalicelib.router.rules import match
 from chalicelib.router.shapes import KIND_CSV, KIND_EMPTY, KIND_FILE, KIND_JSON, InputShape
 
-# Below this probability the classifier's pick is not trusted and the fallback decides.
-# Chosen by 5-fold cross-validation of the whole decision on the labelled set (the held-out and
-# fresh sets played no part): 0.2-0.35 score within 0.2% of each other, higher values lose
-# accuracy. The high end is kept because falling back is the safe error: the LLM answers loosely
-# where a wrong module would answer wrongly.
+# Below this probability the classifier's pick is not trusted: the request is one the router
+# cannot place, and goes to the LLM (or, without one, to a person). Chosen by cross-validation
+# of the whole decision on the labelled set; the fresh sets played no part.
 CONFIDENCE_THRESHOLD = 0.35
 _ALTERNATIVES = 3
 _STATIC_NAMES = frozenset(MODULE_NAMES)
+_DIGIT = re.compile(r"\d")
 Fields = dict[str, Any]
+# Builds the decision's fields from (target, reason, stage, reason code).
+_Decide = Callable[..., Fields]
+
+INPUT_MISSING: ReasonCode = "input_missing"
+INPUT_MISMATCH: ReasonCode = "input_mismatch"
+ROUTE_UNAVAILABLE: ReasonCode = "route_unavailable"
+LOW_CONFIDENCE: ReasonCode = "low_confidence"
 
 
 def decide(
@@ -48,75 +67,6 @@ def decide(
     return RouteDecision(**fields)
 
 
-def _decide(request: RouteRequest, state: RouteState, model: LinearModel | None) -> Fields:
-    instruction, shape, data = classification_view(
-        (request.instruction or "").strip(), request.input
-    )
-    evidence: dict[str, Any] = {"inputKind": shape.kind}
-    if data is not None:
-        # The data rides in the instruction: classify the request part, treat the rest as input.
-        evidence["inlineInput"] = True
-    task = _Task(instruction, shape, data, request.params)
-    if request.module:
-        return _pinned(task, request.module, state, evidence)
-
-    known = _STATIC_NAMES | set(state.executor_modules)
-    hit = match(instruction, shape, known)
-    if hit is not None:
-        inferred = infer(hit.module, instruction, shape)
-        missing = _missing(hit.module, task, inferred)
-        if missing is None:
-            evidence["rule"] = hit.rule
-            _add_notes(evidence, inferred)
-            return _routed(
-                task, state, hit.module, 1.0, inferred, [], "rule", "rules", hit.reason, evidence
-            )
-        evidence["ruleSkipped"] = {"rule": hit.rule, "why": missing}
-
-    model = model or load_model()
-    scored = model.score(instruction, shape.kind)
-    ranked = scored.probabilities
-    filtered: list[dict[str, str]] = []
-    chosen: tuple[str, float, Inferred | None] | None = None
-    for module, probability in ranked:
-        # Only an expression check needs the parameters; infer them once and keep them.
-        early = infer(module, instruction, shape) if _needs(module) == "expression" else None
-        missing = _missing(module, task, early)
-        if missing is None:
-            chosen = (module, probability, early)
-            break
-        filtered.append({"module": module, "why": missing})
-    assert chosen is not None  # llm.generate needs nothing, so something always qualifies
-    module, probability, early = chosen
-    if filtered:
-        # Modules that cannot run this task are out of the question: condition on the rest.
-        excluded = sum(p for m, p in ranked if any(f["module"] == m for f in filtered))
-        probability = min(1.0, probability / max(1.0 - excluded, 1e-9))
-    inferred = early or infer(module, instruction, shape)
-    evidence["words"] = [
-        {"word": w, "weight": s} for w, s in model.word_weights(scored.words, module)
-    ]
-    if filtered:
-        evidence["filtered"] = filtered
-    evidence["threshold"] = CONFIDENCE_THRESHOLD
-    _add_notes(evidence, inferred)
-    alternatives = [(m, p) for m, p in ranked if m != module][:_ALTERNATIVES]
-    stage = "capability" if filtered else "classifier"
-
-    if probability < CONFIDENCE_THRESHOLD and module != LLM_MODULE:
-        return _low_confidence(task, state, module, probability, inferred, alternatives, evidence)
-    why = (
-        f"{module} is the best fit that can run ({probability:.0%})"
-        if filtered
-        else f"classified as {module} ({probability:.0%})"
-    )
-    if filtered:
-        why += "; " + "; ".join(f"not {f['module']}: {f['why']}" for f in filtered[:2])
-    return _routed(
-        task, state, module, probability, inferred, alternatives, "classifier", stage, why, evidence
-    )
-
-
 @dataclass(frozen=True)
 class _Task:
     """The task as the stages see it: request words, input shape, inline data, explicit params."""
@@ -127,225 +77,127 @@ class _Task:
     params: dict[str, Any]
 
 
-def _pinned(task: _Task, module: str, state: RouteState, evidence: dict[str, Any]) -> Fields:
-    inferred = infer(module, task.instruction, task.shape)
-    params = {**inferred.params, **task.params}
-    _add_notes(evidence, inferred)
-    inline = task.inline
-    if inferred.unsupported and not _explicitly_set(inferred, task):
-        return _decision(
-            ROUTE_REVIEW,
-            module,
-            params,
-            1.0,
-            f"pinned to {module}, but {inferred.unsupported}",
-            [],
-            "pinned",
-            "capability",
-            evidence,
-            inline,
-        )
-    if module == LLM_MODULE:
-        if state.llm_available:
-            return _decision(
-                ROUTE_LLM,
-                module,
-                params,
-                1.0,
-                "pinned to the LLM module",
-                [],
-                "pinned",
-                "pinned",
-                evidence,
-                inline,
-            )
-        return _decision(
-            ROUTE_REVIEW,
-            module,
-            params,
-            1.0,
-            "pinned to the LLM module, but no LLM route is available",
-            [],
-            "pinned",
-            "health",
-            evidence,
-            inline,
-        )
-    if module in state.executor_modules:
-        return _decision(
-            ROUTE_EXECUTOR,
-            module,
-            params,
-            1.0,
-            f"pinned to {module}",
-            [],
-            "pinned",
-            "pinned",
-            evidence,
-            inline,
-        )
-    if module in MODULES or not state.executor_modules:
-        why = f"pinned to {module}, but the executor route is unavailable"
+@dataclass
+class _Intent:
+    """What the request asks for, and how that was decided."""
+
+    module: str
+    confidence: float
+    decided_by: DecidedBy
+    stage: Stage
+    why: str
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    # True when the classifier could not place the request (the LLM's by default).
+    uncertain: bool = False
+    # Parameters already read while deciding the intent (a word problem's expression).
+    inferred: Inferred | None = None
+
+
+def _decide(request: RouteRequest, state: RouteState, model: LinearModel | None) -> Fields:
+    instruction, shape, data = classification_view(
+        (request.instruction or "").strip(), request.input
+    )
+    evidence: dict[str, Any] = {"inputKind": shape.kind}
+    if data is not None:
+        # The data rides in the instruction: classify the request part, treat the rest as input.
+        evidence["inlineInput"] = True
+    task = _Task(instruction, shape, data, request.params)
+    if request.module:
+        intent = _Intent(request.module, 1.0, "pinned", "pinned", f"pinned to {request.module}")
     else:
-        why = f"pinned to {module}, which the executor does not offer"
-    return _decision(
-        ROUTE_REVIEW, module, params, 1.0, why, [], "pinned", "health", evidence, inline
-    )
+        known = _STATIC_NAMES | set(state.executor_modules)
+        hit = match(instruction, shape, known)
+        if hit is not None:
+            evidence["rule"] = hit.rule
+            intent = _Intent(hit.module, 1.0, "rule", "rules", hit.reason)
+            if hit.found is not None:
+                intent.inferred = expression_params(*hit.found)
+        else:
+            intent = _classified(task, model or load_model(), evidence)
+    return _routed(task, state, intent, evidence)
 
 
-def _routed(
-    task: _Task,
-    state: RouteState,
-    module: str,
-    probability: float,
-    inferred: Inferred,
-    alternatives: list[tuple[str, float]],
-    decided_by: str,
-    stage: str,
-    why: str,
-    evidence: dict[str, Any],
-) -> Fields:
-    """A module was chosen; the health filter decides which route (if any) runs it."""
-    params = {**inferred.params, **task.params}
-    inline = task.inline
-    if inferred.unsupported and not _explicitly_set(inferred, task):
-        # The right module, asked for something it cannot do: the LLM may read a question
-        # about JSON; anything else goes to a person rather than to a guess.
-        if module == "data.json_query" and state.llm_available:
-            return _decision(
-                ROUTE_LLM,
-                module,
-                params,
-                probability,
-                f"{why}; {inferred.unsupported}, so the LLM answers",
-                alternatives,
-                decided_by,
-                "capability",
-                evidence,
-                inline,
-            )
-        return _decision(
-            ROUTE_REVIEW,
-            module,
-            params,
-            probability,
-            f"{why}; {inferred.unsupported}",
-            alternatives,
-            "fallback",
-            "capability",
-            evidence,
-            inline,
-        )
-    route = route_of(module)
-    if route == ROUTE_LLM:
-        if state.llm_available:
-            return _decision(
-                ROUTE_LLM,
-                module,
-                params,
-                probability,
-                why,
-                alternatives,
-                decided_by,
-                stage,
-                evidence,
-                inline,
-            )
-        return _decision(
-            ROUTE_REVIEW,
-            module,
-            params,
-            probability,
-            why + "; no LLM route is configured or healthy, so a person decides",
-            alternatives,
-            "fallback",
-            "health",
-            evidence,
-            inline,
-        )
-    if module in state.executor_modules:
-        return _decision(
-            ROUTE_EXECUTOR,
-            module,
-            params,
-            probability,
-            why,
-            alternatives,
-            decided_by,
-            stage,
-            evidence,
-            inline,
-        )
-    spec = MODULES.get(module)
-    down = (
-        "the executor route is unavailable"
-        if not state.executor_modules
-        else f"the executor does not offer {module}"
-    )
-    if spec is not None and spec.llm_substitutable and state.llm_available:
-        return _decision(
-            ROUTE_LLM,
-            module,
-            params,
-            probability,
-            f"{why}; {down}, so the LLM stands in",
-            alternatives,
-            decided_by,
-            "health",
-            evidence,
-            inline,
-        )
-    return _decision(
-        ROUTE_REVIEW,
-        module,
-        params,
-        probability,
-        f"{why}; {down}, so a person decides",
-        alternatives,
-        "fallback",
-        "health",
-        evidence,
-        inline,
-    )
-
-
-def _low_confidence(
-    task: _Task,
-    state: RouteState,
-    module: str,
-    probability: float,
-    inferred: Inferred,
-    alternatives: list[tuple[str, float]],
-    evidence: dict[str, Any],
-) -> Fields:
-    why = f"low confidence: {module} at {probability:.0%} is below {CONFIDENCE_THRESHOLD:.0%}"
-    if state.llm_available:
-        others = [(module, probability)] + [a for a in alternatives if a[0] != LLM_MODULE]
-        return _decision(
-            ROUTE_LLM,
+def _classified(task: _Task, model: LinearModel, evidence: dict[str, Any]) -> _Intent:
+    scored = model.score(task.instruction, task.shape.kind)
+    ranked = scored.probabilities
+    module, probability = ranked[0]
+    evidence["threshold"] = CONFIDENCE_THRESHOLD
+    evidence["words"] = [
+        {"word": w, "weight": s} for w, s in model.word_weights(scored.words, module)
+    ]
+    if probability < CONFIDENCE_THRESHOLD and module != LLM_MODULE:
+        return _Intent(
             LLM_MODULE,
-            dict(task.params),
             probability,
-            why + "; the LLM takes open-ended requests",
-            others[:_ALTERNATIVES],
             "fallback",
             "threshold",
-            evidence,
-            task.inline,
+            f"low confidence: {module} at {probability:.0%} is below "
+            f"{CONFIDENCE_THRESHOLD:.0%}; a request the router cannot place is the LLM's",
+            [(m, p) for m, p in ranked if m != LLM_MODULE][:_ALTERNATIVES],
+            uncertain=True,
         )
-    params = {**inferred.params, **task.params}
-    return _decision(
-        ROUTE_REVIEW,
+    return _Intent(
         module,
-        params,
         probability,
-        why + "; no LLM route is available, so a person decides",
-        alternatives,
-        "fallback",
-        "threshold",
-        evidence,
-        task.inline,
+        "classifier",
+        "classifier",
+        f"classified as {module} ({probability:.0%})",
+        ranked[1 : _ALTERNATIVES + 1],
     )
+
+
+def _routed(task: _Task, state: RouteState, intent: _Intent, evidence: dict[str, Any]) -> Fields:
+    """The intent is settled; its input, then its route's health, decide the target."""
+    module = intent.module
+    inferred = intent.inferred or infer(module, task.instruction, task.shape)
+    if inferred.notes:
+        evidence["notes"] = inferred.notes
+    params = {**inferred.params, **task.params}
+
+    def decision(target: str, why: str, stage: Stage, code: ReasonCode | None = None) -> Fields:
+        return _decision(task, intent, target, params, why, stage, code, evidence)
+
+    if problem := _input_problem(module, task, params):
+        code, what = problem
+        return decision(
+            ROUTE_REVIEW, f"{intent.why}; {what}, so a person decides", "capability", code
+        )
+    if inferred.unsupported and not _explicitly_set(inferred, task):
+        return _unsupported(module, inferred.unsupported, state, decision)
+
+    if route_of(module) == ROUTE_LLM:
+        if state.llm_available:
+            return decision(ROUTE_LLM, intent.why, intent.stage)
+        why = f"{intent.why}; no LLM route is configured or healthy, so a person decides"
+        if intent.uncertain:
+            return decision(ROUTE_REVIEW, why, "threshold", LOW_CONFIDENCE)
+        return decision(ROUTE_REVIEW, why, "health", ROUTE_UNAVAILABLE)
+    if module in state.executor_modules:
+        return decision(ROUTE_EXECUTOR, intent.why, intent.stage)
+    if not state.executor_modules:
+        down = "the executor route is unavailable"
+    else:
+        down = f"the executor does not offer {module}"
+    spec = MODULES.get(module)
+    if spec is not None and spec.llm_substitutable and state.llm_available:
+        # A language task with its text: the LLM can do it (more loosely) while the executor
+        # cannot. Exact modules (hashes, arithmetic, parsers) never fall back to the LLM.
+        return decision(ROUTE_LLM, f"{intent.why}; {down}, so the LLM stands in", "health")
+    return decision(
+        ROUTE_REVIEW, f"{intent.why}; {down}, so a person decides", "health", ROUTE_UNAVAILABLE
+    )
+
+
+def _unsupported(module: str, why: str, state: RouteState, decision: _Decide) -> Fields:
+    """The right module, asked for something it cannot do as worded."""
+    if module == "data.json_query":
+        # The JSON is there but the question could not be written as a JMESPath expression:
+        # the LLM may read the question with the data; else a person writes the expression.
+        if state.llm_available:
+            return decision(ROUTE_LLM, f"{why}, so the LLM answers", "capability")
+        return decision(ROUTE_REVIEW, f"{why}, so a person decides", "capability", LOW_CONFIDENCE)
+    # E.g. a digest crypto.hash does not offer: no reading of the input makes it one.
+    return decision(ROUTE_REVIEW, f"{why}, so a person decides", "capability", INPUT_MISMATCH)
 
 
 def _explicitly_set(inferred: Inferred, task: _Task) -> bool:
@@ -357,62 +209,71 @@ def _explicitly_set(inferred: Inferred, task: _Task) -> bool:
 
 def _needs(module: str) -> str:
     spec = MODULES.get(module)
-    return spec.needs if spec else "text"
+    # A module the static catalogue does not describe: the executor judges its input.
+    return spec.needs if spec else "none"
 
 
-def _missing(module: str, task: _Task, inferred: Inferred | None) -> str | None:
-    """Why ``module`` cannot run this task, or None when it can (cheap checks first)."""
+def _input_problem(
+    module: str, task: _Task, params: dict[str, Any]
+) -> tuple[ReasonCode, str] | None:
+    """(reason code, what is wrong) when the task does not carry what ``module`` reads."""
     needs = _needs(module)
     kind = task.shape.kind
     if needs == "none":
         return None
     if needs == "expression":
-        if task.params.get("expression"):
+        if params.get("expression") or kind == KIND_FILE:  # the executor reads a file itself
             return None
-        found = inferred or infer(module, task.instruction, task.shape)
-        return None if "expression" in found.params else "no arithmetic expression found"
+        if kind != KIND_EMPTY:
+            return INPUT_MISMATCH, "the input holds no arithmetic expression"
+        if _DIGIT.search(task.instruction):
+            return INPUT_MISMATCH, "no arithmetic expression could be read from the instruction"
+        return INPUT_MISSING, "there is nothing to compute: no expression or numbers"
     if kind == KIND_EMPTY:
-        return "there is no input data"
-    if needs == "json":
-        return None if kind in (KIND_JSON, KIND_FILE) else "the input is not JSON"
-    if needs == "csv":
-        return None if kind in (KIND_CSV, KIND_FILE) else "the input is not CSV"
+        return INPUT_MISSING, f"{module} needs data and the task carries none"
+    if needs == "json" and kind not in (KIND_JSON, KIND_FILE):
+        return INPUT_MISMATCH, "the input is not JSON"
+    if needs == "csv" and kind not in (KIND_CSV, KIND_FILE):
+        return INPUT_MISMATCH, "the input is not CSV"
     if needs == "prose" and kind in (KIND_JSON, KIND_CSV):
-        return f"the input is {kind.upper()}, not prose"
+        return INPUT_MISMATCH, f"the input is {kind.upper()}, not prose"
     return None
 
 
-def _add_notes(evidence: dict[str, Any], inferred: Inferred) -> None:
-    if inferred.notes:
-        evidence["notes"] = inferred.notes
-
-
 def _decision(
+    task: _Task,
+    intent: _Intent,
     target: str,
-    module: str,
     params: dict[str, Any],
-    confidence: float,
     reason: str,
-    alternatives: list[tuple[str, float]],
-    decided_by: str,
-    stage: str,
+    stage: Stage,
+    reason_code: ReasonCode | None,
     evidence: dict[str, Any],
-    inline: str | None,
 ) -> Fields:
     """The decision's fields; ``decide`` adds the duration and builds the model once."""
     return {
         "target": target,
-        "module": module,
+        "module": intent.module,
         "params": params,
-        "confidence": round(confidence, 4),
+        "confidence": round(intent.confidence, 4),
         "reason": reason,
+        "reason_code": reason_code,
         # Plain dicts: pydantic builds the Alternatives in one validation pass (cheaper).
-        "alternatives": [{"module": m, "score": round(p, 4)} for m, p in alternatives],
-        "decided_by": decided_by,
+        "alternatives": [
+            {"module": m, "score": round(p, 4)} for m, p in intent.alternatives[:_ALTERNATIVES]
+        ],
+        "decided_by": intent.decided_by,
         "stage": stage,
         "evidence": evidence,
-        "inline_input": inline,
+        "inline_input": task.inline,
     }
 
 
-__all__ = ["CONFIDENCE_THRESHOLD", "RuleHit", "decide"]
+__all__ = [
+    "CONFIDENCE_THRESHOLD",
+    "INPUT_MISMATCH",
+    "INPUT_MISSING",
+    "LOW_CONFIDENCE",
+    "ROUTE_UNAVAILABLE",
+    "decide",
+]

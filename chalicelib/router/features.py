@@ -21,6 +21,29 @@ _EXPR = re.compile(r"\d\s*(?:[-+*/x\u00d7\u00f7^%]|\*\*)\s*[\d(]|\d\s*%\s*of\b")
 _QUOTE = re.compile(r"\"[^\"]+\"|'[^']{2,}'|`[^`]+`|“[^”]+”")
 _COLON_PAYLOAD = re.compile(r":\s*\S.{3,}", re.S)
 _INLINE_JSON = re.compile(r"[{\[]\s*[\"{\[\d]")
+# Words pointing at data the request is about ("this report", "the attached csv", "below"):
+# without input they tell "summarize this report" (data missing) from "summarize the history of
+# Rome" (open-ended).
+# fmt: off
+_REFER_WORDS = frozenset((
+    "this", "these", "those", "attached", "attachment", "uploaded", "upload", "below",
+    "following", "above", "pasted", "enclosed", "my", "our",
+))
+_DATA_NOUNS = frozenset((
+    "file", "document", "doc", "text", "message", "email", "report", "csv", "json", "table",
+    "data", "dataset", "spreadsheet", "article", "transcript", "review", "reviews", "pdf",
+    "notes", "payload", "response", "passage", "letter", "essay", "memo", "draft", "post",
+    "comment", "tweet", "feedback", "export", "archive", "minutes", "page", "chapter",
+))
+# fmt: on
+
+
+def refers_to_data(toks: list[str]) -> bool:
+    """True when the words point at data ("this", "the attached ...", "the report")."""
+    for n, tok in enumerate(toks):
+        if tok in _REFER_WORDS or (tok in _DATA_NOUNS and n and toks[n - 1] == "the"):
+            return True
+    return False
 
 
 def words(text: str) -> list[str]:
@@ -42,9 +65,11 @@ def word_features(word: str) -> tuple[str, ...]:
     return tuple(feats)
 
 
-def shape_features(instruction: str, input_kind: str) -> list[str]:
+def shape_features(instruction: str, input_kind: str, toks: list[str]) -> list[str]:
     head = instruction[:MAX_CHARS]
     feats = ["s:in_" + input_kind]
+    if input_kind == "empty":
+        feats.append("s:refers" if refers_to_data(toks) else "s:open")
     if _EXPR.search(head):
         feats.append("s:expr")
     if _QUOTE.search(head):
@@ -68,7 +93,7 @@ def extract(instruction: str, input_kind: str) -> tuple[list[str], list[str]]:
     The classifier scores the same features grouped per word (see ``LinearModel.score``).
     """
     toks = words(instruction)
-    feats = shape_features(instruction, input_kind)
+    feats = shape_features(instruction, input_kind, toks)
     for n, tok in enumerate(toks):
         feats.extend(word_features(tok))
         if n:

@@ -17,7 +17,13 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from chalicelib.router import arithmetic
-from chalicelib.router.shapes import KIND_EMPTY, KIND_TEXT, InputShape, describe_input
+from chalicelib.router.shapes import (
+    KIND_EMPTY,
+    KIND_JSON,
+    KIND_TEXT,
+    InputShape,
+    describe_input,
+)
 
 _ALGORITHM = re.compile(
     r"\b(md[\s-]?5|sha+[\s_-]?(?:224|256|384|512|1|2|3(?:[\s_-]?(?:224|256|384|512))?)?"
@@ -69,6 +75,7 @@ _BLANKS = re.compile(r"\s+")
 
 
 _SPLIT_SCAN_CHARS = 2000  # inline data is looked for near the start only
+_JSON_DECODER = json.JSONDecoder()
 _OPENING = re.compile(r"[{\[]")
 
 
@@ -127,7 +134,7 @@ def extract_kinds(instruction: str) -> list[str]:
 def inline_json(instruction: str) -> tuple[str, Any] | None:
     """The first JSON object/array embedded in the instruction (at most a few tries; it must
     start near the beginning, though it may run to any length)."""
-    decoder = json.JSONDecoder()
+    decoder = _JSON_DECODER
     tries = 0
     for m in _OPENING.finditer(instruction, 0, _SPLIT_SCAN_CHARS):
         tries += 1
@@ -147,11 +154,78 @@ _REQUEST_WORDS_MAX = 14
 _QUOTE_OR_BRACKET = re.compile(r"[{\[\"`“]|(?<![A-Za-z])'|'(?![A-Za-z])")
 
 
+_STRUCTURED_KIND = re.compile(r"\b(?:csv|tsv|json|table|spreadsheet|dataset|excel|xlsx?)\b")
+# Words that describe the work or its result ("data types and missing values", "emails and
+# phone numbers", "key findings", "positive or negative", "sha256"), drawn from what the modules
+# return and how people ask for it. A colon followed only by such words introduces no data.
+_DESCRIPTION_WORDS = frozenset(
+    """
+    a all also an and any are as at both by each either every for from how i in including is
+    it its many me much my of on only or our per please show so the their them there these
+    this those to too versus vs what which with would you your
+    character characters chars count counts counting frequency frequent length letter letters
+    line lines long longest most number numbers often paragraph paragraphs reading sentence
+    sentences time times top common word words size
+    brief conclusion conclusions finding findings gist highlight highlights idea ideas key main
+    outcome outcomes point points recap recommendation recommendations short summary summaries
+    takeaway takeaways tl dr tldr
+    address addresses amount amounts contact contacts date dates deadline deadlines email emails
+    handle handles hashtag hashtags link links mention mentions money name names phone phones
+    price prices url urls website websites
+    angry emotion emotions feel feeling feelings friendly happy hostile mixed mood negative
+    neutral opinion polarity positive score sentiment tone
+    average averages blank blanks cell cells column columns data distinct duplicate duplicates
+    empty field fields header headers max maximum mean median min minimum missing null nulls
+    outlier outliers profile range row rows schema stat stats statistic statistics std sum total
+    type types unique value values
+    active entries entry id ids item items key keys list nested path paths record records user
+    users
+    algorithm bytes checksum digest fingerprint hash hex hexdigest blake2b md5 sha1 sha256
+    sha512 sha224 sha384
+    article document doc email file input message note notes page report review reviews text
+    essay letter transcript csv json table dataset spreadsheet
+    """.split()  # noqa: SIM905 - a long word list reads better as words
+)
+
+
+_DESCRIPTION_CHARS = 160  # a description of the work is short; longer text is data
+
+
+def describes_work(text: str) -> bool:
+    """True when ``text`` only names what to compute, as in "Analyze this CSV: data types and
+    missing values", rather than being the data itself."""
+    if len(text) > _DESCRIPTION_CHARS:
+        return False
+    seen = False
+    for match in _WORD.finditer(text.lower()):
+        word = match.group(0)
+        if word not in _DESCRIPTION_WORDS and not word.isdigit():
+            return False
+        seen = True
+    return seen
+
+
+def _is_data(head: str, rest: str) -> bool:
+    """Whether what follows a colon is data: on its own lines, quoted or fenced, JSON or CSV,
+    an expression, or prose that is more than a description of the work."""
+    data = rest.strip()
+    if rest.lstrip(" \t").startswith(("\n", "\r")) or data[0] in "\"'`\u201c{[":
+        return True
+    if arithmetic.looks_like_expression(data) or "\n" in data:
+        return True  # arithmetic, or several lines (a table, a text)
+    if data[0] in "{[" and describe_input(data).kind == KIND_JSON:
+        return True
+    if _STRUCTURED_KIND.search(head.lower()):
+        return False  # "this CSV: <words that are not CSV>" describes the CSV, it is not one
+    return not describes_work(data)
+
+
 def split_inline(instruction: str) -> tuple[str, str] | None:
     """(request, data) when a task without input carries its data in the instruction:
 
     "sentiment: I love it", "summarize the following\n<text>", "get names from {...}",
     "md5 of 'hello world'". The request part is what gets classified; the data is the input.
+    A description is not data: "Analyze this CSV: data types and missing values" has none.
     """
     head, sep, rest = instruction.partition(":")
     data = rest.strip()
@@ -162,6 +236,7 @@ def split_inline(instruction: str) -> tuple[str, str] | None:
         and len(_WORD.findall(head.lower())) <= _REQUEST_WORDS_MAX
         # "jmespath: [*].id" names a parameter, not data.
         and not (_JMES_KEYWORD.search(head.lower()) and _JMES_TOKEN.match(data))
+        and _is_data(head, rest)
     ):
         return head.strip(), data
     first, newline, body = instruction.partition("\n")
@@ -174,6 +249,8 @@ def split_inline(instruction: str) -> tuple[str, str] | None:
     for pattern in (_QUOTED, _THE_WORD):
         if m := pattern.search(instruction, 0, _SPLIT_SCAN_CHARS):
             data = next(g for g in m.groups() if g is not None)
+            if pattern is _THE_WORD and data.lower().rstrip("?.!,") in _DESCRIPTION_WORDS:
+                continue  # "the word count", "the name field": words of the request, not data
             request = " ".join((instruction[: m.start()] + " " + instruction[m.end() :]).split())
             if request:
                 return request, data
@@ -349,9 +426,18 @@ def _filter_for(text: str, words: set[str], paths: list[_KeyPath], data: Any) ->
         if raw in _NOT_VALUES:
             continue
         for kp in list_paths:
-            if kp.rel.lower() == key:
-                op = _COMPARISONS.get(_BLANKS.sub(" ", op_word), "==")
-                return f"{kp.base}[?{kp.rel}{op}{_literal(raw)}]"
+            if kp.rel.lower() != key:
+                continue
+            rel = kp.rel
+            if isinstance(kp.sample, dict):
+                # "where owner is kim" with owner = {"login": "kim"}: compare the field of the
+                # object that holds such values, never the object itself.
+                field_rel = _field_holding(data, kp, raw, paths)
+                if field_rel is None:
+                    continue
+                rel = field_rel
+            op = _COMPARISONS.get(_BLANKS.sub(" ", op_word), "==")
+            return f"{kp.base}[?{rel}{op}{_literal(raw)}]"
     # A string value named in the instruction ("the open issues", "closed items").
     for kp in list_paths:
         if not isinstance(kp.sample, str):
@@ -373,21 +459,52 @@ def _filter_for(text: str, words: set[str], paths: list[_KeyPath], data: Any) ->
     return None
 
 
-def _list_values(data: Any, kp: _KeyPath) -> set[str]:
+def _field_holding(data: Any, kp: _KeyPath, raw: str, paths: list[_KeyPath]) -> str | None:
+    """The scalar field inside the objects at ``kp`` whose values include ``raw`` (or the only
+    scalar field there is), relative to the list item; None when there is none."""
+    fields = [
+        other
+        for other in paths
+        if other.in_list
+        and other.base == kp.base
+        and other.rel.startswith(kp.rel + ".")
+        and other.rel.count(".") == kp.rel.count(".") + 1
+        and not isinstance(other.sample, (dict, list))
+    ]
+    wanted = raw.lower()
+    for other in fields:
+        if any(str(v).lower() == wanted for v in _list_values(data, other, scalars=True)):
+            return other.rel
+    return fields[0].rel if len(fields) == 1 else None
+
+
+def _list_values(data: Any, kp: _KeyPath, *, scalars: bool = False) -> set[Any]:
+    """The values of ``kp.rel`` (a dotted path inside each list item) in the first items: the
+    strings, or with ``scalars`` every non-container value."""
     items: Any = data
     if kp.base:
         for part in kp.base.split("."):
             items = items.get(part) if isinstance(items, dict) else None
     if not isinstance(items, list):
         return set()
-    return {
-        item[kp.rel]
-        for item in items[:20]
-        if isinstance(item, dict) and isinstance(item.get(kp.rel), str)
-    }
+    if not scalars and "." not in kp.rel:  # the common case, in one pass
+        rel = kp.rel
+        return {
+            item[rel]
+            for item in items[:20]
+            if isinstance(item, dict) and isinstance(item.get(rel), str)
+        }
+    values: set[Any] = set()
+    for item in items[:20]:
+        value: Any = item
+        for part in kp.rel.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str) or (scalars and isinstance(value, (int, float, bool))):
+            values.add(value)
+    return values
 
 
-_FILTER_KEYS = re.compile(r"[?!]*(\w+)\s*(?:[=!<>]|\])")
+_FILTER_KEYS = re.compile(r"[?!]*([\w.]+)\s*(?:[=!<>]|\])")
 _PATH_STEPS = re.compile(r"\[\*\]\.?|\.")
 
 
@@ -405,9 +522,11 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
     counting = bool(_COUNT_WORDS.search(text))
     if filtered:
         base = filtered[: filtered.index("[?")]
-        filter_keys = set(_FILTER_KEYS.findall(filtered))
+        filter_keys = {part for key in _FILTER_KEYS.findall(filtered) for part in key.split(".")}
         leaves = [
-            kp.rel for kp in matches if kp.in_list and kp.base == base and kp.rel not in filter_keys
+            kp.rel
+            for kp in matches
+            if kp.in_list and kp.base == base and kp.rel.split(".")[0] not in filter_keys
         ]
         expression = filtered + (("." + leaves[0]) if len(leaves) == 1 else "")
         if len(leaves) > 1:
@@ -472,6 +591,11 @@ def infer_jmespath(instruction: str, data: Any) -> str | None:
 # --- per module -------------------------------------------------------------------------
 
 
+def expression_params(expression: str, value: float | int) -> Inferred:
+    """``math.evaluate``'s parameters for an expression, with its value as a note."""
+    return Inferred({"expression": expression}, [f"{expression} = {arithmetic.display(value)}"])
+
+
 def infer(module: str, instruction: str, shape: InputShape) -> Inferred:
     """Parameters for ``module`` read from the request words (and the input, for JSON paths)."""
     result = Inferred()
@@ -481,10 +605,7 @@ def infer(module: str, instruction: str, shape: InputShape) -> Inferred:
             instruction
         )
         if found:
-            expression, value = found
-            result.params["expression"] = expression
-            if arithmetic.is_finite_number(value):
-                result.notes.append(f"{expression} = {value:g}")
+            return expression_params(*found)
     elif module == "crypto.hash":
         if algorithm := hash_algorithm(instruction):
             result.params["algorithm"] = algorithm

@@ -1,11 +1,12 @@
-"""High-precision rules that settle a route before the classifier: a module named outright, an
-instruction that is nothing but arithmetic, a bare hashing request, an input with no
-instruction. Anything less certain is left to the classifier.
+"""High-precision rules that settle a module before the classifier: a module named outright, an
+instruction that is nothing but arithmetic, a percentage or list word problem, a bare hashing
+request, an input with no instruction. Anything less certain is left to the classifier.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from chalicelib.router import arithmetic
@@ -19,7 +20,8 @@ _MATH_LEAD = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[a-z0-9]+")
-_MATH_VOCABULARY = arithmetic.EXPRESSION_WORDS | {
+_DIGIT = re.compile(r"\d")
+_MATH_LEAD_WORDS = {
     "please",
     "what",
     "is",
@@ -99,9 +101,12 @@ class RuleHit:
     module: str
     rule: str
     reason: str
+    # What the rule already read (a word problem's expression and value), so it is not read
+    # twice.
+    found: tuple[str, float | int] | None = None
 
 
-def explicit_module(instruction: str, known: set[str]) -> RuleHit | None:
+def explicit_module(instruction: str, known: AbstractSet[str]) -> RuleHit | None:
     for name in _MODULE_NAME.findall(instruction.lower()):
         if name in known:
             return RuleHit(name, "named_module", f"the instruction names the module {name}")
@@ -113,7 +118,7 @@ def pure_arithmetic(
 ) -> RuleHit | None:
     # Cheap gate: one word outside arithmetic and lead-in vocabulary means prose.
     for tok in _WORD.findall(instruction.lower()) if words is None else words:
-        if not tok.isdigit() and tok not in _MATH_VOCABULARY:
+        if tok not in _MATH_LEAD_WORDS and not arithmetic.is_expression_word(tok):
             return None
     body = _MATH_LEAD.sub("", instruction.strip()).strip()
     if body and arithmetic.is_pure_expression(body):
@@ -132,6 +137,34 @@ def arithmetic_input(
     if arithmetic.is_pure_expression(shape.text):
         return RuleHit("math.evaluate", "arithmetic_input", "the input is an arithmetic expression")
     return None
+
+
+# Words of another module's work: a percentage inside such a request is not the request.
+_OTHER_WORK = re.compile(
+    r"summar|extract|sentiment|hash|checksum|digest|profile|csv|json|translat|write|draft|"
+    r"explain|story|poem|essay|letter|email|report|article"
+)
+_WORD_PROBLEM_MAX_WORDS = 30
+# Words every percentage or list word problem has (a cheap first test).
+_WORD_PROBLEM_HINT = re.compile(r"%|percent|pct|average|mean|sum|total|add\s+up")
+
+
+def word_problem(
+    instruction: str, shape: InputShape, words: list[str] | None = None
+) -> RuleHit | None:
+    """A percentage or list word problem with its numbers in the instruction ("37 is what
+    percentage of 250?", "18% gratuity on a $54.20 bill", "sum of 14, 27 and 39")."""
+    if shape.kind != KIND_EMPTY or not _DIGIT.search(instruction):
+        return None
+    lowered = instruction.lower()
+    if not _WORD_PROBLEM_HINT.search(lowered) or _OTHER_WORK.search(lowered):
+        return None
+    if len(_WORD.findall(lowered) if words is None else words) > _WORD_PROBLEM_MAX_WORDS:
+        return None
+    found = arithmetic.word_problem(instruction)
+    if found is None:
+        return None
+    return RuleHit("math.evaluate", "word_problem", "the instruction is a word problem", found)
 
 
 _QUOTED_OR_AFTER_COLON = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|:.*\Z", re.S)
@@ -186,7 +219,7 @@ def empty_instruction(instruction: str, shape: InputShape) -> RuleHit | None:
 RULE_CHARS = 400
 
 
-def match(instruction: str, shape: InputShape, known: set[str]) -> RuleHit | None:
+def match(instruction: str, shape: InputShape, known: AbstractSet[str]) -> RuleHit | None:
     if len(instruction) > RULE_CHARS:
         return explicit_module(instruction[:RULE_CHARS], known)
     words = _WORD.findall(instruction.lower())  # tokenised once for the rules below
@@ -194,6 +227,7 @@ def match(instruction: str, shape: InputShape, known: set[str]) -> RuleHit | Non
         explicit_module(instruction, known)
         or empty_instruction(instruction, shape)
         or pure_arithmetic(instruction, shape, words)
+        or word_problem(instruction, shape, words)
         or bare_hash(instruction, words)
         or arithmetic_input(instruction, shape, words)
     )

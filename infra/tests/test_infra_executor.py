@@ -131,8 +131,12 @@ def test_image_is_staged_not_built_at_synth(synth: Synth) -> None:
     assets = json.loads((synth.outdir / "aion-dev-executor.assets.json").read_text())
     (image,) = assets["dockerImages"].values()
     staged = synth.outdir / image["source"]["directory"]
-    assert (staged / "Dockerfile").is_file()
-    assert (staged / "healthcheck.py").is_file()
+    assert (staged / "executor_container" / "Dockerfile").is_file()
+    assert (staged / "executor_container" / "healthcheck.py").is_file()
+    # The shared pure-stdlib package (the arithmetic grammar) and nothing else of chalicelib.
+    assert (staged / "chalicelib" / "shared" / "arithmetic.py").is_file()
+    assert sorted(p.name for p in (staged / "chalicelib").iterdir()) == ["__init__.py", "shared"]
+    assert sorted(p.name for p in staged.iterdir()) == ["chalicelib", "executor_container"]
     assert not list(staged.rglob("__pycache__"))
     assert image["source"].get("platform") == "linux/amd64"
 

@@ -127,7 +127,7 @@ def test_task_streams_queued_to_completed_in_order(
             "/tasks",
             {
                 "projectId": project["id"],
-                "instruction": "Count the words in this text",
+                "instruction": "Tally the words in this passage",
                 "input": "The quick brown fox jumps over the lazy dog. " * 20,
             },
         )

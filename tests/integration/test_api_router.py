@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -63,6 +64,7 @@ def test_explain_answers_an_explained_decision(router_api) -> None:
     )
     assert body["params"] == {"expression": "(12.5 / 100 * 80)"}
     assert body["evidence"]["notes"] == ["(12.5 / 100 * 80) = 10"]
+    assert body["reasonCode"] is None
     assert isinstance(body["micros"], int)
 
 
@@ -71,7 +73,7 @@ def test_explain_classifier_decision_with_input(router_api) -> None:
     reply = api.post(
         "/router/explain",
         {
-            "instruction": "grab the email adresses from this",
+            "instruction": "fish out the e-mail adresses in here",
             "input": "write to ana@example.com or call 555-0100",
         },
         who=api.user(),
@@ -90,9 +92,63 @@ def test_explain_classifier_decision_with_input(router_api) -> None:
 
 def test_explain_generative_without_llm_goes_to_review(router_api) -> None:
     api, _ = router_api
-    reply = api.post("/router/explain", {"instruction": "write a haiku about rain"}, who=api.user())
-    assert (reply.body["target"], reply.body["module"]) == ("review", "llm.generate")
+    reply = api.post(
+        "/router/explain", {"instruction": "write a haiku about fog on a canal"}, who=api.user()
+    )
+    assert (reply.body["target"], reply.body["module"], reply.body["reasonCode"]) == (
+        "review",
+        "llm.generate",
+        "route_unavailable",
+    )
     assert "no LLM route" in reply.body["reason"]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "module", "params"),
+    [
+        ("Give me the gist of this report in two sentences.", "text.summarize", {"sentences": 2}),
+        ("Pull the phone numbers out of the message below", "text.extract", {"kinds": ["phones"]}),
+        ("What's the SHA-1 of the uploaded document?", "crypto.hash", {"algorithm": "sha1"}),
+        ("Analyze this CSV: data types and missing values", "data.csv_profile", {}),
+    ],
+)
+def test_explain_keeps_the_intent_when_the_data_is_missing(
+    router_api, instruction: str, module: str, params: dict
+) -> None:
+    api, _ = router_api
+    reply = api.post("/router/explain", {"instruction": instruction}, who=api.user())
+    assert reply.status == 200, reply.body
+    body = reply.body
+    assert (body["module"], body["target"], body["reasonCode"]) == (
+        module,
+        "review",
+        "input_missing",
+    )
+    assert body["params"] == params
+    assert body["inlineInput"] is None
+
+
+@pytest.mark.parametrize(
+    ("instruction", "value"),
+    [
+        ("What's 18% gratuity on a $54.20 bill?", 9.756),
+        ("37 is what percentage of 250?", 14.8),
+        ("Sales grew from 3.4k to 4.1k, by what percent?", 700 / 3400 * 100),
+    ],
+)
+def test_explain_shows_the_expression_of_a_word_problem(
+    router_api, instruction: str, value: float
+) -> None:
+    from chalicelib.shared.arithmetic import evaluate
+
+    api, _ = router_api
+    body = api.post("/router/explain", {"instruction": instruction}, who=api.user()).body
+    assert (body["module"], body["target"], body["reasonCode"]) == (
+        "math.evaluate",
+        "executor",
+        None,
+    )
+    assert evaluate(body["params"]["expression"]) == pytest.approx(value)
 
 
 BAD_BODIES = [
@@ -146,7 +202,11 @@ def test_catalog_when_the_executor_is_down(router_api) -> None:
     reply = api.post(
         "/router/explain", {"instruction": "sha256 please", "input": "abc"}, who=api.user()
     )
-    assert (reply.body["target"], reply.body["module"]) == ("review", "crypto.hash")
+    assert (reply.body["target"], reply.body["module"], reply.body["reasonCode"]) == (
+        "review",
+        "crypto.hash",
+        "route_unavailable",
+    )
 
 
 def test_openapi_documents_the_router(router_api) -> None:
@@ -155,3 +215,8 @@ def test_openapi_documents_the_router(router_api) -> None:
     assert "/router/explain" in doc["paths"]
     assert "/router/catalog" in doc["paths"]
     assert "post" in doc["paths"]["/router/explain"]
+    # The decision's contract: reasonCode and decidedBy with their values.
+    text = json.dumps(doc)
+    for value in ("input_missing", "input_mismatch", "route_unavailable", "low_confidence"):
+        assert value in text
+    assert '"person"' in text

@@ -1,11 +1,14 @@
 """The router against the real executor: its catalogue comes from ListModules, and what it
 infers from the words (expression, algorithm, sentences, kinds, JMESPath, inline data) is
-accepted by the modules and gives the answer the request asked for."""
+accepted by the modules and gives the answer the request asked for. Both sides share one
+arithmetic grammar and its limits: what the router promises the executor computes, and what
+the executor refuses (quickly, with a clear error) the router never promises."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -143,9 +146,96 @@ def test_extract_only_the_kinds_asked(routed: ExecutorClient) -> None:
 
 
 def test_jmespath_from_words(routed: ExecutorClient) -> None:
-    module, result = run_routed(routed, "list the names of inactive users", USERS)
+    module, result = run_routed(routed, "names of the users who are inactive", USERS)
     assert module == "data.json_query"
     assert result["result"] == ["ben"]
+
+
+def test_jmespath_filter_on_a_field_of_an_object(routed: ExecutorClient) -> None:
+    items = [
+        {"id": 1, "status": "open", "owner": {"login": "kim"}},
+        {"id": 2, "status": "closed", "owner": {"login": "lee"}},
+    ]
+    module, result = run_routed(routed, "show the id of each item whose owner is kim", items)
+    assert module == "data.json_query"
+    assert result["result"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "exact"),
+    [
+        ("What's 18% gratuity on a $54.20 bill?", Fraction(18, 100) * Fraction("54.20")),
+        ("37 is what percentage of 250?", Fraction(37, 250) * 100),
+        ("Sales grew from 3.4k to 4.1k, by what percent?", Fraction(700, 3400) * 100),
+        ("what do I pay for a $64 lamp at 25% off", 64 * (1 - Fraction(25, 100))),
+        ("mean of 2.5, 3.5 and 6", Fraction(12, 3)),
+    ],
+)
+def test_word_problems_computed_by_the_executor(
+    routed: ExecutorClient, instruction: str, exact: Fraction
+) -> None:
+    module, result = run_routed(routed, instruction)
+    assert module == "math.evaluate"
+    assert result["value"] == pytest.approx(float(exact), rel=1e-12)
+
+
+# Each would pin a worker for its whole time budget without a guard on the argument that scales
+# the work; each must come back at once as invalid input, never as a timeout.
+HOSTILE = [
+    ("round(2**9999, -10**18)", "round()"),
+    ("10 ** 10 ** 10", "too large"),
+    ("factorial(10 ** 6)", "factorial"),
+    ("(2 ** 9999) * (2 ** 9999)", "too large"),
+    ("9" * 990 + " ** 9", "too large"),
+    ("-" * 500 + "1", "nested"),
+]
+
+
+@pytest.mark.parametrize(("expression", "message"), HOSTILE)
+def test_work_scaling_arguments_are_refused_by_the_executor(
+    routed: ExecutorClient, expression: str, message: str
+) -> None:
+    events = list(
+        routed.execute(
+            task_id="t-h",
+            attempt=1,
+            module="math.evaluate",
+            params={"expression": expression},
+            timeout_s=20,
+        )
+    )
+    assert events[-1].kind == "error"
+    assert events[-1].error_code == "invalid_input"
+    assert message in events[-1].message
+    # The worker is free again at once: the next call is answered.
+    assert run_routed(routed, "7 times 6")[1]["value"] == 42
+
+
+@pytest.mark.parametrize(("expression", "message"), HOSTILE)
+def test_the_router_never_promises_what_the_executor_refuses(
+    routed: ExecutorClient, expression: str, message: str
+) -> None:
+    from chalicelib.logic import routing
+
+    decision = routing.explain(expression)
+    promised = decision["params"].get("expression")
+    assert decision["target"] != "executor" or promised not in (None, expression)
+    if decision["module"] == "math.evaluate" and decision["target"] == "executor":
+        # Whatever it found instead, the executor computes.
+        assert run_routed(routed, expression)[1]["value"] is not None
+
+
+def test_requests_without_their_data_never_reach_a_module(routed: ExecutorClient) -> None:
+    from chalicelib.logic import routing
+
+    for instruction in (
+        "Give me the gist of this report in two sentences.",
+        "Pull the phone numbers out of the message below",
+        "What's the SHA-1 of the uploaded document?",
+        "Analyze this CSV: data types and missing values",
+    ):
+        decision = routing.explain(instruction)
+        assert (decision["target"], decision["reasonCode"]) == ("review", "input_missing")
 
 
 def test_inline_csv_is_profiled(routed: ExecutorClient) -> None:

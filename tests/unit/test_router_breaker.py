@@ -14,7 +14,6 @@ from chalicelib.router.breaker import (
     OPEN,
     BreakerPolicy,
     BreakerState,
-    CircuitBreaker,
 )
 
 POLICY = BreakerPolicy(failure_threshold=3, cooldown_s=30, max_cooldown_s=100, probe_timeout_s=60)
@@ -31,64 +30,72 @@ class FakeClock:
         self.now += seconds
 
 
-def test_full_cycle_closed_open_half_open_closed() -> None:
+@pytest.fixture
+def live(aws: None):
+    """The DynamoDB-backed store every Lambda uses, uncached, on a fake clock."""
+    from chalicelib.logic.route_health import RouteHealthStore
+
     clock = FakeClock()
-    cb = CircuitBreaker(POLICY, clock)
-    assert cb.current == CLOSED
+    return RouteHealthStore(POLICY, clock=clock, cache_seconds=0), clock
+
+
+def test_full_cycle_closed_open_half_open_closed(live) -> None:
+    store, clock = live
+    assert store.view("executor") == CLOSED
     for _ in range(2):
-        assert cb.acquire()
-        cb.record(False)
-    assert cb.current == CLOSED  # below the threshold
-    cb.record(False)
-    assert cb.current == OPEN
-    assert not cb.acquire()
+        assert store.allows("executor")
+        store.record("executor", False)
+    assert store.view("executor") == CLOSED  # below the threshold
+    store.record("executor", False)
+    assert store.view("executor") == OPEN
+    assert not store.allows("executor")
     clock.advance(29.9)
-    assert not cb.acquire()
+    assert not store.allows("executor")
+    assert not store.claim_probe("executor")
     clock.advance(0.2)
-    assert cb.current == HALF_OPEN  # cool-down over: shown as half-open
-    assert cb.acquire()  # this caller takes the probe
-    assert not cb.acquire()  # nobody else while the probe is out
-    cb.record(True)
-    assert cb.current == CLOSED
-    assert cb.state == BreakerState()
+    assert store.view("executor") == HALF_OPEN  # cool-down over: shown as half-open
+    assert store.claim_probe("executor")  # this caller takes the probe
+    assert not store.claim_probe("executor")  # nobody else while the probe is out
+    store.record("executor", True)
+    assert store.view("executor") == CLOSED
+    assert store.get("executor") == BreakerState()
 
 
-def test_successes_reset_the_consecutive_count() -> None:
-    cb = CircuitBreaker(POLICY, FakeClock())
-    cb.record(False)
-    cb.record(False)
-    cb.record(True)
-    cb.record(False)
-    cb.record(False)
-    assert cb.current == CLOSED
+def test_successes_reset_the_consecutive_count(live) -> None:
+    store, _ = live
+    store.record("llm", False)
+    store.record("llm", False)
+    store.record("llm", True)
+    store.record("llm", False)
+    store.record("llm", False)
+    assert store.view("llm") == CLOSED
+    assert store.get("llm").failures == 2
 
 
-def test_failed_probe_reopens_with_a_longer_cooldown_capped() -> None:
-    clock = FakeClock()
-    cb = CircuitBreaker(POLICY, clock)
+def test_failed_probe_reopens_with_a_longer_cooldown_capped(live) -> None:
+    store, clock = live
     for _ in range(3):
-        cb.record(False)
+        store.record("executor", False)
     cooldowns = []
     for _ in range(4):
-        clock.advance(cb.state.cooldown_s)
-        assert cb.acquire()
-        cb.record(False)
-        assert cb.current == OPEN
-        cooldowns.append(cb.state.cooldown_s)
+        clock.advance(store.get("executor").cooldown_s)
+        assert store.claim_probe("executor")
+        store.record("executor", False)
+        assert store.view("executor") == OPEN
+        cooldowns.append(store.get("executor").cooldown_s)
     assert cooldowns == [60, 100, 100, 100]
 
 
-def test_a_probe_that_never_reports_frees_the_slot() -> None:
-    clock = FakeClock()
-    cb = CircuitBreaker(POLICY, clock)
+def test_a_probe_that_never_reports_frees_the_slot(live) -> None:
+    store, clock = live
     for _ in range(3):
-        cb.record(False)
+        store.record("executor", False)
     clock.advance(30)
-    assert cb.acquire()
+    assert store.claim_probe("executor")
     clock.advance(59)
-    assert not cb.acquire()
+    assert not store.claim_probe("executor")
     clock.advance(2)
-    assert cb.acquire()
+    assert store.claim_probe("executor")
 
 
 def test_late_failures_while_open_do_not_extend_the_cooldown() -> None:

@@ -1,7 +1,10 @@
-"""Parameter inference on many phrasings: expressions, hash algorithms, sentence counts,
-extraction kinds, JMESPath expressions, and inline data."""
+"""Parameter inference on many phrasings: expressions (word problems included, their values
+checked with exact rational arithmetic), hash algorithms, sentence counts, extraction kinds,
+JMESPath expressions (checked by the value they give on the data), and inline data."""
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import jmespath
 import pytest
@@ -17,6 +20,7 @@ from chalicelib.router.params import (
     split_inline,
 )
 from chalicelib.router.shapes import describe_input
+from chalicelib.shared.arithmetic import evaluate
 
 USERS = {
     "users": [
@@ -71,7 +75,7 @@ ITEMS = [
 def test_expression_from_words(text: str, value: float) -> None:
     expression = arithmetic.find_expression(text)
     assert expression is not None, text
-    assert arithmetic.evaluate(expression) == pytest.approx(value)
+    assert evaluate(expression) == pytest.approx(value)
 
 
 @pytest.mark.parametrize(
@@ -89,15 +93,91 @@ def test_no_expression_in_prose(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "expression", ["__import__('os')", "2 ** 99999", "1 / 0", "a + 1", "(1).__class__", "9" * 300]
+    "text",
+    [
+        "__import__('os')",
+        "2 ** 99999",
+        "1 / 0",
+        "a + 1",
+        "9" * 300,
+        "round(2**9999, -10**18)",
+        "what is 10 ** 10 ** 10",
+    ],
 )
-def test_evaluate_refuses_what_is_not_safe_arithmetic(expression: str) -> None:
-    assert arithmetic.evaluate(expression) is None
+def test_nothing_the_executor_would_refuse_is_found(text: str) -> None:
+    assert arithmetic.find_expression(text) is None
+
+
+_F = Fraction
+
+
+@pytest.mark.parametrize(
+    ("text", "exact"),
+    [
+        # percent of; what percent X is of Y
+        ("What is 7.5% of 320?", _F("7.5") / 100 * 320),
+        ("how much is 12 percent of 1,500", _F(12, 100) * 1500),
+        ("what is fifty percent of 90", _F(45)),
+        ("what percent of 64 is 16", _F(16, 64) * 100),
+        ("13 is what percentage of 52?", _F(13, 52) * 100),
+        ("what percentage is 7 out of 28", _F(7, 28) * 100),
+        ("27 out of 30, as a percent", _F(27, 30) * 100),
+        ("33 as a percentage of 44", _F(33, 44) * 100),
+        # percent change / increase / decrease
+        ("percent change from 40 to 46", _F(46 - 40, 40) * 100),
+        ("percentage change from 90 to 72", _F(72 - 90, 90) * 100),
+        ("percentage decrease from 90 to 72", _F(90 - 72, 90) * 100),
+        ("orders went from 1,250 to 1,500: what's the percent increase?", _F(250, 1250) * 100),
+        ("costs dropped from $2.4M to $1.8M, by what percent", _F(6, 24) * 100),
+        # tip, discount, tax, markup on an amount
+        ("What's 18% gratuity on a $54.20 bill?", _F(18, 100) * _F("54.20")),
+        ("a 12.5% service charge on €96", _F("12.5") / 100 * 96),
+        ("how much is a 15% discount on a £70 coat", _F(15, 100) * 70),
+        ("what's the price after a 15% discount on £70", 70 * (1 - _F(15, 100))),
+        ("$240 jacket, 35% off", 240 * (1 - _F(35, 100))),
+        ("add 6.5% sales tax to $1,199", 1199 * (1 + _F("6.5") / 100)),
+        ("total bill with a 20% tip on $86.50", _F("86.50") * (1 + _F(20, 100))),
+        ("apply a 30% markup to $40", 40 * (1 + _F(30, 100))),
+        ("8% tax on 2.5k", _F(8, 100) * 2500),
+        # currency, separators, suffixes
+        ("$1.2k plus $800", _F(2000)),
+        ("3.5bn divided by 7", _F(500_000_000)),
+        ("what is 2,000,000 minus 1.5M", _F(500_000)),
+        ("¥12,000 times 3", _F(36000)),
+        # lists, products, halves
+        ("average of 3, 4, 5 and 8", _F(20, 4)),
+        ("the mean of 1.5, 2.5 and 3.5", _F("7.5") / 3),
+        ("sum of 4, 5, 6", _F(15)),
+        ("total of $3.20, $4.05 and $10", _F("17.25")),
+        ("add up 7, 8 and 9", _F(24)),
+        ("what's 16 times 1.25", _F(20)),
+        ("half of $1,010", _F(505)),
+    ],
+)
+def test_word_problems_against_exact_arithmetic(text: str, exact: Fraction) -> None:
+    found = arithmetic.find_expression_value(text)
+    assert found is not None, text
+    expression, value = found
+    assert evaluate(expression) == value
+    assert value == pytest.approx(float(exact), rel=1e-12), (text, expression)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "explain how a 15% tip works",
+        "what percent of people prefer tea",
+        "sales grew a lot, by what percent?",
+        "write a story about 3 friends",
+    ],
+)
+def test_no_word_problem_without_its_numbers(text: str) -> None:
+    assert arithmetic.word_problem(text) is None
 
 
 def test_math_params_and_value_note() -> None:
     inferred = infer("math.evaluate", "what is 12.5% of 80", describe_input(None))
-    assert arithmetic.evaluate(inferred.params["expression"]) == 10
+    assert evaluate(inferred.params["expression"]) == 10
     assert inferred.notes == ["(12.5 / 100 * 80) = 10"]
 
 
@@ -196,7 +276,7 @@ def test_extract_kinds(text: str, kinds: list[str]) -> None:
         ("get max age", USERS, "max(users[*].age)"),
         ("select id and status from each record", ITEMS, "[*].{id: id, status: status}"),
         ("show only closed items", ITEMS, "[?status=='closed']"),
-        ("retrieve id where owner is kim", ITEMS, None),  # owner is an object, not 'kim'
+        ("retrieve id where owner is kim", ITEMS, "[?owner.login=='kim'].id"),
         ("return the list of statuses", ITEMS, "[*].status"),
         ("query: users[?age > `30`].name", USERS, "users[?age > `30`].name"),
         ("how many stars does the repo have", {"repo": "x", "stars": 5}, "stars"),
@@ -204,14 +284,30 @@ def test_extract_kinds(text: str, kinds: list[str]) -> None:
         ("average age of the users", USERS, "avg(users[*].age)"),
     ],
 )
-def test_jmespath_inference(text: str, data: object, expression: str | None) -> None:
+def test_jmespath_inference(text: str, data: object, expression: str) -> None:
     found = infer_jmespath(text, data)
-    if expression is None:
-        # Whatever is inferred must at least compile.
-        assert found is None or jmespath.compile(found)
-        return
     assert found == expression
     jmespath.compile(found)
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "value"),
+    [
+        # owner is an object: the filter must compare its login, not the object, with 'kim'.
+        ("retrieve id where owner is kim", ITEMS, [1]),
+        ("get the status where owner is lee", ITEMS, ["closed"]),
+        ("filter the items where status is open", ITEMS, [ITEMS[0]]),
+        ("users with age over 40", USERS, [USERS["users"][1]]),
+        ("list the names of inactive users", USERS, ["ben"]),
+        ("how many users are there", USERS, 2),
+        ("get max age", USERS, 41),
+        ("what's the first user's age", USERS, 34),
+    ],
+)
+def test_inferred_jmespath_gives_the_value_asked_for(
+    text: str, data: object, value: object
+) -> None:
+    assert jmespath.search(infer_jmespath(text, data), data) == value
 
 
 def test_inferred_jmespath_answers_the_question() -> None:
@@ -254,6 +350,45 @@ def test_split_inline(instruction: str, request_part: str, data: str) -> None:
     assert split_inline(instruction) == (request_part, data)
 
 
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Analyze this CSV: data types and missing values",
+        "Extract from the email: phone numbers and dates",
+        "Summary please: key points and recommendations",
+        "Hash the attachment: sha256",
+        "Profile the spreadsheet: rows, columns and nulls",
+        "Check the review: positive or negative",
+        "Pull the phone numbers out of the message below",
+    ],
+)
+def test_a_description_of_the_work_is_not_data(instruction: str) -> None:
+    assert split_inline(instruction) is None
+
+
+@pytest.mark.parametrize(
+    ("instruction", "data"),
+    [
+        ("Analyze this CSV:\na,b\n1,2", "a,b\n1,2"),
+        ("profile this table: a,b\n1,2\n3,4", "a,b\n1,2\n3,4"),
+        ('query it: {"a": 1}', '{"a": 1}'),
+        ("compute: 15% of 80", "15% of 80"),
+        ("the message below: call me at 555-0100 tomorrow", "call me at 555-0100 tomorrow"),
+        ("word count: to be or not to be", "to be or not to be"),
+    ],
+)
+def test_data_after_a_colon(instruction: str, data: str) -> None:
+    assert split_inline(instruction)[1] == data  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    ["what's the word count of my essay", "the word count please", "find the name field"],
+)
+def test_the_word_of_a_request_is_not_data(instruction: str) -> None:
+    assert split_inline(instruction) is None
+
+
 def test_no_split_for_plain_requests() -> None:
     assert split_inline("write a poem about the sea") is None
     assert split_inline("what's up") is None
@@ -262,67 +397,3 @@ def test_no_split_for_plain_requests() -> None:
 def test_classification_view_keeps_real_input() -> None:
     request, shape, data = classification_view("sentiment: below", "I love it")
     assert (request, shape.kind, data) == ("sentiment: below", "text", None)
-
-
-def _python_value(expression: str) -> float | int | None:
-    """What ``arithmetic.evaluate`` must return: Python's own parser over the same AST walker."""
-    import ast
-
-    if len(expression) > arithmetic.MAX_EXPRESSION:
-        return None
-    try:
-        return arithmetic._eval(ast.parse(expression, mode="eval").body)
-    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError):
-        return None
-
-
-@pytest.mark.parametrize(
-    "expression",
-    [
-        "(144 ** 0.5)",
-        "-2 ** 2",
-        "2 ** -1",
-        "2 ** 3 ** 2",
-        "--1",
-        "+ 3 - - 4",
-        "7 % 3 * 2 - 10 / 4",
-        "(1 + 2) * (3 - 4) / .5",
-        "00 + 1",
-        "007",
-        "  2",
-        "2 ",
-        "3.",
-        "1e3 * 2",
-        "7 // 2",
-        "2(3)",
-        "(1)(2)",
-        "1 2",
-        "()",
-        "((1)",
-        "1 / 0",
-        "2 ** 65",
-        "1000001 ** 2",
-        "(-8) ** 0.5",
-        "1.5.5",
-        "2..5",
-        "1 +\n 2",
-        "(1 +\n 2)",
-        "",
-    ],
-)
-def test_evaluate_agrees_with_pythons_parser(expression) -> None:
-    # evaluate reads simple expressions itself (the fast path); it must never differ from ast.
-    assert arithmetic.evaluate(expression) == _python_value(expression)
-    assert type(arithmetic.evaluate(expression)) is type(_python_value(expression))
-
-
-def test_evaluate_agrees_with_pythons_parser_on_random_expressions() -> None:
-    import random
-
-    rnd = random.Random(4)
-    pieces = ["1", "2", "0", "07", "3.5", ".5", "64", "65", "1000000", "+", "-", "*", "/"]
-    pieces += ["**", "%", "(", ")", " ", "//", "3.", "1e3"]
-    for _ in range(3000):
-        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12)))
-        got, want = arithmetic.evaluate(text), _python_value(text)
-        assert (got, type(got)) == (want, type(want)) or (got != got and want != want), text

@@ -140,18 +140,35 @@ def test_no_executor_target_means_no_executor(
 
 def test_explain_returns_the_decision(env: tuple[FakeExecutor, Clock]) -> None:
     body = routing.explain("what is 12.5% of 80")
-    assert (body["target"], body["module"], body["decidedBy"]) == (
+    assert (body["target"], body["module"], body["decidedBy"], body["reasonCode"]) == (
         "executor",
         "math.evaluate",
         "rule",
+        None,
     )
     assert body["params"]["expression"] == "(12.5 / 100 * 80)"
 
 
 def test_explain_generative_without_llm_explains_review(env: tuple[FakeExecutor, Clock]) -> None:
-    body = routing.explain("write a poem about the sea")
-    assert (body["target"], body["module"]) == ("review", "llm.generate")
+    body = routing.explain("write a ballad about a lighthouse keeper")
+    assert (body["target"], body["module"], body["reasonCode"]) == (
+        "review",
+        "llm.generate",
+        "route_unavailable",
+    )
     assert "no LLM route" in body["reason"]
+
+
+def test_explain_keeps_the_intent_of_a_request_without_its_data(
+    env: tuple[FakeExecutor, Clock],
+) -> None:
+    body = routing.explain("Give me the gist of this report in two sentences.")
+    assert (body["target"], body["module"], body["reasonCode"]) == (
+        "review",
+        "text.summarize",
+        "input_missing",
+    )
+    assert body["params"] == {"sentences": 2}
 
 
 def test_explain_with_an_llm_configured(
@@ -159,7 +176,10 @@ def test_explain_with_an_llm_configured(
 ) -> None:
     monkeypatch.setenv("AION_LLM_ENDPOINT", "http://127.0.0.1:9/v1")
     get_settings.cache_clear()
-    assert routing.explain("write a poem about the sea")["target"] == "llm"
+    assert routing.explain("write a ballad about a lighthouse keeper")["target"] == "llm"
+    # The LLM never gets a deterministic module without its data.
+    body = routing.explain("What's the SHA-1 of the uploaded document?")
+    assert (body["target"], body["reasonCode"]) == ("review", "input_missing")
     llm = next(r for r in routing.catalog().to_json()["routes"] if r["name"] == "llm")
     assert (llm["available"], llm["provider"]) == (True, "openai_compatible")
 
@@ -188,7 +208,12 @@ def test_route_for_task_follows_the_breaker(env: tuple[FakeExecutor, Clock]) -> 
     for _ in range(3):
         routing.record_route_outcome("executor", False)
     decision = routing.route_for_task(task)
-    assert (decision.target, decision.module) == ("review", "crypto.hash")
+    assert (decision.target, decision.module, decision.reason_code, decision.stage) == (
+        "review",
+        "crypto.hash",
+        "route_unavailable",
+        "health",
+    )
     cat = routing.catalog().to_json()  # the wire shape
     executor = next(r for r in cat["routes"] if r["name"] == "executor")
     assert (executor["state"], executor["available"]) == ("open", False)

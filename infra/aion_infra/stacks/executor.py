@@ -14,7 +14,9 @@ keeps the records in step with container health.
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Duration, IgnoreMode, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
@@ -30,7 +32,7 @@ from constructs import Construct
 
 from aion_infra.functions import FINAL_FILES_PREFIX
 from aion_infra.nag import suppress
-from aion_infra.paths import EXECUTOR_DIR
+from aion_infra.paths import EXECUTOR_DIR, REPO_ROOT
 from aion_infra.settings import StageSettings
 
 EXECUTOR_PORT = 50051
@@ -42,6 +44,12 @@ SERVER_MEMORY_MIB = 256  # the gRPC server process itself, outside the workers' 
 
 # The image's own gRPC health probe (executor_container/healthcheck.py).
 HEALTH_CHECK = ["CMD", "python", "-m", "executor_container.healthcheck", "--timeout", "3"]
+
+
+def _ignore_patterns(path: Path) -> list[str]:
+    """The patterns of a .dockerignore file (comments and blank lines dropped)."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 class ExecutorStack(Stack):
@@ -119,13 +127,16 @@ class ExecutorStack(Stack):
         )
 
         # Staged into cdk.out at synth (a copy of the build context, no Docker needed);
-        # built and pushed by `cdk deploy`.
+        # built and pushed by `cdk deploy`. The context is the repository root narrowed by the
+        # Dockerfile's own ignore file: the executor plus chalicelib/shared/.
         image = ecr_assets.DockerImageAsset(
             self,
             "Image",
-            directory=str(EXECUTOR_DIR),
+            directory=str(REPO_ROOT),
+            file="executor_container/Dockerfile",
             platform=ecr_assets.Platform.LINUX_AMD64,
-            exclude=["**/__pycache__", "**/*.pyc", ".pytest_cache"],
+            ignore_mode=IgnoreMode.DOCKER,
+            exclude=_ignore_patterns(EXECUTOR_DIR / "Dockerfile.dockerignore"),
         )
 
         task = ecs.FargateTaskDefinition(

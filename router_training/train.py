@@ -1,7 +1,7 @@
 """Train the router's classifier from the labelled set kept in the repo; write a JSON artifact.
 
-    python -m chalicelib.router.train            # train on the training split, write model.json
-    python -m chalicelib.router.train --cv 5     # also print cross-validated accuracy / macro-F1
+    make router-model                          # train on the training split, write model.json
+    python -m router_training.train --cv 5     # also print cross-validated accuracy / macro-F1
 
 The held-out split (one example in five, chosen by a hash of its text) is never trained on; the
 test suite evaluates the committed artifact on it. Pure Python, deterministic (seeded), no
@@ -26,7 +26,8 @@ from chalicelib.router.classifier import MODEL_PATH, LinearModel
 from chalicelib.router.features import extract
 from chalicelib.router.params import classification_view
 
-DATA_PATH = Path(__file__).parent / "data" / "labelled.jsonl"
+DATA_DIR = Path(__file__).parent / "data"
+DATA_PATH = DATA_DIR / "labelled.jsonl"
 HELDOUT_BUCKETS = 5  # one example in five is held out
 # Features whose weights barely differ between labels decide nothing: dropping them keeps the
 # artifact small (cold start) at no measurable accuracy cost.
@@ -55,16 +56,23 @@ class TrainConfig:
     temperature: float = 1.0
 
 
-def load_examples(path: Path = DATA_PATH) -> list[Example]:
+def labelled_paths() -> list[Path]:
+    """The labelled set: ``labelled.jsonl`` (the first 1,163 requests) and its additions."""
+    return sorted(DATA_DIR.glob("labelled*.jsonl"))
+
+
+def load_examples(*paths: Path) -> list[Example]:
+    """The examples of ``paths`` (default: the whole labelled set)."""
     examples = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if row["module"] not in MODULE_NAMES:
-                raise ValueError(f"line {n}: unknown module {row['module']!r}")
-            examples.append(Example(row["instruction"], row.get("input"), row["module"]))
+    for path in paths or labelled_paths():
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if row["module"] not in MODULE_NAMES:
+                    raise ValueError(f"{path.name}:{n}: unknown module {row['module']!r}")
+                examples.append(Example(row["instruction"], row.get("input"), row["module"]))
     return examples
 
 
