@@ -130,7 +130,7 @@ def test_extract_edge_cases() -> None:
     assert found["emails"] == []
     assert found["urls"] == ["www.example.org/a"]
     assert found["hashtags"] == []
-    assert text_extract.extract("") == {kind: [] for kind in text_extract.PATTERNS}
+    assert text_extract.extract("") == {kind: [] for kind in text_extract.KINDS}
 
 
 def test_sentiment_labels() -> None:
