@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from typing import Any
@@ -37,7 +38,8 @@ def summarize(text: str, count: int) -> tuple[list[str], int]:
         ws = words[index]
         return sum(frequency[w] / top for w in ws) / math.sqrt(len(ws)) if ws else 0.0
 
-    ranked = sorted(range(len(sentences)), key=lambda i: (-score(i), i))[:count]
+    # The ``count`` best (ties: the earlier sentence), without sorting every sentence.
+    ranked = heapq.nsmallest(count, range(len(sentences)), key=lambda i: (-score(i), i))
     return [sentences[i] for i in sorted(ranked)], len(sentences)
 
 
