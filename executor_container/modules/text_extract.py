@@ -66,6 +66,8 @@ PHONES = re2.compile(
 # A number followed by one of these is part of something else (an id, a path, a range).
 _PHONE_FOLLOWERS = "_/-"
 _PHONE_SEPARATORS = frozenset(" .-()")
+# The number itself, to check what is left of a run cut short (on one run: linear).
+_PHONE_BODY = re.compile(r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,4}\)[ .-]?)?[0-9][0-9 .-]{5,}[0-9]")
 HASHTAGS = re.compile(r"(?<![\w#&])#[^\W\d]\w{0,99}")
 MENTIONS = re.compile(r"(?<![\w@./])@\w{1,50}")
 
@@ -96,20 +98,67 @@ def _re_spans(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, int, s
         yield match.start(), match.end(), match.group()
 
 
-def _re2_spans(pattern: Any, text: str, group: int) -> Iterator[tuple[int, int, str]]:
-    """(start, end, value) of ``group`` in each RE2 match, as str offsets.
+class _CharOffsets:
+    """Byte offsets of UTF-8 ``data`` to str offsets, for offsets that only grow: each call
+    decodes just the bytes since the previous one (linear overall)."""
 
-    RE2 runs on the UTF-8 bytes; matches come in order, so byte offsets are turned into
-    character offsets by decoding only the gap since the previous one (linear overall).
-    """
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._byte = self._char = 0
+
+    def __call__(self, byte: int) -> int:
+        self._char += len(self._data[self._byte : byte].decode("utf-8"))
+        self._byte = byte
+        return self._char
+
+
+def _re2_spans(pattern: Any, text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, value) of each RE2 match, as str offsets (RE2 runs on UTF-8 bytes)."""
     data = text.encode("utf-8")
-    last_byte = last_char = 0
+    to_char = _CharOffsets(data)
     for match in pattern.finditer(data):
-        start_byte, end_byte = match.span(group)
-        start = last_char + len(data[last_byte:start_byte].decode("utf-8"))
-        value = data[start_byte:end_byte].decode("utf-8")
-        last_byte, last_char = end_byte, start + len(value)
-        yield start, last_char, value
+        start_byte, end_byte = match.span()
+        start = to_char(start_byte)
+        end = to_char(end_byte)
+        yield start, end, text[start:end]
+
+
+def _phone_end(text: str, start: int, end: int) -> int | None:
+    """Where the number in ``text[start:end]`` (a maximal run) really ends, or None.
+
+    The old pattern's look-ahead made a backtracking engine give characters back until
+    the number was followed by something allowed ("555-123-4567 24h": the run stops before
+    " 24h"): the last digit followed by a space or a dot, if what is left is still a number.
+    """
+    if not _followed_badly(text, end):
+        return end
+    for cut in range(end - 1, start, -1):
+        if text[cut] in " ." and text[cut - 1] in "0123456789":
+            return cut if _PHONE_BODY.fullmatch(text, start, cut) else None
+    return None
+
+
+def _followed_badly(text: str, end: int) -> bool:
+    after = text[end : end + 1]
+    return bool(after) and (after.isalnum() or after in _PHONE_FOLLOWERS)
+
+
+def _phone_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    data = text.encode("utf-8")
+    to_char = _CharOffsets(data)
+    position = 0
+    while (match := PHONES.search(data, position)) is not None:
+        start_byte, end_byte = match.span(1)
+        start = to_char(start_byte)
+        # The number is ASCII: from its start on, bytes and characters coincide.
+        end = _phone_end(text, start, start + end_byte - start_byte)
+        if end is None:
+            position = end_byte
+            continue
+        value = text[start:end]
+        if _phone_ok(value):
+            yield start, end, value
+        position = start_byte + len(value)  # the rest of a cut run may hold another number
 
 
 def _candidates(kind: str, text: str) -> Iterator[tuple[int, int, str]]:
@@ -118,18 +167,13 @@ def _candidates(kind: str, text: str) -> Iterator[tuple[int, int, str]]:
             stripped = value.rstrip(_URL_TRAILING)
             yield start, end - (len(value) - len(stripped)), stripped
     elif kind == "emails":
-        yield from _re2_spans(EMAILS, text, 0)
+        yield from _re2_spans(EMAILS, text)
     elif kind == "dates":
         yield from (span for span in _re_spans(DATES, text) if _date_ok(span[2]))
     elif kind == "money":
         yield from _re_spans(MONEY, text)
     elif kind == "phones":
-        for start, end, value in _re2_spans(PHONES, text, 1):
-            after = text[end : end + 1]
-            if after and (after.isalnum() or after in _PHONE_FOLLOWERS):
-                continue
-            if _phone_ok(value):
-                yield start, end, value
+        yield from _phone_spans(text)
     elif kind == "hashtags":
         yield from _re_spans(HASHTAGS, text)
     else:
