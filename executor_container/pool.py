@@ -34,6 +34,11 @@ class Worker:
         self.calls = 0
         self.wire = Wire(self._replies.fileno(), self._calls.fileno())
 
+    def usable(self) -> bool:
+        """An idle worker is alive and silent: end of file (or anything) waiting on its
+        pipe means it died, or is about to be of no use."""
+        return self.process.is_alive() and not self.wire.readable(0)
+
     def wait_ready(self, timeout: float) -> bool:
         try:
             return self.wire.readable(timeout) and self.wire.recv() == ("ready",)
@@ -105,16 +110,34 @@ class WorkerPool:
             self._all.discard(worker)
 
     def acquire(self, timeout: float) -> Worker | None:
+        """An idle, live worker, or None when none is free within ``timeout``.
+
+        A worker that died while idle (killed, out of memory) is replaced in the background
+        and the next idle one is tried: a call never goes to a dead worker.
+        """
         deadline = time.monotonic() + timeout
         while not self._closed.is_set():
             try:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 return None
-            # A worker that died while idle shows up as EOF on its first read.
+            if not worker.usable():
+                log.warning(
+                    "idle worker pid=%s is gone (%s); replacing it",
+                    worker.process.pid,
+                    worker.exit_description(),
+                )
+                self._discard(worker)
+                threading.Thread(target=self._replace, daemon=True).start()
+                continue
             worker.calls += 1
             return worker
         return None
+
+    def pids(self) -> list[int]:
+        """Process ids of the workers the pool holds (idle or busy), for operators and tests."""
+        with self._lock:
+            return sorted(w.process.pid for w in self._all if w.process.pid is not None)
 
     def release(self, worker: Worker, *, reusable: bool) -> None:
         if reusable and worker.calls < self._max_calls and not self._closed.is_set():
