@@ -53,6 +53,9 @@ class QueryTooCostly(InvalidInput):
         )
 
 
+_SIZED = frozenset({list, dict, str})
+
+
 def _shallow_size(value: Any) -> int:
     return len(value) if isinstance(value, list | dict | str) else 0
 
@@ -94,9 +97,16 @@ class BudgetedInterpreter(TreeInterpreter):
         self.left = left
         return total
 
-    def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        result = super().visit(node, *args, **kwargs)
-        self.charge(1 + _shallow_size(result))
+    def visit(self, node: dict[str, Any], value: Any) -> Any:
+        # Visitor.visit, inlined with the charge: this runs once per step.
+        method = self._method_cache.get(node["type"])
+        if method is None:
+            method = getattr(self, f"visit_{node['type']}", self.default_visit)
+            self._method_cache[node["type"]] = method
+        result = method(node, value)
+        self.left -= 1 + len(result) if type(result) in _SIZED else 1
+        if self.left < 0:
+            raise QueryTooCostly(self.budget)
         return result
 
     def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
