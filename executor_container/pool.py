@@ -15,6 +15,8 @@ from executor_container.worker import WorkerLimits, worker_main
 
 log = logging.getLogger("aion.executor.pool")
 READY_TIMEOUT_S = 60.0
+REPLACE_RETRY_S = 0.5
+REPLACE_RETRY_MAX_S = 30.0
 
 
 class Worker:
@@ -32,6 +34,7 @@ class Worker:
         calls_reader.close()
         replies_writer.close()
         self.calls = 0
+        self.ready = False
         self.wire = Wire(self._replies.fileno(), self._calls.fileno())
 
     def usable(self) -> bool:
@@ -41,9 +44,10 @@ class Worker:
 
     def wait_ready(self, timeout: float) -> bool:
         try:
-            return self.wire.readable(timeout) and self.wire.recv() == ("ready",)
+            self.ready = self.wire.readable(timeout) and self.wire.recv() == ("ready",)
         except (EOFError, OSError):
-            return False
+            self.ready = False
+        return self.ready
 
     def exit_description(self) -> str:
         """How the process ended, e.g. "signal SIGKILL" (waits briefly for it to end)."""
@@ -94,15 +98,19 @@ class WorkerPool:
         return worker
 
     def _replace(self) -> None:
-        # In the background: the caller already has its answer.
-        if self._closed.is_set():
-            return
-        worker = self._new_worker()
-        if worker.wait_ready(READY_TIMEOUT_S) and not self._closed.is_set():
-            self._idle.put(worker)
-        else:
+        # In the background: the caller already has its answer. A replacement that fails
+        # to start is tried again (backing off) so the pool never stays short of a worker.
+        delay = REPLACE_RETRY_S
+        while not self._closed.is_set():
+            worker = self._new_worker()
+            if worker.wait_ready(READY_TIMEOUT_S) and not self._closed.is_set():
+                self._idle.put(worker)
+                return
             log.error("replacement worker failed to start (%s)", worker.exit_description())
             self._discard(worker)
+            if self._closed.wait(delay):
+                return
+            delay = min(delay * 2, REPLACE_RETRY_MAX_S)
 
     def _discard(self, worker: Worker) -> None:
         worker.stop()
@@ -135,9 +143,10 @@ class WorkerPool:
         return None
 
     def pids(self) -> list[int]:
-        """Process ids of the workers the pool holds (idle or busy), for operators and tests."""
+        """Process ids of the live, started workers (idle or busy; not those starting)."""
         with self._lock:
-            return sorted(w.process.pid for w in self._all if w.process.pid is not None)
+            workers = [w for w in self._all if w.ready and w.process.pid]
+        return sorted(w.process.pid for w in workers if w.process.is_alive())
 
     def release(self, worker: Worker, *, reusable: bool) -> None:
         if reusable and worker.calls < self._max_calls and not self._closed.is_set():

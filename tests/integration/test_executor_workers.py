@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.executor_client import ExecEvent, ExecutorClient
 from executor_container.config import ExecutorConfig
+from executor_container.pool import Worker
 from executor_container.registry import catalogue
 from executor_container.server import RunningExecutor, start_executor
 from tests.integration.executor_support import FILES_BUCKET, TEST_MODULES, TOKEN
@@ -136,3 +137,28 @@ def test_a_worker_lost_before_its_module_began_is_retryable(
     assert events[-1].error_code == "worker_lost"
     assert events[-1].retryable is True
     assert_every_worker_answers(client)
+
+
+def test_a_replacement_that_fails_to_start_is_tried_again(
+    executor: RunningExecutor, client: ExecutorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = full_pool(executor)
+    real_wait_ready = Worker.wait_ready
+    failures = []
+
+    def fail_once(worker: Worker, timeout: float) -> bool:
+        if not failures:
+            failures.append(worker.process.pid)
+            worker.process.kill()  # as if it died while starting
+            return False
+        return real_wait_ready(worker, timeout)
+
+    monkeypatch.setattr(Worker, "wait_ready", fail_once)
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    for pid in before:
+        wait_until(lambda pid=pid: gone(pid))
+    assert_every_worker_answers(client)
+    wait_until(lambda: len(executor.pool.pids()) == WORKERS)
+    assert len(failures) == 1
+    assert not set(executor.pool.pids()) & {*before, *failures}
