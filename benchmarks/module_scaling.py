@@ -3,7 +3,8 @@
 For each module and input shape the input doubles from 16 KiB up to ``--max-mb`` (default
 8 MiB; the largest input a module takes is its ``max_input_bytes``, printed, and the REST
 API takes at most 256 KiB inline): printed are the sizes, seconds and seconds per MB of
-each run, then, per curve, the cost per MB at the largest size and its growth from the
+each run (CPU seconds: the machine may be shared; wall seconds beside them), then, per
+curve, the cost per MB at the largest size and its growth from the
 smallest timed size (about 1.0 for a linear module, about the size ratio for a quadratic
 one). A curve over ``--flag-s-per-mb`` (default 1.0) or growing more than 2x is flagged.
 
@@ -11,8 +12,8 @@ one). A curve over ``--flag-s-per-mb`` (default 1.0) or growing more than 2x is 
 same machine in the same run: the previous phone pattern on runs of "1- " and upstream
 VADER on a text without a sentence break (each stops after a run over ``--run-cap`` s).
 
-Bounded: a curve stops doubling once a run takes more than ``--run-cap`` seconds (default
-5). Modules run in this process, called as the worker calls them (no gRPC), one run per
+Bounded: a curve stops doubling once a run takes more than ``--run-cap`` CPU seconds
+(default 5). Modules run in this process, called as the worker calls them (no gRPC), one run per
 size after one warm-up run. math.evaluate (64 KiB max, owned by the router's grammar) is
 not timed here.
 
@@ -198,16 +199,25 @@ CURVES: list[tuple[str, str, bool, Callable[[int], bytes], dict[str, Any]]] = [
 ]
 
 
-def time_call(module: str, data: bytes, params: dict[str, Any]) -> tuple[float, str]:
-    spec = catalogue()[module]
-    validated = spec.params.model_validate(params)
-    started = time.perf_counter()
+def measure(run: Callable[[], object]) -> tuple[float, float, str]:
+    """(CPU seconds of this process, wall seconds, outcome) of one run.
+
+    CPU time is the figure: the machine may be shared (other processes stretch wall time,
+    not the CPU a module needs). polars' threads count in it too.
+    """
+    cpu, wall = time.process_time(), time.perf_counter()
     try:
-        spec.run(Source(data), validated, Context())
+        run()
         outcome = "ok"
     except Exception as exc:  # a refusal (invalid input, too costly) is an outcome too
         outcome = type(exc).__name__
-    return time.perf_counter() - started, outcome
+    return time.process_time() - cpu, time.perf_counter() - wall, outcome
+
+
+def time_call(module: str, data: bytes, params: dict[str, Any]) -> tuple[float, float, str]:
+    spec = catalogue()[module]
+    validated = spec.params.model_validate(params)
+    return measure(lambda: spec.run(Source(data), validated, Context()))
 
 
 def sizes(max_bytes: int) -> Iterator[int]:
@@ -217,36 +227,37 @@ def sizes(max_bytes: int) -> Iterator[int]:
         size *= 2
 
 
+Point = tuple[int, float, float, str]  # bytes, CPU seconds, wall seconds, outcome
+
+
 def curve(
     module: str, maker: Callable[[int], bytes], params: dict[str, Any], max_bytes: int, cap: float
-) -> list[tuple[int, float, str]]:
+) -> list[Point]:
     time_call(module, maker(16 * KiB), params)  # warm-up: imports, caches
     points = []
     for size in sizes(max_bytes):
         data = maker(size)
-        seconds, outcome = time_call(module, data, params)
-        points.append((len(data), seconds, outcome))
-        if seconds > cap:
+        cpu, wall, outcome = time_call(module, data, params)
+        points.append((len(data), cpu, wall, outcome))
+        if cpu > cap:
             break
     return points
 
 
-def report(
-    label: str, points: list[tuple[int, float, str]], flag_s_per_mb: float
-) -> tuple[float, float, bool]:
+def report(label: str, points: list[Point], flag_s_per_mb: float) -> tuple[float, float, bool]:
     print(f"  {label}")
-    print(f"    {'bytes':>10} {'seconds':>9} {'s/MB':>7}  outcome")
-    for size, seconds, outcome in points:
-        print(f"    {size:>10} {seconds:>9.4f} {seconds / size * MB:>7.3f}  {outcome}")
-    timed = [(size, seconds) for size, seconds, _ in points if seconds >= 0.01] or [
-        (size, seconds) for size, seconds, _ in points
+    print(f"    {'bytes':>10} {'cpu s':>9} {'cpu s/MB':>9} {'wall s':>9}  outcome")
+    for size, cpu, wall, outcome in points:
+        print(f"    {size:>10} {cpu:>9.4f} {cpu / size * MB:>9.3f} {wall:>9.4f}  {outcome}")
+    timed = [(size, cpu) for size, cpu, _, _ in points if cpu >= 0.02] or [
+        (size, cpu) for size, cpu, _, _ in points
     ]
     first = timed[0][1] / timed[0][0] * MB
     last = timed[-1][1] / timed[-1][0] * MB
     growth = last / first if first else 1.0
     flagged = last > flag_s_per_mb or growth > 2.0
     mark = "FLAG" if flagged else "ok"
-    print(f"    -> {last:.3f} s/MB at {timed[-1][0]} bytes, growth x{growth:.2f}: {mark}")
+    print(f"    -> {last:.3f} CPU s/MB at {timed[-1][0]} bytes, growth x{growth:.2f}: {mark}")
     return last, growth, flagged
 
 
@@ -264,14 +275,12 @@ def before(max_bytes: int, cap: float, flag: float) -> None:
         ("upstream VADER, no sentence break", lambda d: upstream.polarity_scores(d.decode())),
     ):
         unit = "1- " if "phone" in label else "good but not bad "
-        points = []
+        points: list[Point] = []
         for size in sizes(max_bytes):
             data = repeat(unit)(size)
-            started = time.perf_counter()
-            run(data)
-            seconds = time.perf_counter() - started
-            points.append((len(data), seconds, "ok"))
-            if seconds > cap:
+            cpu, wall, outcome = measure(lambda data=data, run=run: run(data))
+            points.append((len(data), cpu, wall, outcome))
+            if cpu > cap:
                 break
         report(label, points, flag)
 
@@ -317,7 +326,7 @@ def main() -> int:
         summary.append((module, label, last, growth))
         if flag:
             flagged.append(f"{module} {label}")
-    print("summary (s/MB at the largest size, growth from the smallest timed size):")
+    print("summary (CPU s/MB at the largest size, growth from the smallest timed size):")
     for module, label, last, growth in summary:
         print(f"  {module:<17} {label:<42} {last:>7.3f} s/MB  x{growth:.2f}")
     print(f"load at the end {os.getloadavg()[0]:.1f}")
