@@ -35,6 +35,8 @@ class Worker:
         replies_writer.close()
         self.calls = 0
         self.ready = False
+        self._stop_lock = threading.Lock()
+        self._stopped = False
         self.wire = Wire(self._replies.fileno(), self._calls.fileno())
 
     def usable(self) -> bool:
@@ -63,6 +65,12 @@ class Worker:
         return f"exit code {code}"
 
     def stop(self) -> None:
+        # Once, whoever asks first (closing the pool and a failed replacement can race):
+        # closing a descriptor twice could close one that was reused meanwhile.
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
         if self.process.is_alive():
             self.process.kill()
         self.process.join(2.0)
@@ -105,6 +113,9 @@ class WorkerPool:
             worker = self._new_worker()
             if worker.wait_ready(READY_TIMEOUT_S) and not self._closed.is_set():
                 self._idle.put(worker)
+                return
+            if self._closed.is_set():  # shutting down: close() stops every worker
+                self._discard(worker)
                 return
             log.error("replacement worker failed to start (%s)", worker.exit_description())
             self._discard(worker)
