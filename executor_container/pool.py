@@ -15,6 +15,8 @@ from executor_container.worker import WorkerLimits, worker_main
 
 log = logging.getLogger("aion.executor.pool")
 READY_TIMEOUT_S = 60.0
+REPLACE_RETRY_S = 0.5
+REPLACE_RETRY_MAX_S = 30.0
 
 
 class Worker:
@@ -32,13 +34,22 @@ class Worker:
         calls_reader.close()
         replies_writer.close()
         self.calls = 0
+        self.ready = False
+        self._stop_lock = threading.Lock()
+        self._stopped = False
         self.wire = Wire(self._replies.fileno(), self._calls.fileno())
+
+    def usable(self) -> bool:
+        """An idle worker is alive and silent: end of file (or anything) waiting on its
+        pipe means it died, or is about to be of no use."""
+        return self.process.is_alive() and not self.wire.readable(0)
 
     def wait_ready(self, timeout: float) -> bool:
         try:
-            return self.wire.readable(timeout) and self.wire.recv() == ("ready",)
+            self.ready = self.wire.readable(timeout) and self.wire.recv() == ("ready",)
         except (EOFError, OSError):
-            return False
+            self.ready = False
+        return self.ready
 
     def exit_description(self) -> str:
         """How the process ended, e.g. "signal SIGKILL" (waits briefly for it to end)."""
@@ -54,6 +65,12 @@ class Worker:
         return f"exit code {code}"
 
     def stop(self) -> None:
+        # Once, whoever asks first (closing the pool and a failed replacement can race):
+        # closing a descriptor twice could close one that was reused meanwhile.
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
         if self.process.is_alive():
             self.process.kill()
         self.process.join(2.0)
@@ -89,15 +106,22 @@ class WorkerPool:
         return worker
 
     def _replace(self) -> None:
-        # In the background: the caller already has its answer.
-        if self._closed.is_set():
-            return
-        worker = self._new_worker()
-        if worker.wait_ready(READY_TIMEOUT_S) and not self._closed.is_set():
-            self._idle.put(worker)
-        else:
+        # In the background: the caller already has its answer. A replacement that fails
+        # to start is tried again (backing off) so the pool never stays short of a worker.
+        delay = REPLACE_RETRY_S
+        while not self._closed.is_set():
+            worker = self._new_worker()
+            if worker.wait_ready(READY_TIMEOUT_S) and not self._closed.is_set():
+                self._idle.put(worker)
+                return
+            if self._closed.is_set():  # shutting down: close() stops every worker
+                self._discard(worker)
+                return
             log.error("replacement worker failed to start (%s)", worker.exit_description())
             self._discard(worker)
+            if self._closed.wait(delay):
+                return
+            delay = min(delay * 2, REPLACE_RETRY_MAX_S)
 
     def _discard(self, worker: Worker) -> None:
         worker.stop()
@@ -105,16 +129,35 @@ class WorkerPool:
             self._all.discard(worker)
 
     def acquire(self, timeout: float) -> Worker | None:
+        """An idle, live worker, or None when none is free within ``timeout``.
+
+        A worker that died while idle (killed, out of memory) is replaced in the background
+        and the next idle one is tried: a call never goes to a dead worker.
+        """
         deadline = time.monotonic() + timeout
         while not self._closed.is_set():
             try:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 return None
-            # A worker that died while idle shows up as EOF on its first read.
+            if not worker.usable():
+                log.warning(
+                    "idle worker pid=%s is gone (%s); replacing it",
+                    worker.process.pid,
+                    worker.exit_description(),
+                )
+                self._discard(worker)
+                threading.Thread(target=self._replace, daemon=True).start()
+                continue
             worker.calls += 1
             return worker
         return None
+
+    def pids(self) -> list[int]:
+        """Process ids of the live, started workers (idle or busy; not those starting)."""
+        with self._lock:
+            workers = [w for w in self._all if w.ready and w.process.pid]
+        return sorted(w.process.pid for w in workers if w.process.is_alive())
 
     def release(self, worker: Worker, *, reusable: bool) -> None:
         if reusable and worker.calls < self._max_calls and not self._closed.is_set():

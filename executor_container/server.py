@@ -1,10 +1,27 @@
-"""The gRPC executor: Execute / ListModules, health, optional reflection, graceful drain."""
+"""The gRPC executor: Execute / ListModules, health, optional reflection, graceful drain.
+
+How an Execute call ends (one shape per cause, whichever side notices first):
+
+- the module's result or refusal: a ``result`` or ``error`` event;
+- the module's own time limit (``timeout_seconds``): an ``error`` event ``timeout``, not
+  retryable (the module is too slow for its input);
+- the caller's deadline (the gRPC deadline or ``deadline_unix_ms``, when it comes before the
+  module's limit): the call ends with status DEADLINE_EXCEEDED, the same status gRPC gives
+  the caller when its own timer fires first; the caller knows whether another attempt would
+  get more time;
+- no worker free before the caller's deadline: status RESOURCE_EXHAUSTED ``busy``, sent a
+  margin before that deadline;
+- the worker died before the module began (``worker_lost``, retryable: nothing ran) or while
+  it ran (``module_crashed``, the module's failure). An idle worker found dead is replaced
+  before any call is handed to it.
+"""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +47,10 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Executor"].full_name
 TOKEN_METADATA_KEY = "x-bridge-token"  # noqa: S105 (a header name)
 ERROR_CODE_METADATA_KEY = "aion-error-code"
 POLL_INTERVAL_S = 0.05
+# Time kept back from the caller's deadline to refuse a call no worker could take.
+REFUSAL_MARGIN_S = 0.25
+# Marks, in the relay, that the caller's deadline passed (see ``ExecutorService._relay``).
+_CALLER_DEADLINE = object()
 MAX_S3_KEY_CHARS = 1024
 # Validated params by (module, params JSON): callers repeat the same few params, and
 # validation is deterministic. Bounded in entries and key size.
@@ -237,15 +258,23 @@ class ExecutorService(pb_grpc.ExecutorServicer):
             ) from exc
         return ("s3", bucket, key), int(head["ContentLength"])
 
-    def _budget(self, spec: ModuleSpec, request: Any, context: grpc.ServicerContext) -> float:
-        """Seconds the module may run: the earliest of all deadlines."""
-        budget = spec.timeout_seconds
+    def _budget(
+        self, spec: ModuleSpec, request: Any, context: grpc.ServicerContext
+    ) -> tuple[float, bool]:
+        """(seconds the module may run, whether the caller's deadline is what limits it).
+
+        The caller's deadline is the gRPC deadline and the request's ``deadline_unix_ms``,
+        whichever is earlier; the module's own limit is ``timeout_seconds``.
+        """
+        caller = math.inf
         remaining = context.time_remaining()
         if remaining is not None:
-            budget = min(budget, remaining)
+            caller = remaining
         if request.deadline_unix_ms:
-            budget = min(budget, request.deadline_unix_ms / 1000 - time.time())
-        return budget
+            caller = min(caller, request.deadline_unix_ms / 1000 - time.time())
+        if caller < spec.timeout_seconds:
+            return caller, True
+        return spec.timeout_seconds, False
 
     def _run(
         self,
@@ -257,23 +286,30 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         context: grpc.ServicerContext,
     ) -> Iterator[Any]:
         started_at = time.monotonic()
-        budget = self._budget(spec, request, context)
+        budget, caller_bound = self._budget(spec, request, context)
         deadline = started_at + budget
-        # A call that spent its whole budget queued for a thread is refused, not started.
-        worker = self._pool.acquire(timeout=budget) if budget > 0 else None
+        # A call that cannot get a worker in time is refused, not started: before the
+        # caller's deadline (less a margin for the refusal to reach it), so the caller
+        # always hears "busy" (retryable) and never a deadline it could blame the module for.
+        wait = budget - min(REFUSAL_MARGIN_S, budget / 4) if caller_bound else budget
+        worker = self._pool.acquire(timeout=wait) if wait > 0 else None
         if worker is None:  # refused before it started: the client may try again later
-            message = f"all {self._pool.size} workers stayed busy for {max(budget, 0):.1f} s"
+            message = f"all {self._pool.size} workers stayed busy for {max(wait, 0):.1f} s"
             _abort(context, _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", message))
             return
         released = False
         try:
             call = CallRequest(spec.name, params, source, size, spec.cpu_seconds)
-            for event, final, reusable in self._relay(worker, call, deadline, spec, context):
+            relay = self._relay(worker, call, deadline, caller_bound, spec, context)
+            for event, final, reusable in relay:
                 if final:
                     # The worker is done: free it before the last event goes out, so a
                     # waiting call can use it while this one is still sending.
                     self._pool.release(worker, reusable=reusable)
                     released = True
+                if event is _CALLER_DEADLINE:
+                    _abort(context, _deadline_refusal(spec))
+                    return
                 if event is not None:
                     if event.HasField("result"):
                         event.result.duration_micros = int((time.monotonic() - started_at) * 1e6)
@@ -294,15 +330,18 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         worker: Worker,
         call: CallRequest,
         deadline: float,
+        caller_bound: bool,
         spec: ModuleSpec,
         context: grpc.ServicerContext,
     ) -> Iterator[tuple[Any, bool, bool]]:
         """(event or None, final, worker reusable): started, ..., the terminal event.
 
-        The final item is the terminal event, or None when the caller went away.
+        The final item is the terminal event; ``_CALLER_DEADLINE`` when the caller's
+        deadline passed (the call then ends with DEADLINE_EXCEEDED, exactly as when gRPC
+        itself ends it first); None when the caller went away.
         """
         started = self._started[spec.name]
-        announced = False
+        announced = begun = False
         try:
             # Hand the call over first: the worker computes while "started" is on the wire.
             worker.wire.send(call.to_wire())
@@ -311,7 +350,13 @@ class ExecutorService(pb_grpc.ExecutorServicer):
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    yield _error("timeout", f"{spec.name} did not finish in time"), True, False
+                    if caller_bound:
+                        yield _CALLER_DEADLINE, True, False
+                    else:
+                        message = (
+                            f"{spec.name} did not finish within its {spec.timeout_seconds:g} s"
+                        )
+                        yield _error("timeout", message), True, False
                     return
                 if not context.is_active():  # cancelled or past the gRPC deadline
                     yield None, True, False
@@ -320,7 +365,9 @@ class ExecutorService(pb_grpc.ExecutorServicer):
                     continue
                 message = worker.wire.recv()
                 kind = message[0]
-                if kind == "progress":
+                if kind == "begun":
+                    begun = True
+                elif kind == "progress":
                     progress = pb.Progress(fraction=message[1], message=message[2])
                     yield pb.ExecuteEvent(progress=progress), False, False
                 elif kind == "log":
@@ -340,16 +387,29 @@ class ExecutorService(pb_grpc.ExecutorServicer):
             if not announced:
                 yield started, False, False
             how = worker.exit_description()
-            hint = " (out of memory?)" if "SIGKILL" in how else ""
-            if "SIGXCPU" in how:
+            if not begun:
+                # Lost before the module ran (killed between the health check and the
+                # hand-over): nothing of the call happened, another attempt is safe.
+                message = f"the worker for {spec.name} died before the module started ({how})"
+                yield _error("worker_lost", message, retryable=True), True, False
+            elif "SIGXCPU" in how:
                 yield _error("cpu_limit", f"{spec.name} exceeded its CPU time limit"), True, False
             else:
+                hint = " (out of memory?)" if "SIGKILL" in how else ""
                 yield _error("module_crashed", f"{spec.name} crashed: {how}{hint}"), True, False
 
     def _result(self, text: str) -> Any:
         if len(text) > self._config.max_output_bytes:
             return _error("output_too_large", "result is larger than the output limit")
         return pb.ExecuteEvent(result=pb.Result(json=text))
+
+
+def _deadline_refusal(spec: ModuleSpec) -> _Refused:
+    return _Refused(
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "timeout",
+        f"{spec.name} did not finish before the caller's deadline",
+    )
 
 
 def _error(code: str, message: str, *, retryable: bool = False) -> Any:

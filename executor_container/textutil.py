@@ -9,6 +9,10 @@ WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 # A sentence ends at ., ! or ? followed by whitespace, or at a blank line.
 SENTENCE_BREAK_RE = re.compile(r"(?<=[.!?])\s+|\n[ \t\r\f\v]*\n\s*")
 HAS_WORD_RE = re.compile(r"\w")
+# Longer "sentences" (a text without punctuation, a list on single lines) are scored and
+# summarised in pieces of this many words: far above real sentences, and it keeps the cost
+# of one piece bounded whatever the input.
+MAX_SENTENCE_WORDS = 500
 
 STOPWORDS = frozenset(
     """
@@ -25,9 +29,29 @@ STOPWORDS = frozenset(
 )
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (stripped), skipping pieces without any word character."""
-    return [s.strip() for s in SENTENCE_BREAK_RE.split(text) if HAS_WORD_RE.search(s)]
+def split_sentences(text: str, max_words: int | None = None) -> list[str]:
+    """Sentences of ``text`` (stripped), skipping pieces without any word character.
+
+    With ``max_words``, a sentence of more words is cut into pieces of ``max_words`` words
+    (joined by single spaces); shorter sentences are returned as they are.
+    """
+    sentences = [s.strip() for s in SENTENCE_BREAK_RE.split(text) if HAS_WORD_RE.search(s)]
+    if max_words is None:
+        return sentences
+    # A sentence of more than max_words words has at least 2 * max_words characters.
+    if all(len(s) < 2 * max_words for s in sentences):
+        return sentences
+    bounded: list[str] = []
+    for sentence in sentences:
+        words = sentence.split() if len(sentence) >= 2 * max_words else ()
+        if len(words) <= max_words:
+            bounded.append(sentence)
+            continue
+        for start in range(0, len(words), max_words):
+            piece = " ".join(words[start : start + max_words])
+            if HAS_WORD_RE.search(piece):
+                bounded.append(piece)
+    return bounded
 
 
 def content_words(text: str) -> list[str]:

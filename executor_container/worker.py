@@ -5,8 +5,12 @@ out-of-memory or a runaway loop ends only the worker; the parent reports it and 
 Messages on the pipes (parent <-> worker, framed by ``wire.Wire``) are plain tuples:
 
   parent -> worker: ``CallRequest.to_wire()``; ``None`` to exit.
-  worker -> parent: ("ready",), ("progress", fraction, message), ("log", level, message),
+  worker -> parent: ("ready",), ("begun",) right before the module runs,
+                    ("progress", fraction, message), ("log", level, message),
                     ("result", json_text), ("error", code, message, retryable, recycle).
+
+The parent tells a worker that died before "begun" (the call is safe to run again) from a
+module that crashed its worker (the module's failure).
 """
 
 from __future__ import annotations
@@ -150,6 +154,7 @@ def run_call(call: CallRequest, conn: Wire, limits: WorkerLimits) -> tuple[Any, 
     _set_cpu_budget(call.cpu_seconds)
     try:
         params = spec.params.model_validate(call.params)
+        _send(conn, ("begun",))
         result = spec.run(WorkerInput(call.source, call.size), params, WorkerContext(conn))
         text = _RESULT_ENCODER.encode(result)
     except ModuleError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from executor_container.registry import MiB, ModuleContext, ModuleInput, ModuleSpec
-from executor_container.textutil import content_words, split_sentences
+from executor_container.textutil import MAX_SENTENCE_WORDS, content_words, split_sentences
 
 
 class Params(BaseModel):
@@ -18,8 +19,13 @@ class Params(BaseModel):
 
 
 def summarize(text: str, count: int) -> tuple[list[str], int]:
-    """(chosen sentences in their original order, total sentences)."""
-    sentences = split_sentences(text)
+    """(chosen sentences in their original order, total sentences).
+
+    Linear in the text: one pass to split and count words, one score per sentence; a
+    sentence of more than ``MAX_SENTENCE_WORDS`` words counts as pieces of that length, so
+    the summary stays a summary whatever the input.
+    """
+    sentences = split_sentences(text, max_words=MAX_SENTENCE_WORDS)
     if len(sentences) <= count:
         return sentences, len(sentences)
     words = [content_words(s) for s in sentences]
@@ -32,7 +38,8 @@ def summarize(text: str, count: int) -> tuple[list[str], int]:
         ws = words[index]
         return sum(frequency[w] / top for w in ws) / math.sqrt(len(ws)) if ws else 0.0
 
-    ranked = sorted(range(len(sentences)), key=lambda i: (-score(i), i))[:count]
+    # The ``count`` best (ties: the earlier sentence), without sorting every sentence.
+    ranked = heapq.nsmallest(count, range(len(sentences)), key=lambda i: (-score(i), i))
     return [sentences[i] for i in sorted(ranked)], len(sentences)
 
 

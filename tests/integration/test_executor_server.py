@@ -8,12 +8,20 @@ import threading
 import time
 from collections.abc import Iterator
 
+import grpc
 import pytest
 
 from chalicelib.executor_client import ExecEvent, ExecutorClient, ExecutorError
 from executor_container.config import ExecutorConfig
+from executor_container.proto_gen import executor_pb2 as pb
+from executor_container.proto_gen import executor_pb2_grpc as pb_grpc
 from executor_container.registry import catalogue
-from executor_container.server import RunningExecutor, start_executor
+from executor_container.server import (
+    ERROR_CODE_METADATA_KEY,
+    TOKEN_METADATA_KEY,
+    RunningExecutor,
+    start_executor,
+)
 from tests.integration.executor_support import FILES_BUCKET, TEST_MODULES, TOKEN
 
 CATALOGUE = {
@@ -281,17 +289,67 @@ def test_log_events_are_relayed(client: ExecutorClient) -> None:
     assert events[-1].result == {"size": 2, "text": "hi"}
 
 
-def test_deadline_exceeded_stops_the_call(client: ExecutorClient, tmp_path) -> None:
-    marker = tmp_path / "finished"
-    started = time.monotonic()
+def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within the deadline")
+        time.sleep(0.02)
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_deadline_exceeded_stops_the_call(client: ExecutorClient) -> None:
+    # The gRPC deadline and deadline_unix_ms are the same instant here: whichever side
+    # notices first (the client's timer or the server's budget), the caller gets the same
+    # DEADLINE_EXCEEDED, i.e. ExecutorError("timeout"), never an error event.
+    events: list[ExecEvent] = []
+    stream = client.execute(
+        task_id="t-1",
+        attempt=1,
+        module="test.sleep",
+        params={"seconds": 30, "steps": 1, "log_pid": True},
+        timeout_s=0.5,
+    )
     with pytest.raises(ExecutorError) as info:
-        run(client, "test.sleep", timeout_s=0.5, params={"seconds": 2, "marker": str(marker)})
-    assert time.monotonic() - started < 3.0  # generous: shared CI machines are slow
-    assert info.value.code == "timeout"
-    assert info.value.retryable is False
-    time.sleep(2.2)
-    assert not marker.exists()  # the worker was stopped, not left running
+        events.extend(stream)
+    assert (info.value.code, info.value.retryable) == ("timeout", False)
+    assert all(event.kind != "error" for event in events)
+    pid = int(next(e.message for e in events if e.kind == "log").split()[1])
+    wait_until(lambda: process_gone(pid))  # the worker was stopped, not left running
     assert result_of(client, "math.evaluate", params={"expression": "1+1"})["value"] == 2
+
+
+def test_the_servers_own_deadline_ends_the_call_as_grpc_would(
+    executor: RunningExecutor,
+) -> None:
+    # deadline_unix_ms far before the gRPC deadline: only the server can end this call,
+    # and it ends it with the status the client's own timer would have produced.
+    channel = grpc.insecure_channel(f"127.0.0.1:{executor.port}")
+    try:
+        stub = pb_grpc.ExecutorStub(channel)
+        request = pb.ExecuteRequest(
+            task_id="t-d",
+            attempt=1,
+            module="test.sleep",
+            params_json='{"seconds": 30, "steps": 1}',
+            deadline_unix_ms=int((time.time() + 0.5) * 1000),
+        )
+        call = stub.Execute(request, timeout=30, metadata=((TOKEN_METADATA_KEY, TOKEN),))
+        events: list[object] = []
+        with pytest.raises(grpc.RpcError) as info:
+            events.extend(call)
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert (ERROR_CODE_METADATA_KEY, "timeout") in tuple(info.value.trailing_metadata())
+        assert [event.WhichOneof("event") for event in events] == ["started"]
+    finally:
+        channel.close()
 
 
 def test_module_time_limit_is_an_error_event(client: ExecutorClient) -> None:
@@ -300,40 +358,55 @@ def test_module_time_limit_is_an_error_event(client: ExecutorClient) -> None:
     assert events[-1].error_code == "timeout"
 
 
-def test_client_cancellation_stops_the_module(client: ExecutorClient, tmp_path) -> None:
-    marker = tmp_path / "finished"
+def test_client_cancellation_stops_the_module(client: ExecutorClient) -> None:
     cancel = threading.Event()
-    seen: list[str] = []
+    seen: list[ExecEvent] = []
 
     def consume() -> None:
         for event in client.execute(
             task_id="t-2",
             attempt=1,
             module="test.sleep",
-            params={"seconds": 1.5, "steps": 10, "marker": str(marker)},
-            timeout_s=10,
+            params={"seconds": 30, "steps": 100, "log_pid": True},
+            timeout_s=25,
             cancel=cancel,
         ):
-            seen.append(event.kind)
+            seen.append(event)
             if event.kind == "progress":
                 cancel.set()
 
     with pytest.raises(ExecutorError) as info:
         consume()
     assert info.value.code == "cancelled"
-    assert "started" in seen
-    time.sleep(2)
-    assert not marker.exists()
+    assert seen[0].kind == "started"
+    pid = int(next(e.message for e in seen if e.kind == "log").split()[1])
+    wait_until(lambda: process_gone(pid))  # the worker was stopped, not left running
+
+
+def occupy_workers(client: ExecutorClient, count: int, seconds: float) -> list[threading.Thread]:
+    """Threads each running a test.sleep call; returns once every call has started."""
+    started = threading.Barrier(count + 1)
+
+    def occupy() -> None:
+        for event in client.execute(
+            task_id="t-busy",
+            attempt=1,
+            module="test.sleep",
+            params={"seconds": seconds, "steps": 1},
+            timeout_s=20,
+        ):
+            if event.kind == "started":
+                started.wait(timeout=20)
+
+    blockers = [threading.Thread(target=occupy) for _ in range(count)]
+    for thread in blockers:
+        thread.start()
+    started.wait(timeout=20)
+    return blockers
 
 
 def test_all_workers_busy_is_a_retryable_refusal(client: ExecutorClient) -> None:
-    def occupy() -> None:
-        run(client, "test.sleep", params={"seconds": 1.5, "steps": 1})
-
-    blockers = [threading.Thread(target=occupy) for _ in range(2)]
-    for thread in blockers:
-        thread.start()
-    time.sleep(0.3)
+    blockers = occupy_workers(client, 2, seconds=1.5)
     try:
         with pytest.raises(ExecutorError) as info:
             run(client, "test.sleep_short_limit", params={"seconds": 0.1, "steps": 1})
@@ -411,18 +484,18 @@ def test_health_and_catalogue_answer_while_every_execute_thread_is_busy(
     client: ExecutorClient,
 ) -> None:
     # 2 workers -> 4 Execute threads: 2 calls run, 2 wait for a worker, 2 wait for a thread.
-    blockers = [
+    blockers = occupy_workers(client, 2, seconds=1.5)
+    waiting = [
         threading.Thread(target=run, args=(client, "test.sleep"), kwargs={"params": {"seconds": 1}})
-        for _ in range(6)
+        for _ in range(4)
     ]
-    for thread in blockers:
+    for thread in waiting:
         thread.start()
-    time.sleep(0.3)
+    blockers += waiting
     try:
-        started = time.monotonic()
+        # Each answer within its own short gRPC deadline, or the call raises.
         assert client.health(timeout_s=0.5) is True
         assert "text.stats" in {info.name for info in client.list_modules(timeout_s=0.5)}
-        assert time.monotonic() - started < 0.9
     finally:
         for thread in blockers:
             thread.join()

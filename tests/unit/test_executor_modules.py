@@ -130,7 +130,7 @@ def test_extract_edge_cases() -> None:
     assert found["emails"] == []
     assert found["urls"] == ["www.example.org/a"]
     assert found["hashtags"] == []
-    assert text_extract.extract("") == {kind: [] for kind in text_extract.PATTERNS}
+    assert text_extract.extract("") == {kind: [] for kind in text_extract.KINDS}
 
 
 def test_sentiment_labels() -> None:
@@ -214,3 +214,23 @@ def test_math_expression_from_free_text() -> None:
     assert result == {"value": 42, "expression": "40 + 2"}
     with pytest.raises(InvalidInput, match="no expression"):
         math_evaluate.run(BytesInput(b""), math_evaluate.Params(), Progress())
+
+
+def test_csv_profile_refuses_a_csv_wider_than_its_limit_before_parsing_rows() -> None:
+    width = data_csv_profile.MAX_COLUMNS
+    header = ",".join(f"c{i}" for i in range(width))
+    row = ",".join("1" for _ in range(width))
+    at_limit = data_csv_profile.profile(f"{header}\n{row}\n".encode())
+    assert len(at_limit["columns"]) == width
+    assert at_limit["columns"][-1]["min"] == 1
+    with pytest.raises(InvalidInput, match=f"CSV has {width + 1} columns"):
+        data_csv_profile.profile(f"{header},extra\n{row},1\n".encode())
+
+
+def test_csv_profile_hostile_shapes_are_answers_or_invalid_input() -> None:
+    assert data_csv_profile.profile(b"a\n" + b"1\n" * 200_000)["rows"] == 200_000
+    long_field = data_csv_profile.profile(b"a,b\n" + b"x" * 2_000_000 + b",1\n")
+    assert long_field["columns"][0]["distinct"] == 1
+    with pytest.raises(InvalidInput, match="malformed CSV") as info:
+        data_csv_profile.profile(b"a\n" + b'"x' * 100_000 + b"\n1\n")
+    assert len(info.value.message) < 300
