@@ -79,15 +79,6 @@ class PurgeReport:
     files_deleted: int = 0
     subscriptions_deleted: int = 0
 
-    def merge(self, other: PurgeReport) -> None:
-        self.projects += other.projects
-        self.finished += other.finished
-        self.cancel_requested += other.cancel_requested
-        self.canceled += other.canceled
-        self.tasks_deleted += other.tasks_deleted
-        self.files_deleted += other.files_deleted
-        self.subscriptions_deleted += other.subscriptions_deleted
-
 
 class _Budget:
     def __init__(self, items: int, deadline: float | None) -> None:

@@ -17,7 +17,7 @@ RECENT = 20  # finished tasks per terminal status in the duration sample
 
 def project_stats(principal: Principal, project_id: str) -> StatsOut:
     project = get_project_for(principal, project_id)
-    counts = {
+    counts: dict[str, int] = {
         status: Task.by_project_status.count(project_status_key(project.id, status))
         for status in STATUSES
     }

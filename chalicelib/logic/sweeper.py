@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pynamodb.expressions.update import Action
+
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.logic import lifecycle
@@ -127,6 +129,7 @@ def _take_back(task: Task, report: SweepReport) -> None:
     attempts = int(task.attempts or 1)
     max_attempts = get_config().max_attempts
     status: Status
+    actions: list[Action]
     if task.cancel_requested:
         status, actions = CANCELED, []
         event = EventDraft("status", "Canceled (its run stopped responding).", ACTOR)

@@ -250,6 +250,7 @@ def list_tasks(principal: Principal, query: TaskListQuery) -> TaskList:
     if query.project_id:
         project = get_project_for(principal, query.project_id)
         condition = Task.assignee_id == assignee if assignee else None
+        index: Any
         if status:
             hash_key, index = project_status_key(project.id, status), Task.by_project_status
         else:
@@ -382,8 +383,8 @@ def delete_task_children(task: Task) -> RemovedWithTask:
     from chalicelib.dal.realtime_models import Subscription, task_topic
 
     with Activity.batch_write() as batch:
-        for item in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
-            batch.delete(item)
+        for row in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
+            batch.delete(row)
     s3 = client("s3")
     bucket = get_settings().files_bucket
     files = list(File.by_task.query(task.id))
