@@ -358,7 +358,8 @@ def delete_task(principal: Principal, task_id: str) -> None:
     if task.status == RUNNING:
         raise InvalidState("Cancel the running task before deleting it.")
     try:
-        task.delete(condition=Task.status != RUNNING, add_version_condition=False)
+        # Never under a run: a running task is canceled first.
+        task.delete(condition=~lifecycle.status_is(RUNNING), add_version_condition=False)
     except Exception as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             raise InvalidState("The task started running; cancel it first.") from exc

@@ -316,3 +316,19 @@ def test_enqueue_sends_the_dispatch_message_of_the_attempt(realtime: Realtime) -
         QueueUrl=realtime.queue_url, WaitTimeSeconds=0
     )
     assert [json.loads(m["Body"]) for m in got["Messages"]] == [{"taskId": "tsk_1", "attempt": 3}]
+
+
+def test_a_task_that_started_running_meanwhile_is_not_deleted(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.auth.principal import Principal
+    from chalicelib.logic import tasks
+
+    task = seed_task(seed_project(owner="usr_owner"))
+    read = Task.get(task.id)  # queued, as the request read it
+    _put_in(task, RUNNING)  # dispatch claimed it since
+    monkeypatch.setattr(tasks, "get_task_for", lambda principal, task_id: read)
+    with pytest.raises(lifecycle.InvalidState, match="started running"):
+        tasks.delete_task(Principal(user_id="usr_owner", role="member"), task.id)
+    assert Task.get(task.id).status == RUNNING
+    assert len(activity_of(task.id)) == 1
