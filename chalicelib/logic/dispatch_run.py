@@ -40,7 +40,13 @@ from chalicelib.logic.lifecycle import (
     not_cancelled,
     status_is,
 )
-from chalicelib.models.tasks import DispatchMessage, EventDraft, Status, TelemetryEvent
+from chalicelib.models.tasks import (
+    DispatchMessage,
+    EventDraft,
+    EventKind,
+    Status,
+    TelemetryEvent,
+)
 from chalicelib.shared.failures import Failure
 
 if TYPE_CHECKING:
@@ -247,7 +253,7 @@ class Run:
 
     def emit(
         self,
-        kind: str,
+        kind: EventKind,
         message: str,
         *,
         progress: float | None = None,
@@ -255,7 +261,7 @@ class Run:
         data: Any = None,
     ) -> None:
         """A progress or log event of the running attempt; ``LeaseLost`` if no longer held."""
-        draft = EventDraft(kind, message, actor, progress=progress, data=data)  # type: ignore[arg-type]
+        draft = EventDraft(kind, message, actor, progress=progress, data=data)
         try:
             written = lifecycle.transition(
                 self.task,

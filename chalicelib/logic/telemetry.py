@@ -15,18 +15,26 @@ from chalicelib.dal.models import Activity, Task
 from chalicelib.dal.task_updates import ConditionFailed, append_event, event_of
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.logic import fanout, lifecycle
+from chalicelib.logic.connections import (
+    close_user_connections,
+    drop_project_subscriptions,
+    forget_connection,
+)
+from chalicelib.logic.fanout import MAX_MESSAGE_BYTES, send
+from chalicelib.models.tasks import EventDraft, EventKind, TelemetryEvent
 
-# Used by the WebSocket handlers, account revocation and project membership (re-exported).
-from chalicelib.logic.connections import (
-    close_user_connections as close_user_connections,
-)
-from chalicelib.logic.connections import (
-    drop_project_subscriptions as drop_project_subscriptions,
-)
-from chalicelib.logic.connections import forget_connection as forget_connection
-from chalicelib.logic.fanout import MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES
-from chalicelib.logic.fanout import send as send
-from chalicelib.models.tasks import EventDraft, TelemetryEvent
+# The names app.py's WebSocket handlers, account revocation and project membership use here.
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "activity_to_event",
+    "close_user_connections",
+    "drop_project_subscriptions",
+    "events_for_task",
+    "events_of_task",
+    "forget_connection",
+    "record_external",
+    "send",
+]
 
 
 def events_of_task(
@@ -55,7 +63,7 @@ def activity_to_event(item: Activity) -> dict[str, Any]:
 def record_external(
     *,
     task_id: str,
-    kind: str,
+    kind: EventKind,
     message: str,
     actor: str,
     progress: float | None = None,
@@ -67,7 +75,7 @@ def record_external(
     final. The event takes the task's project and status in the write that gives it its seq.
     """
     draft = EventDraft(
-        kind=kind,  # type: ignore[arg-type]  # TelemetryIn allows worker kinds only
+        kind=kind,
         message=message,
         actor=actor,
         progress=progress,
