@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 AION_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint format proto venv admin bench clean browser-tools synth deploy
+.PHONY: dev test lint format proto openapi venv admin bench clean browser-tools synth deploy
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ admin: $(STAMP)
 # Regenerate the executor's gRPC stubs from proto/executor.proto (checked by a unit test).
 proto: $(STAMP)
 	$(PY) proto/generate.py
+
+# Regenerate docs/openapi.json from the route table and models (checked by a unit test).
+openapi: $(STAMP)
+	$(PY) -m scripts.openapi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

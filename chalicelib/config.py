@@ -30,6 +30,9 @@ class Settings:
     llm_endpoint: str
     max_body_bytes: int
     version: str
+    # Where GET /docs redirects when the API reference is hosted elsewhere (AWS: next to the
+    # console); empty = the API serves the page itself.
+    docs_url: str
 
 
 @lru_cache(maxsize=1)
@@ -49,6 +52,7 @@ def get_settings() -> Settings:
         llm_endpoint=_env("AION_LLM_ENDPOINT"),
         max_body_bytes=int(_env("AION_MAX_BODY_BYTES", str(256 * 1024))),
         version=_env("AION_VERSION", "0.1.0"),
+        docs_url=_env("AION_DOCS_URL"),
     )
 
 

@@ -1,7 +1,15 @@
-"""OpenAPI 3.1 from the route table and the pydantic models (never hand-written)."""
+"""OpenAPI 3.1 from the route table and the pydantic models (never hand-written).
+
+Request and success-response examples are composed from the models' own examples
+(``json_schema_extra={"examples": ...}`` on a model, ``Field(examples=...)`` on a field): a
+model without one is built from its fields' examples, defaults and nested models, so a list or
+an envelope shows the example of what it holds. A required field with none of these is an
+error (``MissingExample``): every documented body has an example.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from chalicelib.http.routes import AUTH_ADMIN, AUTH_BRIDGE, AUTH_NONE, RouteTable, resolve_model
@@ -22,6 +30,58 @@ _ERROR_TEXT = {
     429: "Throttled; see Retry-After",
     503: "A dependency is unavailable",
 }
+
+
+class MissingExample(ValueError):
+    """A documented body whose model (or one of its required fields) has no example."""
+
+
+def example_of(schema: dict[str, Any], schemas: dict[str, Any], where: str = "") -> Any:
+    """An example value for ``schema`` (``$ref``s resolved against the components)."""
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        return example_of(schemas[name], schemas, name)
+    if "examples" in schema:
+        return copy.deepcopy(schema["examples"][0])
+    if "const" in schema:
+        return schema["const"]
+    if "default" in schema:
+        return copy.deepcopy(schema["default"])
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"]
+            nullable = len(options) < len(schema[key])
+            if nullable and not any(_has_example(o, schemas) for o in options):
+                return None
+            return example_of(options[0], schemas, where)
+    kind = schema.get("type")
+    if kind == "object" and "properties" in schema:
+        required = set(schema.get("required", ()))
+        return {
+            name: example_of(prop, schemas, f"{where}.{name}")
+            for name, prop in schema["properties"].items()
+            if name in required or _has_example(prop, schemas)
+        }
+    if kind == "array":
+        return [example_of(schema.get("items", {}), schemas, where)]
+    if kind == "object":
+        return {}  # a free-form mapping
+    if not schema:
+        return None  # any JSON value
+    raise MissingExample(f"{where or 'schema'}: no example, default, enum or model to build one")
+
+
+def _has_example(schema: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    ref = schema.get("$ref")
+    if ref:
+        return True  # a nested model always yields one (or MissingExample names its field)
+    if any(key in schema for key in ("examples", "const", "enum")):
+        return True
+    options = schema.get("anyOf") or schema.get("oneOf") or ()
+    return any(_has_example(o, schemas) for o in options if o.get("type") != "null")
 
 
 def _error_schema() -> dict[str, Any]:
@@ -45,8 +105,9 @@ def _error_schema() -> dict[str, Any]:
 def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
+    documented = [spec for spec in routes if spec.documented]
     wanted: list[tuple[type, str]] = []
-    for spec in routes:
+    for spec in documented:
         for ref, mode in ((spec.body, "validation"), (spec.response, "serialization")):
             model = resolve_model(ref)
             if model is not None and (model, mode) not in wanted:
@@ -54,9 +115,10 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
     refs, defs = models_json_schema(wanted, ref_template=_REF) if wanted else ({}, {})
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = _error_schema()
+    schemas = dict(sorted(schemas.items()))  # a stable document: docs/openapi.json is diffed
 
     paths: dict[str, dict[str, Any]] = {}
-    for spec in routes:
+    for spec in documented:
         operation: dict[str, Any] = {
             "operationId": spec.name,
             "summary": spec.summary,
@@ -76,12 +138,13 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
         if body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": refs[(body, "validation")]}},
+                "content": {"application/json": _media(refs[(body, "validation")], schemas, spec)},
             }
         success: dict[str, Any] = {"description": "Success"}
         response = resolve_model(spec.response)
         if response is not None:
-            success["content"] = {"application/json": {"schema": refs[(response, "serialization")]}}
+            schema = refs[(response, "serialization")]
+            success["content"] = {"application/json": _media(schema, schemas, spec)}
         if spec.if_match:
             success["headers"] = {"ETag": {"schema": {"type": "string"}}}
         operation["responses"][str(spec.status)] = success
@@ -107,6 +170,15 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
             },
         },
     }
+
+
+def _media(schema: dict[str, Any], schemas: dict[str, Any], spec: Any) -> dict[str, Any]:
+    where = f"{spec.method} {spec.path}"
+    try:
+        example = example_of(schema, schemas, where)
+    except MissingExample as exc:
+        raise MissingExample(f"{where}: {exc}") from None
+    return {"schema": schema, "example": example}
 
 
 def _parameters(spec: Any) -> list[dict[str, Any]]:

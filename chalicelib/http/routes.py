@@ -1,6 +1,6 @@
 """The route table: one declaration per endpoint, used both to serve it and to describe it.
 
-app.py declares every route through this table (``RouteSpec``); ``openapi.build_document``
+chalicelib/api declares every route through this table (``RouteSpec``); ``openapi.build_document``
 turns the table into the OpenAPI document, so the document cannot drift from what is served.
 Models are named as ``"module:Class"`` strings and imported on first use, which keeps
 pydantic and the domain code out of the Lambda's cold start.
@@ -50,6 +50,9 @@ class RouteSpec:
     errors: tuple[int, ...] = ()  # extra error statuses the route can answer
     description: str = ""
     path_params: tuple[str, ...] = field(default=())
+    # False for what is served beside the API rather than part of it (the reference page's
+    # files): left out of the OpenAPI document.
+    documented: bool = True
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_MODES:

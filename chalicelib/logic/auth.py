@@ -1,12 +1,10 @@
-"""Login, refresh, logout and WebSocket tickets: plain values in, response dicts out.
+"""Login, refresh, logout and WebSocket tickets: plain values in, typed models out.
 
-The shapes are DESIGN.md's: ``{accessToken, refreshToken, tokenType: "Bearer", expiresIn,
-user}`` for login and refresh, ``{ticket, expiresIn}`` for a WebSocket ticket.
+``TokenOut`` (login and refresh) and ``TicketOut`` (a WebSocket ticket) are the response
+models; they turn camelCase only at the HTTP edge.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
@@ -19,6 +17,7 @@ from chalicelib.auth.tickets import issue_ws_ticket
 from chalicelib.auth.tokens import issue_access_token
 from chalicelib.dal.models import User, UserEmail
 from chalicelib.errors import Unauthorized
+from chalicelib.models.auth import TicketOut, TokenOut
 
 # The same answer for an unknown email and a wrong password.
 _BAD_CREDENTIALS = "Invalid email or password."
@@ -46,20 +45,19 @@ def _upgrade_hash(user: User, password: str) -> None:
             raise
 
 
-def _session(user: User, refresh_token: str) -> dict[str, Any]:
+def _session(user: User, refresh_token: str) -> TokenOut:
     from chalicelib.logic.users import user_out
 
     access_token, expires_in = issue_access_token(user.id, user.role)
-    return {
-        "accessToken": access_token,
-        "refreshToken": refresh_token,
-        "tokenType": "Bearer",
-        "expiresIn": expires_in,
-        "user": user_out(user).to_json(),
-    }
+    return TokenOut(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_in=expires_in,
+        user=user_out(user),
+    )
 
 
-def login(email: str, password: str) -> dict[str, Any]:
+def login(email: str, password: str) -> TokenOut:
     """Check credentials and open a session. Unauthorized or Throttled otherwise."""
     normalized = normalize_email(email)
     admit_login_attempt(normalized)  # raises Throttled before any password work
@@ -74,7 +72,7 @@ def login(email: str, password: str) -> dict[str, Any]:
     return _session(user, issued.token)
 
 
-def refresh(refresh_token: str) -> dict[str, Any]:
+def refresh(refresh_token: str) -> TokenOut:
     """Rotate the refresh token and issue a fresh access token (with the user's current role)."""
     issued = refresh_tokens.rotate(refresh_token)
     try:
@@ -90,9 +88,9 @@ def logout(refresh_token: str) -> None:
     refresh_tokens.revoke(refresh_token)
 
 
-def ws_ticket(principal: Principal) -> dict[str, Any]:
+def ws_ticket(principal: Principal) -> TicketOut:
     ticket, expires_in = issue_ws_ticket(principal)
-    return {"ticket": ticket, "expiresIn": expires_in}
+    return TicketOut(ticket=ticket, expires_in=expires_in)
 
 
 def revoke_user_sessions(user_id: str) -> int:

@@ -13,11 +13,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.errors import ValidationFailed
+from chalicelib.models.router import CatalogOut, ModuleOut, RouteOut
 from chalicelib.router import RouteDecision, RouteRequest, RouteState, decide
 from chalicelib.router.catalog import CATALOGUE, LLM_MODULE, MODULES, ROUTE_EXECUTOR, ROUTE_LLM
+
+if TYPE_CHECKING:
+    from chalicelib.executor_client import ModuleInfo
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +43,13 @@ class TaskLike(Protocol):
 @dataclass(frozen=True)
 class ExecutorCatalogue:
     reachable: bool
-    modules: tuple[dict[str, Any], ...]  # as the executor describes them (ListModules)
+    modules: tuple[ModuleInfo, ...]  # as the executor describes them (ListModules)
     fetched_at: float
     error: str = ""
 
     @property
     def names(self) -> frozenset[str]:
-        return frozenset(m["name"] for m in self.modules)
+        return frozenset(m.name for m in self.modules)
 
 
 _catalogue: ExecutorCatalogue | None = None
@@ -83,17 +87,7 @@ def _fetch_catalogue(now: float) -> ExecutorCatalogue:
     except Exception as exc:  # unreachable, refused, misconfigured: all mean "down for now"
         log.warning("executor catalogue unavailable: %s", type(exc).__name__)
         return ExecutorCatalogue(False, (), now, "the executor did not answer ListModules")
-    modules = tuple(
-        {
-            "name": info.name,
-            "description": info.description,
-            "paramsSchema": info.params_schema,
-            "maxInputBytes": info.max_input_bytes,
-            "version": info.version,
-        }
-        for info in infos
-        if info.name != LLM_MODULE
-    )
+    modules = tuple(info for info in infos if info.name != LLM_MODULE)
     return ExecutorCatalogue(True, modules, now)
 
 
@@ -201,7 +195,7 @@ def _known(state: RouteState) -> set[str]:
     return set(MODULES) | set(state.executor_modules)
 
 
-def catalog() -> dict[str, Any]:
+def catalog() -> CatalogOut:
     """Routes with their health, and modules with where they run and whether they can now."""
     from chalicelib.llm import provider_name
 
@@ -231,37 +225,39 @@ def catalog() -> dict[str, Any]:
             provider=provider,
         ),
     ]
-    modules: list[dict[str, Any]] = []
-    described = {m["name"]: m for m in cat.modules}
+    modules: list[ModuleOut] = []
+    described = {m.name: m for m in cat.modules}
     for spec in CATALOGUE:
-        if spec.route == ROUTE_LLM:
-            modules.append(
-                {
-                    "name": spec.name,
-                    "description": spec.description,
-                    "route": ROUTE_LLM,
-                    "available": llm_available,
-                }
-            )
+        info = described.get(spec.name)
+        if spec.route == ROUTE_EXECUTOR and info is not None:
+            modules.append(_executor_module(info, available=executor_available))
             continue
-        entry = {
-            "name": spec.name,
-            "description": spec.description,
-            "route": ROUTE_EXECUTOR,
-            "available": executor_available and spec.name in described,
-        }
-        if spec.name in described:
-            entry.update({k: v for k, v in described[spec.name].items() if k != "name"})
-        modules.append(entry)
+        available = llm_available if spec.route == ROUTE_LLM else False  # executor: not offered
+        modules.append(
+            ModuleOut(
+                name=spec.name, description=spec.description, route=spec.route, available=available
+            )
+        )
     static_names = {spec.name for spec in CATALOGUE}
     for name, info in sorted(described.items()):
         if name not in static_names:  # modules the executor offers beyond DESIGN.md's list
-            modules.append({**info, "route": ROUTE_EXECUTOR, "available": executor_available})
-    return {
-        "routes": routes,
-        "modules": modules,
-        "source": "executor" if cat.reachable else "static",
-    }
+            modules.append(_executor_module(info, available=executor_available))
+    return CatalogOut(
+        routes=routes, modules=modules, source="executor" if cat.reachable else "static"
+    )
+
+
+def _executor_module(info: ModuleInfo, *, available: bool) -> ModuleOut:
+    """A module as the executor describes it (its description wins over the static one)."""
+    return ModuleOut(
+        name=info.name,
+        description=info.description,
+        route=ROUTE_EXECUTOR,
+        available=available,
+        params_schema=info.params_schema,
+        max_input_bytes=info.max_input_bytes,
+        version=info.version,
+    )
 
 
 def _route_entry(
@@ -273,20 +269,15 @@ def _route_entry(
     configured: bool,
     detail: str | None,
     provider: str | None = None,
-) -> dict[str, Any]:
+) -> RouteOut:
     state = store.get(name)
-    entry: dict[str, Any] = {
-        "name": name,
-        "available": available,
-        "state": view,
-        "configured": configured,
-        "failures": state.failures,
-    }
-    retry_at = state.retry_at()
-    if retry_at is not None and view == "open":
-        entry["retryAt"] = retry_at
-    if provider:
-        entry["provider"] = provider
-    if detail:
-        entry["detail"] = detail
-    return entry
+    return RouteOut(
+        name=name,  # type: ignore[arg-type]
+        available=available,
+        state=view,  # type: ignore[arg-type]
+        configured=configured,
+        failures=state.failures,
+        retry_at=state.retry_at() if view == "open" else None,
+        provider=provider or None,
+        detail=detail or None,
+    )

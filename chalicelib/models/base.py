@@ -41,3 +41,33 @@ class ListQuery(QueryModel):
 
 class Message(ApiModel):
     message: str
+
+
+class OpenApiDocument(BaseModel):
+    """``GET /openapi.json``: an OpenAPI 3.1 document (its keys are OpenAPI's own)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "openapi": "3.1.0",
+                    "info": {"title": "AION API", "version": "0.1.0"},
+                    "paths": {
+                        "/health": {
+                            "get": {
+                                "operationId": "getHealth",
+                                "summary": "Liveness and dependency checks",
+                            }
+                        }
+                    },
+                    "components": {},
+                }
+            ]
+        },
+    )
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any] = Field(default_factory=dict)

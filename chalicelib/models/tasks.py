@@ -30,6 +30,53 @@ ModuleName = Annotated[
 
 
 class TaskOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "tsk_1d2c3b4a5f6e7d8c9b0a",
+                    "projectId": "prj_9a8b7c6d5e4f30211203",
+                    "title": "Count the words",
+                    "instruction": "Count the words",
+                    "input": "a b c",
+                    "params": {},
+                    "module": None,
+                    "assigneeId": None,
+                    "priority": "normal",
+                    "status": "completed",
+                    "route": {
+                        "target": "executor",
+                        "module": "text.stats",
+                        "params": {},
+                        "confidence": 0.93,
+                        "reason": "the instruction asks for counts",
+                        "alternatives": [{"module": "text.summarize", "score": 0.04}],
+                        "decidedBy": "classifier",
+                        "micros": 412,
+                    },
+                    "result": {
+                        "characters": 5,
+                        "words": 3,
+                        "lines": 1,
+                        "sentences": 1,
+                        "readingTimeSeconds": 1,
+                        "topWords": [["a", 1], ["b", 1], ["c", 1]],
+                    },
+                    "resultRef": None,
+                    "error": None,
+                    "attempts": 1,
+                    "cancelRequested": False,
+                    "createdBy": "usr_5f0c1e2d3b4a59687766",
+                    "createdAt": "2026-11-03T10:00:00.000Z",
+                    "updatedAt": "2026-11-03T10:00:01.250Z",
+                    "startedAt": "2026-11-03T10:00:00.310Z",
+                    "finishedAt": "2026-11-03T10:00:01.250Z",
+                    "version": 1,
+                }
+            ]
+        }
+    )
+
     id: str
     project_id: str
     title: str
@@ -62,6 +109,19 @@ class TaskList(ApiModel):
 
 
 class TaskCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "projectId": "prj_9a8b7c6d5e4f30211203",
+                    "instruction": "Count the words",
+                    "input": "a b c",
+                    "priority": "normal",
+                }
+            ]
+        }
+    )
+
     project_id: Id
     instruction: Instruction
     title: Title | None = None
@@ -73,6 +133,10 @@ class TaskCreate(RequestModel):
 
 
 class TaskUpdate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Word count of the memo", "priority": "high"}]}
+    )
+
     title: Title | None = None
     instruction: Instruction | None = None
     input: Any = None
@@ -96,9 +160,30 @@ class ActivityQuery(QueryModel):
 
 
 class TelemetryEvent(ApiModel):
-    """One event of a task's activity log (``seq`` starts at 1 and strictly increases)."""
+    """One event of a task's activity log; its seq starts at 1 and strictly increases per task."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "telemetry",
+                    "taskId": "tsk_1d2c3b4a5f6e7d8c9b0a",
+                    "projectId": "prj_9a8b7c6d5e4f30211203",
+                    "seq": 4,
+                    "kind": "progress",
+                    "status": "running",
+                    "progress": 0.5,
+                    "message": "counted 2 of 4 paragraphs",
+                    "at": "2026-11-03T10:00:00.820Z",
+                    "actor": "executor",
+                    "data": None,
+                }
+            ]
+        },
+    )
 
     type: Literal["telemetry"] = "telemetry"
     task_id: str

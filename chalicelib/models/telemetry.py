@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.models.base import Id, RequestModel
 from chalicelib.models.tasks import EVENT_KINDS
@@ -17,6 +17,20 @@ if not set(get_args(WorkerEventKind)) <= set(EVENT_KINDS):
 
 class TelemetryIn(RequestModel):
     """One event for a queued or running task. Status changes stay with dispatch."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "taskId": "tsk_1d2c3b4a5f6e7d8c9b0a",
+                    "kind": "progress",
+                    "message": "rendered page 3 of 6",
+                    "progress": 0.5,
+                    "actor": "pdf-worker",
+                }
+            ]
+        }
+    )
 
     task_id: Id
     kind: WorkerEventKind

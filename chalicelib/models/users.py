@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from chalicelib.models.base import ApiModel, RequestModel
 
@@ -18,6 +18,22 @@ Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 
 
 class UserOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "usr_5f0c1e2d3b4a59687766",
+                    "email": "ada@example.com",
+                    "name": "Ada Lovelace",
+                    "role": "member",
+                    "createdAt": "2026-11-02T09:14:03.120Z",
+                    "updatedAt": "2026-11-02T09:14:03.120Z",
+                    "version": 1,
+                }
+            ]
+        }
+    )
+
     id: str
     email: str
     name: str
@@ -33,6 +49,19 @@ class UserList(ApiModel):
 
 
 class UserCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "name": "Ada Lovelace",
+                    "password": "correct horse battery staple",
+                    "role": "member",
+                }
+            ]
+        }
+    )
+
     email: Email
     name: Name
     password: Password
@@ -40,6 +69,10 @@ class UserCreate(RequestModel):
 
 
 class UserUpdate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Ada King", "role": "admin"}]}
+    )
+
     email: Email | None = None
     name: Name | None = None
     password: Password | None = None

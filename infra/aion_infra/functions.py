@@ -9,7 +9,7 @@ handler, which serves every resource of the API, so a table added later is cover
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 ALL_TABLES = "*"
 
@@ -162,3 +162,26 @@ def specs_for(logical_ids: list[str]) -> dict[str, FunctionSpec]:
             "infra/aion_infra/functions.py with the permissions they need"
         )
     return {logical_id: known[logical_id] for logical_id in logical_ids}
+
+
+def app_functions(app: Any) -> dict[str, str]:
+    """The Lambda functions a Chalice app object defines, as ``{handler name: kind}``.
+
+    Read from what the app registered (its routes, WebSocket handlers and event sources), the
+    same registrations ``chalice package`` turns into functions: never from app.py's source.
+    """
+    from chalice.app import ScheduledEventConfig, SQSEventConfig
+
+    found: dict[str, str] = {}
+    if app.routes:
+        found["api_handler"] = "rest"  # Chalice serves every REST route from one function
+    for config in app.websocket_handlers.values():
+        found[config.name] = "websocket"
+    for source in app.event_sources:
+        if isinstance(source, SQSEventConfig):
+            found[source.name] = "sqs"
+        elif isinstance(source, ScheduledEventConfig):
+            found[source.name] = "schedule"
+        else:
+            raise ValueError(f"app defines a {type(source).__name__} ({source.name}) infra lacks")
+    return found

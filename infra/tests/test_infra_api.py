@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
-import re
+import functools
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
-from aion_infra.functions import FUNCTIONS
-from aion_infra.stacks.api import DISPATCH_MAX_RECEIVES
+from aion_infra.functions import FUNCTIONS, app_functions
+from aion_infra.stacks.api import API_REFERENCE_PATH, DISPATCH_MAX_RECEIVES, gateway_responses
 from aws_cdk.assertions import Match, Template
-from conftest import CONTEXT, STAGES, Synth, render, resources_of
+from conftest import CONTEXT, REPO_ROOT, STAGES, Synth, render, resources_of
 
 SPECS = {f.logical_id: f for f in FUNCTIONS}
-APP_PY = (__import__("conftest").REPO_ROOT / "app.py").read_text(encoding="utf-8")
 
 
-def _defined_in_app(handler: str) -> bool:
-    if handler == "api_handler":
-        return True
-    return re.search(rf"^def {handler}\(", APP_PY, re.MULTILINE) is not None
+@functools.cache
+def _app_functions() -> dict[str, str]:
+    """{handler: kind} as the Chalice app object registered them (not app.py's text)."""
+    return app_functions(_lambda_app().app)
+
+
+def _lambda_app() -> ModuleType:
+    """The repo's app.py as the module ``app`` (the one a Lambda imports).
+
+    Loaded by path when the process has not imported it yet: on this sys.path ``import app``
+    finds infra/app.py (the CDK app). Never loaded twice: a Chalice blueprint registers once.
+    """
+    path = REPO_ROOT / "app.py"
+    loaded = sys.modules.get("app")
+    if loaded is not None and Path(loaded.__file__ or "").resolve() == path:
+        return loaded
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    spec = importlib.util.spec_from_file_location("app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["app"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_infra_knows_every_function_of_the_app_and_no_other() -> None:
+    assert _app_functions() == {f.handler: f.kind for f in FUNCTIONS}
 
 
 def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -28,8 +57,8 @@ def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_handler_of_app_py_is_deployed_with_its_settings(synth: Synth, stage: str) -> None:
     functions = _functions(synth.template(stage, "api"))
-    expected = {f.logical_id for f in FUNCTIONS if _defined_in_app(f.handler)}
-    assert set(functions) == expected
+    by_handler = {f.handler: f.logical_id for f in FUNCTIONS}
+    assert set(functions) == {by_handler[handler] for handler in _app_functions()}
     for logical_id, fn in functions.items():
         spec, props = SPECS[logical_id], fn["Properties"]
         assert props["Runtime"] == "python3.12"
@@ -91,8 +120,6 @@ def test_dispatch_queue_dlq_and_event_source(synth: Synth, stage: str) -> None:
         },
     )
     functions = _functions(template)
-    if "Dispatch" not in functions:
-        pytest.skip("app.py has no dispatch handler yet")
     props = functions["Dispatch"]["Properties"]
     (event,) = props["Events"].values()
     assert event["Type"] == "SQS"
@@ -109,8 +136,6 @@ def test_dispatch_queue_dlq_and_event_source(synth: Synth, stage: str) -> None:
 
 def test_sweeper_runs_every_minute(synth: Synth) -> None:
     functions = _functions(synth.template("dev", "api"))
-    if "Sweep" not in functions:
-        pytest.skip("app.py has no sweep handler yet")
     (event,) = functions["Sweep"]["Properties"]["Events"].values()
     assert event == {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)"}}
 
@@ -139,8 +164,6 @@ def test_rest_api_throttled_traced_and_logged(synth: Synth, stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_websocket_api_routes_and_stage(synth: Synth, stage: str) -> None:
     template = synth.template(stage, "api")
-    if "WebsocketAPI" not in template["Resources"]:
-        pytest.skip("app.py has no WebSocket handlers yet")
     routes = {
         r["Properties"]["RouteKey"]
         for r in resources_of(template, "AWS::ApiGatewayV2::Route").values()
@@ -159,8 +182,7 @@ def test_outputs(synth: Synth, stage: str) -> None:
     assert render(api["RestApiUrl"]["Value"]).startswith("https://${RestAPI}.execute-api.")
     assert render(api["RestApiUrl"]["Value"]).endswith("/api")
     assert {"DispatchQueueUrl", "DispatchDlqUrl"} <= set(api)
-    if "WebsocketAPI" in synth.template(stage, "api")["Resources"]:
-        assert render(api["WebSocketUrl"]["Value"]).startswith("wss://${WebsocketAPI}.execute-api.")
+    assert render(api["WebSocketUrl"]["Value"]).startswith("wss://${WebsocketAPI}.execute-api.")
     assert {
         "TablePrefix",
         "FilesBucketName",
@@ -186,3 +208,51 @@ def test_lambda_packages_fit_the_limits(synth: Synth) -> None:
     assert layer < 50 * 1024 * 1024
     assert code < 2 * 1024 * 1024  # app.py + chalicelib only
     print(f"lambda package: layer {layer / 1e6:.1f} MB + app {code / 1e6:.2f} MB (zipped)")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_gateway_answers_in_the_error_envelope_with_cors(synth: Synth, stage: str) -> None:
+    """An unknown path or method is 404 in AION's envelope (not 403 "Missing Authentication
+    Token"); every other gateway-level error keeps its status, in the envelope, with CORS."""
+    body = synth.template(stage, "api")["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"}
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == 404
+    envelope = json.loads(missing["responseTemplates"]["application/json"])
+    assert envelope == {"error": {"code": "not_found", "message": "No such resource or method."}}
+    for name in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert "statusCode" not in responses[name]  # the gateway's own status stays
+        template = responses[name]["responseTemplates"]["application/json"]
+        assert '"code": "$context.error.responseType.toLowerCase()"' in template
+        assert '"message": $context.error.messageString' in template
+    for response in responses.values():
+        headers = response["responseParameters"]
+        # The console's origin, quoted as API Gateway wants a static header value.
+        origin = render(headers["gatewayresponse.header.Access-Control-Allow-Origin"])
+        assert origin.startswith("'https://${Import:aion-")
+        assert origin.endswith("'")
+        assert headers["gatewayresponse.header.Vary"] == "'Origin'"
+
+
+def test_gateway_error_template_is_json_once_api_gateway_fills_it() -> None:
+    """What API Gateway's VTL does to the template, done by hand: the result parses as JSON."""
+    template = gateway_responses("https://console.example")["DEFAULT_4XX"]["responseTemplates"]
+    filled = (
+        template["application/json"]
+        .replace("$context.error.responseType.toLowerCase()", "throttled")
+        .replace("$context.error.messageString", json.dumps("Too Many Requests"))
+    )
+    assert json.loads(filled) == {"error": {"code": "throttled", "message": "Too Many Requests"}}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_the_rest_handler_redirects_docs_to_the_console(synth: Synth, stage: str) -> None:
+    for logical_id, fn in _functions(synth.template(stage, "api")).items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        if SPECS[logical_id].kind == "rest":
+            url = render(env["AION_DOCS_URL"])
+            assert url.startswith("https://${Import:aion-")
+            assert url.endswith(API_REFERENCE_PATH)
+        else:
+            assert "AION_DOCS_URL" not in env, logical_id

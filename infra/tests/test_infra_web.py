@@ -107,13 +107,48 @@ def test_files_bucket_cors_is_the_console_and_uploads_expire(synth: Synth, stage
 @pytest.mark.parametrize("stage", STAGES)
 def test_site_uploads_frontend_with_generated_config(synth: Synth, stage: str) -> None:
     template = synth.template(stage, "site")
-    (deployment,) = resources_of(template, "Custom::CDKBucketDeployment").values()
-    props = deployment["Properties"]
+    props = _deployment(template, "/")
     assert len(props["SourceObjectKeys"]) == 2  # frontend/ + config.js
     assert props["Prune"] is True
+    # Pruning the console must not delete the API reference, which has its own deployment.
+    assert props["Exclude"] == ["docs/*"]
     assert props["DistributionPaths"] == ["/*"]
     markers = render(props.get("SourceMarkers", []))
     assert "RestAPI" in markers
+
+
+def _deployment(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    (props,) = [
+        d["Properties"]
+        for d in resources_of(template, "Custom::CDKBucketDeployment").values()
+        if d["Properties"].get("DestinationBucketKeyPrefix", "/") == prefix
+    ]
+    return props
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_site_uploads_the_api_reference_next_to_the_console(synth: Synth, stage: str) -> None:
+    """GET /docs on AWS redirects to docs/index.html: Swagger UI's two files from the package,
+    the page's own two, and the page naming the deployed API's /openapi.json."""
+    from aion_infra.stacks.site import api_reference
+
+    reference = api_reference()
+    props = _deployment(synth.template(stage, "site"), "docs/")
+    assert props["Prune"] is True
+    assert props["DistributionPaths"] == ["/docs/*"]
+    staged = [
+        synth.outdir / f"asset.{key.removesuffix('.zip')}" for key in props["SourceObjectKeys"]
+    ]
+    files = {p.name: p for d in staged for p in d.iterdir()}
+    assert set(files) == {"index.html", *reference.VENDOR_FILES, *reference.OWN_FILES}
+    for name in (*reference.VENDOR_FILES, *reference.OWN_FILES):
+        assert files[name].read_bytes() == reference.files()[name].read_bytes(), name
+    page = files["index.html"].read_text(encoding="utf-8")
+    assert '<script src="swagger-ui-bundle.js"></script>' in page
+    (url,) = __import__("re").findall(r'data-openapi-url="([^"]+)"', page)
+    assert url.endswith("/openapi.json")
+    # The API's URL is filled in at deploy time from the api stack's RestAPI.
+    assert "RestAPI" in render(props["SourceMarkers"])
 
 
 def test_config_js_is_the_module_the_console_imports() -> None:

@@ -124,6 +124,14 @@ def test_catalog_lists_routes_and_modules(router_api) -> None:
     assert reply.body["source"] == "executor"
     names = {m["name"] for m in reply.body["modules"]}
     assert {"text.stats", "math.evaluate", "llm.generate"} <= names
+    # The wire shape: what is not known is absent, never null.
+    assert set(routes["executor"]) == {"name", "available", "state", "configured", "failures"}
+    assert routes["llm"]["detail"] == "no LLM provider is configured"
+    assert "provider" not in routes["llm"]
+    modules = {m["name"]: m for m in reply.body["modules"]}
+    assert set(modules["llm.generate"]) == {"name", "description", "route", "available"}
+    assert {"paramsSchema", "maxInputBytes", "version"} <= set(modules["text.stats"])
+    assert None not in [v for m in reply.body["modules"] for v in m.values()]
 
 
 def test_catalog_when_the_executor_is_down(router_api) -> None:

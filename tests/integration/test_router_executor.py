@@ -100,11 +100,11 @@ def test_catalog_comes_from_list_modules(routed: ExecutorClient) -> None:
     from chalicelib.logic import routing
 
     cat = routing.catalog()
-    assert cat["source"] == "executor"
-    modules = {m["name"]: m for m in cat["modules"]}
-    assert modules["crypto.hash"]["available"] is True
-    assert modules["crypto.hash"]["version"]
-    assert "algorithm" in modules["crypto.hash"]["paramsSchema"]["properties"]
+    assert cat.source == "executor"
+    modules = {m.name: m for m in cat.modules}
+    assert modules["crypto.hash"].available is True
+    assert modules["crypto.hash"].version
+    assert "algorithm" in modules["crypto.hash"].params_schema["properties"]
 
 
 def test_percentage_from_words(routed: ExecutorClient) -> None:

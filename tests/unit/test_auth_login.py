@@ -41,7 +41,10 @@ def _make_user(email: str = "ada@example.com", role: str = "member") -> User:
 
 def test_login_returns_the_design_shape(aws: None) -> None:
     _make_user()
-    result = auth.login("  Ada@Example.COM ", PASSWORD)
+    session = auth.login("  Ada@Example.COM ", PASSWORD)
+    result = session.to_json()  # the wire shape: camelCase at the HTTP edge only
+    assert session.token_type == "Bearer"
+    assert session.user.id == "usr_ada"
     assert set(result) == {"accessToken", "refreshToken", "tokenType", "expiresIn", "user"}
     assert result["tokenType"] == "Bearer"
     assert result["expiresIn"] == 900
@@ -56,7 +59,7 @@ def test_login_returns_the_design_shape(aws: None) -> None:
     }
     assert "passwordHash" not in str(result)
     assert "argon2" not in str(result)
-    principal = decode_access_token(result["accessToken"])
+    principal = decode_access_token(session.access_token)
     assert (principal.user_id, principal.role) == ("usr_ada", "member")
 
 
@@ -102,7 +105,7 @@ def test_success_resets_the_failure_count(aws: None) -> None:
     for _ in range(4):
         with pytest.raises(Unauthorized):
             auth.login("ada@example.com", "wrong")
-    assert auth.login("ada@example.com", PASSWORD)["user"]["id"] == "usr_ada"
+    assert auth.login("ada@example.com", PASSWORD).user.id == "usr_ada"
 
 
 def test_login_rehashes_when_parameters_changed(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,14 +127,14 @@ def test_refresh_rotates_and_reflects_the_current_role(aws: None) -> None:
     user = _make_user()
     first = auth.login("ada@example.com", PASSWORD)
     user.update(actions=[User.role.set("admin")])
-    second = auth.refresh(first["refreshToken"])
-    assert second["refreshToken"] != first["refreshToken"]
-    assert decode_access_token(second["accessToken"]).role == "admin"
-    assert second["user"]["role"] == "admin"
+    second = auth.refresh(first.refresh_token)
+    assert second.refresh_token != first.refresh_token
+    assert decode_access_token(second.access_token).role == "admin"
+    assert second.user.role == "admin"
     with pytest.raises(Unauthorized):
-        auth.refresh(first["refreshToken"])  # reuse: the family is revoked
+        auth.refresh(first.refresh_token)  # reuse: the family is revoked
     with pytest.raises(Unauthorized):
-        auth.refresh(second["refreshToken"])
+        auth.refresh(second.refresh_token)
 
 
 def test_refresh_for_a_removed_user_ends_the_session(aws: None) -> None:
@@ -139,16 +142,16 @@ def test_refresh_for_a_removed_user_ends_the_session(aws: None) -> None:
     session = auth.login("ada@example.com", PASSWORD)
     user.delete()
     with pytest.raises(Unauthorized, match="session has ended"):
-        auth.refresh(session["refreshToken"])
+        auth.refresh(session.refresh_token)
 
 
 def test_logout_then_refresh_is_401(aws: None) -> None:
     _make_user()
     session = auth.login("ada@example.com", PASSWORD)
-    auth.logout(session["refreshToken"])
+    auth.logout(session.refresh_token)
     with pytest.raises(Unauthorized):
-        auth.refresh(session["refreshToken"])
-    auth.logout(session["refreshToken"])  # idempotent
+        auth.refresh(session.refresh_token)
+    auth.logout(session.refresh_token)  # idempotent
 
 
 def test_revoke_user_sessions(aws: None) -> None:
@@ -158,15 +161,14 @@ def test_revoke_user_sessions(aws: None) -> None:
     assert auth.revoke_user_sessions("usr_ada") == 2
     for session in (a, b):
         with pytest.raises(Unauthorized):
-            auth.refresh(session["refreshToken"])
+            auth.refresh(session.refresh_token)
 
 
 def test_ws_ticket_shape_and_single_use(aws: None) -> None:
     _make_user(role="admin")
-    principal = decode_access_token(auth.login("ada@example.com", PASSWORD)["accessToken"])
-    result = auth.ws_ticket(principal)
-    assert set(result) == {"ticket", "expiresIn"}
-    assert result["expiresIn"] == 60
-    assert redeem_ws_ticket(result["ticket"]).role == "admin"
+    principal = decode_access_token(auth.login("ada@example.com", PASSWORD).access_token)
+    ticket = auth.ws_ticket(principal)
+    assert ticket.to_json() == {"ticket": ticket.ticket, "expiresIn": 60}
+    assert redeem_ws_ticket(ticket.ticket).role == "admin"
     with pytest.raises(Unauthorized):
-        redeem_ws_ticket(result["ticket"])
+        redeem_ws_ticket(ticket.ticket)

@@ -77,7 +77,7 @@ def env(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeExecut
 def test_catalog_with_the_executor_up(env: tuple[FakeExecutor, Clock]) -> None:
     fake, _ = env
     fake.names = [*EXECUTOR_NAMES, "image.resize"]
-    cat = routing.catalog()
+    cat = routing.catalog().to_json()  # the wire shape
     routes = {r["name"]: r for r in cat["routes"]}
     assert routes["executor"]["available"] is True
     assert routes["executor"]["state"] == "closed"
@@ -102,7 +102,7 @@ def test_catalog_with_the_executor_up(env: tuple[FakeExecutor, Clock]) -> None:
 def test_catalog_degrades_when_the_executor_is_down(env: tuple[FakeExecutor, Clock]) -> None:
     fake, _ = env
     fake.down = True
-    cat = routing.catalog()
+    cat = routing.catalog().to_json()  # the wire shape
     executor = next(r for r in cat["routes"] if r["name"] == "executor")
     assert executor["available"] is False
     assert "ListModules" in executor["detail"]
@@ -160,7 +160,7 @@ def test_explain_with_an_llm_configured(
     monkeypatch.setenv("AION_LLM_ENDPOINT", "http://127.0.0.1:9/v1")
     get_settings.cache_clear()
     assert routing.explain("write a poem about the sea")["target"] == "llm"
-    llm = next(r for r in routing.catalog()["routes"] if r["name"] == "llm")
+    llm = next(r for r in routing.catalog().to_json()["routes"] if r["name"] == "llm")
     assert (llm["available"], llm["provider"]) == (True, "openai_compatible")
 
 
@@ -189,7 +189,7 @@ def test_route_for_task_follows_the_breaker(env: tuple[FakeExecutor, Clock]) -> 
         routing.record_route_outcome("executor", False)
     decision = routing.route_for_task(task)
     assert (decision.target, decision.module) == ("review", "crypto.hash")
-    cat = routing.catalog()
+    cat = routing.catalog().to_json()  # the wire shape
     executor = next(r for r in cat["routes"] if r["name"] == "executor")
     assert (executor["state"], executor["available"]) == ("open", False)
     assert executor["retryAt"] == pytest.approx(clock.now + 30)

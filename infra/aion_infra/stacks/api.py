@@ -56,6 +56,47 @@ _ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+# Where the site stack uploads the API reference page, relative to the console's origin.
+API_REFERENCE_PATH = "/docs/index.html"
+# API Gateway's own answers in AION's error envelope ({"error": {"code", "message"}}). An
+# unknown path, or a method a path does not have, is MISSING_AUTHENTICATION_TOKEN (403 "Missing
+# Authentication Token" by default): 404 here, as the API answers for what does not exist.
+# Other gateway-level failures keep their status; the code is the response type in snake case
+# (throttled, request_too_large, integration_timeout, ...), the message API Gateway's own.
+_NOT_FOUND_TEMPLATE = json.dumps(
+    {"error": {"code": "not_found", "message": "No such resource or method."}}
+)
+_GATEWAY_ERROR_TEMPLATE = (
+    '{"error": {"code": "$context.error.responseType.toLowerCase()", '
+    '"message": $context.error.messageString}}'
+)
+
+
+def gateway_responses(cors_origin: str) -> dict[str, Any]:
+    """``x-amazon-apigateway-gateway-responses``: envelope bodies with the console's CORS
+    headers, so the console can read a gateway error as it reads the API's own."""
+    headers = {
+        "gatewayresponse.header.Access-Control-Allow-Origin": f"'{cors_origin}'",
+        "gatewayresponse.header.Access-Control-Expose-Headers": "'Retry-After'",
+        "gatewayresponse.header.Vary": "'Origin'",
+    }
+
+    def response(template: str, status: int | None = None) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "responseParameters": dict(headers),
+            "responseTemplates": {"application/json": template},
+        }
+        if status is not None:
+            entry["statusCode"] = status
+        return entry
+
+    return {
+        "MISSING_AUTHENTICATION_TOKEN": response(_NOT_FOUND_TEMPLATE, 404),
+        "DEFAULT_4XX": response(_GATEWAY_ERROR_TEMPLATE),
+        "DEFAULT_5XX": response(_GATEWAY_ERROR_TEMPLATE),
+    }
+
+
 class ApiStack(Stack):
     def __init__(
         self,
@@ -80,6 +121,7 @@ class ApiStack(Stack):
     ) -> None:
         super().__init__(scope, id, **kw)
         self.settings = settings
+        self.console_origin = console_origin
         self.table_specs = {spec.short_name: spec for spec in table_specs}
         self.files_bucket = files_bucket
         self.jwt_secret = jwt_secret
@@ -262,6 +304,9 @@ class ApiStack(Stack):
             env["AION_BRIDGE_TOKEN_ARN"] = self.bridge_token.secret_arn
         if spec.llm and self.llm_api_key is not None:
             env["AION_LLM_API_KEY_ARN"] = self.llm_api_key.secret_arn
+        if spec.kind == "rest":
+            # GET /docs: the API reference is uploaded next to the console (site stack).
+            env["AION_DOCS_URL"] = f"{self.console_origin}{API_REFERENCE_PATH}"
         if spec.manages_connections and self.ws_api is not None:
             env["AION_WS_API_ID"] = self.ws_api.ref
             env["AION_WS_MANAGEMENT_ENDPOINT"] = (
@@ -527,6 +572,12 @@ class ApiStack(Stack):
         rest.add_property_override(
             "AccessLogSetting",
             {"DestinationArn": access_logs.log_group_arn, "Format": _ACCESS_LOG_FORMAT},
+        )
+        # In the definition body, so a change redeploys the stage (a separate GatewayResponse
+        # resource would only take effect at the next deployment).
+        rest.add_property_override(
+            "DefinitionBody.x-amazon-apigateway-gateway-responses",
+            gateway_responses(self.console_origin),
         )
         rest.add_resource_dependency(account)
         return rest

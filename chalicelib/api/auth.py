@@ -1,0 +1,80 @@
+"""Login, token refresh, logout and WebSocket tickets.
+
+Logic imports are deferred (inside handlers) for the cold start: see ``chalicelib.api``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalicelib.api.rest import AUTH_NONE, ApiBlueprint, ApiResponse, Call, M
+
+if TYPE_CHECKING:
+    from chalicelib.models.auth import TicketOut, TokenOut
+
+bp = ApiBlueprint(__name__)
+
+
+@bp.endpoint(
+    "POST",
+    "/auth/login",
+    name="login",
+    summary="Exchange email and password for tokens",
+    tags=("auth",),
+    auth=AUTH_NONE,
+    body=M("auth:LoginRequest"),
+    response=M("auth:TokenOut"),
+    errors=(401, 429),
+)
+def login(call: Call) -> TokenOut:
+    from chalicelib.logic import auth
+
+    return auth.login(call.body.email, call.body.password)
+
+
+@bp.endpoint(
+    "POST",
+    "/auth/refresh",
+    name="refreshTokens",
+    summary="Rotate a refresh token",
+    tags=("auth",),
+    auth=AUTH_NONE,
+    body=M("auth:RefreshRequest"),
+    response=M("auth:TokenOut"),
+    errors=(401,),
+)
+def refresh(call: Call) -> TokenOut:
+    from chalicelib.logic import auth
+
+    return auth.refresh(call.body.refresh_token)
+
+
+@bp.endpoint(
+    "POST",
+    "/auth/logout",
+    name="logout",
+    summary="Revoke a refresh token (and its family)",
+    tags=("auth",),
+    auth=AUTH_NONE,
+    body=M("auth:RefreshRequest"),
+    status=204,
+)
+def logout(call: Call) -> ApiResponse:
+    from chalicelib.logic import auth
+
+    auth.logout(call.body.refresh_token)
+    return ApiResponse(status=204)
+
+
+@bp.endpoint(
+    "POST",
+    "/auth/ws-ticket",
+    name="createWsTicket",
+    summary="A single-use, 60-second ticket for the WebSocket token parameter",
+    tags=("auth",),
+    response=M("auth:TicketOut"),
+)
+def ws_ticket(call: Call) -> TicketOut:
+    from chalicelib.logic import auth
+
+    return auth.ws_ticket(call.user)

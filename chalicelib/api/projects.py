@@ -1,0 +1,126 @@
+"""Projects and their members.
+
+Logic imports are deferred (inside handlers) for the cold start: see ``chalicelib.api``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalicelib.api.rest import ApiBlueprint, Call, M
+
+if TYPE_CHECKING:
+    from chalicelib.models.projects import ProjectList, ProjectOut
+
+bp = ApiBlueprint(__name__)
+
+
+@bp.endpoint(
+    "POST",
+    "/projects",
+    name="createProject",
+    summary="Create a project (caller owns it)",
+    tags=("projects",),
+    body=M("projects:ProjectCreate"),
+    response=M("projects:ProjectOut"),
+    status=201,
+)
+def create_project(call: Call) -> ProjectOut:
+    from chalicelib.logic import projects
+
+    return projects.create_project(call.user, call.body)
+
+
+@bp.endpoint(
+    "GET",
+    "/projects",
+    name="listProjects",
+    summary="Projects the caller belongs to (admin: all)",
+    tags=("projects",),
+    query=M("base:ListQuery"),
+    response=M("projects:ProjectList"),
+)
+def list_projects(call: Call) -> ProjectList:
+    from chalicelib.logic import projects
+
+    return projects.list_projects(call.user, limit=call.query.limit, cursor=call.query.cursor)
+
+
+@bp.endpoint(
+    "GET",
+    "/projects/{project_id}",
+    name="getProject",
+    summary="A project",
+    tags=("projects",),
+    response=M("projects:ProjectOut"),
+)
+def get_project(call: Call) -> ProjectOut:
+    from chalicelib.logic import projects
+
+    return projects.get_project(call.user, call.path("project_id"))
+
+
+@bp.endpoint(
+    "PATCH",
+    "/projects/{project_id}",
+    name="updateProject",
+    summary="Rename or describe",
+    tags=("projects",),
+    body=M("projects:ProjectUpdate"),
+    response=M("projects:ProjectOut"),
+    if_match=True,
+)
+def update_project(call: Call) -> ProjectOut:
+    from chalicelib.logic import projects
+
+    return projects.update_project(
+        call.user,
+        call.path("project_id"),
+        call.body,
+        version=call.version,  # type: ignore[arg-type]
+    )
+
+
+@bp.endpoint(
+    "DELETE",
+    "/projects/{project_id}",
+    name="deleteProject",
+    summary="Delete (owner, admin)",
+    tags=("projects",),
+    status=204,
+    errors=(403, 409),
+)
+def delete_project(call: Call) -> None:
+    from chalicelib.logic import projects
+
+    projects.delete_project(call.user, call.path("project_id"))
+
+
+@bp.endpoint(
+    "PUT",
+    "/projects/{project_id}/members/{user_id}",
+    name="addProjectMember",
+    summary="Add a member (owner, admin)",
+    tags=("projects",),
+    response=M("projects:ProjectOut"),
+    errors=(403, 409),
+)
+def add_member(call: Call) -> ProjectOut:
+    from chalicelib.logic import projects
+
+    return projects.add_member(call.user, call.path("project_id"), call.path("user_id"))
+
+
+@bp.endpoint(
+    "DELETE",
+    "/projects/{project_id}/members/{user_id}",
+    name="removeProjectMember",
+    summary="Remove a member (owner, admin)",
+    tags=("projects",),
+    response=M("projects:ProjectOut"),
+    errors=(403, 409),
+)
+def remove_member(call: Call) -> ProjectOut:
+    from chalicelib.logic import projects
+
+    return projects.remove_member(call.user, call.path("project_id"), call.path("user_id"))
