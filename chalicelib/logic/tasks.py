@@ -420,9 +420,15 @@ def retry_task(principal: Principal, task_id: str) -> TaskOut:
     if not get_settings().dispatch_queue_url:
         raise ServiceUnavailable("Task dispatch is not configured.", code="dispatch_unconfigured")
     task = get_task_for(principal, task_id)
+    if task.status == lifecycle.NEEDS_REVIEW:
+        from chalicelib.logic import review
+
+        # Routed again now with what changed; refused (409) when it would only wait again.
+        return review.reroute(principal, task)
     if task.status not in RETRYABLE:
         raise InvalidState(
-            f"Only failed or canceled tasks can be retried (this one is {task.status})."
+            "Only failed, canceled or waiting-for-review tasks can be retried "
+            f"(this one is {task.status})."
         )
     attempt = int(task.attempts or 1) + 1
     try:
