@@ -13,10 +13,11 @@ the version the person acted on: a ``reviewed`` event (actor: the person), then 
 event, then the move. Of two people acting at once exactly one write holds; the other gets 409.
 
 Sending a task back to run (run, input, retry) first asks the router what it would decide now.
-A decision that would put the task straight back in review is refused with the router's
-reason, so nothing loops silently: 400 ``input_missing``/``input_mismatch`` (the data does not
-fit the module), 409 ``low_confidence`` or ``route_unavailable`` (no route would take it). A
-route that is configured but down right now is not a verdict: the task is queued and the
+A decision that would put the task straight back in review is refused, nothing written, with
+the router's reason code as the error code, so nothing loops silently: 400 ``input_missing`` or
+``input_mismatch`` when the data of the request does not fit the module (409 for a retry: the
+data is the task's), 409 ``low_confidence`` or ``route_unavailable`` (no route would take it).
+A route that is configured but down right now is not a verdict: the task is queued and the
 dispatcher retries it with backoff, as for any task.
 
 The queue is one Query: the by-status index's ``needs_review`` partition, oldest update first
