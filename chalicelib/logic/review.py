@@ -328,16 +328,20 @@ def _check_params(module: str, params: dict[str, Any]) -> None:
     )
     if not schema:
         return
-    import jsonschema
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
 
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = Draft202012Validator(schema)
+    # best_match names the branch that failed ("'bogus' is not one of [...]"), not the anyOf.
+    found = [best_match([e]) for e in validator.iter_errors(params)]
     problems = [
         {
             "field": ".".join(["params", *(str(p) for p in error.absolute_path)]),
             "location": "body",
             "message": error.message,
         }
-        for error in sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path))
+        for error in sorted(found, key=lambda e: [str(p) for p in e.absolute_path])
+        if error is not None
     ]
     if problems:
         first = problems[0]

@@ -296,6 +296,20 @@ def test_run_checks_the_module_its_params_and_what_it_would_do(reviews: ApiClien
         {"action": "run", "module": "text.stats", "params": {"sentences": 2}, "input": REPORT},
     )
     assert (extra.status, extra.error_code) == (400, "validation_error")
+    kinds = _review(
+        api,
+        alice,
+        tid,
+        {
+            "action": "run",
+            "module": "text.extract",
+            "params": {"kinds": ["emails", "bogus"]},
+            "input": REPORT,
+        },
+    )
+    assert (kinds.status, kinds.error_code) == (400, "validation_error")
+    assert kinds.body["error"]["details"][0]["field"] == "params.kinds.1"
+    assert "'bogus' is not one of" in kinds.body["error"]["message"]
     # Without input text.summarize would wait for review again: refused, with the reason.
     no_input = _review(api, alice, tid, {"action": "run", "module": "text.summarize"})
     assert (no_input.status, no_input.error_code) == (400, "input_missing")
