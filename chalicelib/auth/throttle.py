@@ -2,9 +2,11 @@
 
 Two counters per login attempt:
 
-- per account and source (the client's address: API Gateway's ``sourceIp``; IPv6 by its /64,
-  what one subscriber gets): ``login_free_failures`` (5) attempts go through, then backoff. A
-  guesser is slowed down where they are, and nobody elsewhere can lock a user out.
+- per account and source (the client's address: API Gateway's ``sourceIp``, never a header a
+  client can set; IPv6 by its /64, what one subscriber gets): ``login_free_failures`` (5)
+  attempts go through, then backoff. A guesser is slowed down where they are, and nobody
+  elsewhere can lock a user out. (Clients call the API directly; behind a proxy or CDN,
+  ``sourceIp`` would be the proxy's and this counter would be shared by its users.)
 - per account, from anywhere: a ceiling of ``login_account_free_failures`` (100) attempts,
   then backoff for everyone. Only a guesser spread over many addresses reaches it (the price of
   bounding guesses per account); a success clears it, as it clears the source's counter.

@@ -89,7 +89,9 @@ def update_user(actor: Principal, user_id: str, data: UserUpdate, *, version: in
     and API keys; a role or password change ends their sessions and sockets."""
     user = get_user(user_id)
     fields = data.model_fields_set
-    disabling = "disabled" in fields and data.disabled is True and not user.disabled
+    # Also when already disabled: ending what they hold again is harmless (and finishes a
+    # revocation an earlier call could not complete).
+    disabling = "disabled" in fields and data.disabled is True
     if disabling and actor.user_id == user_id:
         raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
     if user.version != version:
