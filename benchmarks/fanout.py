@@ -4,7 +4,7 @@ The management API is a loopback aiohttp server on 127.0.0.1 that answers
 ``POST /@connections/{id}`` after a fixed latency (default 15 ms, about what API Gateway's
 management API takes from a Lambda in the same region). Subscriptions live in in-process moto
 DynamoDB. Both rounds post the same bytes to the same connections through the same boto3 client:
-- parallel: ``telemetry.publish(event)`` (one Query per topic, then the bounded thread pool);
+- parallel: ``fanout.publish(event)`` (one Query per topic, then the bounded thread pool);
 - serial: the same Query, then one post after the other (the baseline).
 Prints times, posts counted by the server, and the ratio serial/parallel (target >= 5x).
 
@@ -127,10 +127,12 @@ def main() -> int:
     from moto import mock_aws
 
     with mock_aws():
-        from chalicelib.clock import now_epoch
+        from chalicelib.clock import now_epoch, now_iso
         from chalicelib.dal.realtime_models import Subscription, task_topic
         from chalicelib.dal.registry import create_all_tables
-        from chalicelib.logic import telemetry
+        from chalicelib.logic import connections as ws_connections
+        from chalicelib.logic import fanout
+        from chalicelib.models.tasks import TelemetryEvent
 
         create_all_tables()
         topic = task_topic("tsk_bench")
@@ -146,7 +148,7 @@ def main() -> int:
                         expires_at=timedelta(hours=2),
                     )
                 )
-        event = telemetry.make_event(
+        event = TelemetryEvent(
             task_id="tsk_bench",
             project_id="prj_bench",
             seq=2,
@@ -155,16 +157,17 @@ def main() -> int:
             message="halfway",
             actor="executor",
             progress=0.5,
+            at=now_iso(),
         )
-        client = telemetry.management_client()
-        payload = telemetry.encode_message(event)
+        client = ws_connections.management_client()
+        payload = fanout.encode_message(event.to_wire())
 
         def serial() -> int:
-            found = telemetry.subscribers([topic, "project#prj_bench"])
-            return sum(telemetry._post(client, cid, payload) == "sent" for cid in found)
+            found = fanout.subscribers([topic, "project#prj_bench"])
+            return sum(fanout._post(client, cid, payload) == "sent" for cid in found)
 
         def parallel() -> int:
-            return telemetry.publish(event).sent
+            return fanout.publish(event).sent
 
         parallel()  # warm the pool and the connection pool
         parallel_times, serial_times = [], []
@@ -179,12 +182,12 @@ def main() -> int:
             sent = serial()
             serial_times.append(time.perf_counter() - started)
             assert sent == connections == server.posts() - before
-    telemetry.reset_management_client()  # close idle keep-alive sockets before the server
+    ws_connections.reset_management_client()  # close idle keep-alive sockets before the server
     server.stop()
 
     p, s = statistics.median(parallel_times), statistics.median(serial_times)
     print(f"fan-out of one event to {connections} connections, {args.latency_ms:.0f} ms per post")
-    print(f"  parallel ({telemetry.FANOUT_WORKERS} workers, one client): {p * 1000:8.1f} ms")
+    print(f"  parallel ({ws_connections.FANOUT_WORKERS} workers, one client): {p * 1000:8.1f} ms")
     print(f"  serial (same client):                 {s * 1000:8.1f} ms")
     print(f"  posts per event (counted by the server): {connections} (1 per connection)")
     ratio = s / p

@@ -64,6 +64,12 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class InvalidState(Conflict):
+    """The task's status does not allow this (or it changed meanwhile)."""
+
+    code = "invalid_state"
+
+
 class PreconditionFailed(AppError):
     status = 412
     code = "version_mismatch"

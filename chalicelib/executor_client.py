@@ -4,7 +4,8 @@ grpc is imported on first use only: the API Lambda must not pay ≈200 ms for it
 One channel per process is reused across invocations and recreated after a long idle (a
 frozen Lambda stops keepalive pings; a load balancer may have dropped the connection).
 UNAVAILABLE is retried by gRPC itself through the service config; every other failure
-becomes an ``ExecutorError`` whose ``retryable`` says whether trying later can help.
+becomes an ``ExecutorError`` (a ``chalicelib.shared.failures.Failure``) whose ``retryable`` says
+whether trying later can help.
 
 ``execute`` yields the streamed events. A module refusing its input ends with an ``error``
 event (``kind="error"``); transport and protocol failures raise ``ExecutorError``.
@@ -18,6 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from chalicelib.shared.failures import Failure
 
 TOKEN_METADATA_KEY = "x-bridge-token"  # noqa: S105 (a header name)
 ERROR_CODE_METADATA_KEY = "aion-error-code"
@@ -73,15 +76,13 @@ class ModuleInfo:
     timeout_seconds: float = 0.0
 
 
-class ExecutorError(Exception):
-    def __init__(self, message: str, *, code: str, retryable: bool) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.retryable = retryable
+class ExecutorError(Failure):
+    """The executor call failed; ``retryable`` says whether another attempt may succeed."""
 
 
 class ExecutorUnavailable(ExecutorError):
+    """The executor (the route itself) cannot take the call now: always transient."""
+
     def __init__(self, message: str, *, code: str = "executor_unavailable") -> None:
         super().__init__(message, code=code, retryable=True)
 

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.shared.failures import Failure
+
 MiB = 1024 * 1024
 EXTRA_MODULES_ENV = "AION_EXECUTOR_EXTRA_MODULES"
 
@@ -27,14 +29,14 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ModuleError(Exception):
-    """A module refusing its input: ends the call with an ``error`` event (not a crash)."""
+class ModuleError(Failure):
+    """A module refusing its input: ends the call with an ``error`` event (not a crash).
+
+    Permanent unless ``retryable`` (the shared retry taxonomy, ``chalicelib.shared.failures``).
+    """
 
     def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
+        super().__init__(message, code=code, retryable=retryable)
 
 
 class InvalidInput(ModuleError):

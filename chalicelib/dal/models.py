@@ -113,8 +113,13 @@ class TasksByProjectStatus(GlobalSecondaryIndex["Task"]):
         index_name = "by-project-status"
         projection = AllProjection()
 
-    project_status = UnicodeAttribute(hash_key=True)  # "{project_id}#{status}"
+    project_status = UnicodeAttribute(hash_key=True)  # project_status_key(project, status)
     created_at = UnicodeAttribute(range_key=True)
+
+
+def project_status_key(project_id: str, status: str) -> str:
+    """A task's partition key in the by-project-status index (and its ``project_status``)."""
+    return f"{project_id}#{status}"
 
 
 class TasksByAssignee(GlobalSecondaryIndex["Task"]):
@@ -184,7 +189,7 @@ class Activity(Model):
     task_id = UnicodeAttribute(hash_key=True)
     seq = NumberAttribute(range_key=True)
     project_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # status | routed | progress | log | update
+    kind = UnicodeAttribute()  # chalicelib.models.tasks.EventKind
     status = UnicodeAttribute()
     progress = NumberAttribute(null=True)
     message = UnicodeAttribute(default="")

@@ -1,4 +1,4 @@
-"""Conditional writes on a task that also reserve activity seqs, in one request.
+"""Conditional writes on a task that also reserve activity seqs, and store the events.
 
 ``Task.last_seq`` is the per-task event counter. Adding N to it atomically hands the caller the
 seqs ``last_seq-N+1 .. last_seq``, so every writer (dispatch, sweeper, REST, external workers)
@@ -6,7 +6,10 @@ gets distinct, increasing seqs without reading first. A status transition and th
 events come from the same conditional write: if the condition fails, no seq is consumed.
 
 A writer that knows ``last_seq`` (dispatch, which read the task to claim it and wrote every seq
-since) uses ``write_at_seq`` instead: the update and the activity items in one transaction.
+since) writes the update and the activity items in one transaction instead (``write_at_seq``),
+falling back to the two-step path when another writer took a seq in between. A writer that dies
+between the two steps leaves a gap, never a duplicate: clients dedupe and resume by seq, and
+"strictly increasing" is the contract, not "contiguous".
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from chalicelib.clock import now_iso
 from chalicelib.dal.models import Activity, Task
+from chalicelib.models.tasks import EventDraft, Status, TelemetryEvent
 
 
 class ConditionFailed(Exception):
@@ -112,3 +117,116 @@ def write_at_seq(
         if reasons & {"ConditionalCheckFailed", "TransactionConflict"}:
             raise StaleSeq(task_id) from exc
         raise
+
+
+# ---------------------------------------------------------------------------- events
+
+
+def activity_item(event: TelemetryEvent) -> Activity:
+    """The activity log row of ``event``."""
+    return Activity(
+        task_id=event.task_id,
+        seq=event.seq,
+        project_id=event.project_id,
+        kind=event.kind,
+        status=event.status,
+        progress=event.progress,
+        message=event.message,
+        at=event.at,
+        actor=event.actor,
+        data=event.data,
+    )
+
+
+def event_of(item: Activity) -> TelemetryEvent:
+    """The event an activity log row holds."""
+    return TelemetryEvent(
+        task_id=item.task_id,
+        project_id=item.project_id,
+        seq=int(item.seq),
+        kind=item.kind,  # type: ignore[arg-type]  # written from an EventKind
+        status=item.status,  # type: ignore[arg-type]  # written from a Status
+        progress=float(item.progress) if item.progress is not None else None,
+        message=item.message or "",
+        at=item.at,
+        actor=item.actor,
+        data=item.data,
+    )
+
+
+def _put_activities(events: Sequence[TelemetryEvent]) -> None:
+    if len(events) == 1:
+        activity_item(events[0]).save()
+        return
+    with Activity.batch_write() as batch:
+        for event in events:
+            batch.save(activity_item(event))
+
+
+def _stored(
+    task_id: str, project_id: str, first_seq: int, status: Status, drafts: Sequence[EventDraft]
+) -> list[TelemetryEvent]:
+    at = now_iso()
+    return [
+        draft.stored(
+            task_id=task_id, project_id=project_id, seq=first_seq + i, status=status, at=at
+        )
+        for i, draft in enumerate(drafts)
+    ]
+
+
+def write_events(
+    task_id: str,
+    project_id: str,
+    *,
+    actions: Sequence[Action],
+    condition: Condition | None,
+    drafts: Sequence[EventDraft],
+    status: Status,
+    last_seq: int | None = None,
+    return_task: bool = False,
+) -> tuple[list[TelemetryEvent], Task | None]:
+    """One conditional task write that also takes a seq for each of ``drafts``, then the log.
+
+    ``status``: the status of drafts that name none (the task's status after the write).
+    Returns (the stored events, the task after the write if ``return_task``, else None).
+    Raises ``ConditionFailed`` when the task is not in the expected state: nothing is written.
+
+    With ``last_seq`` (the task's highest seq as the caller knows it) the write and the events
+    are one transaction conditional on that seq (one request instead of two). If it does not
+    apply (another writer took a seq, or the state is wrong) the two-step path below runs and
+    decides: it reserves fresh seqs, or raises ``ConditionFailed``.
+    """
+    if last_seq is not None and drafts and not return_task:
+        stored = _stored(task_id, project_id, last_seq + 1, status, drafts)
+        try:
+            write_at_seq(
+                task_id,
+                actions,
+                condition=condition,
+                last_seq=last_seq,
+                activities=[activity_item(e) for e in stored],
+            )
+            return stored, None
+        except StaleSeq:
+            pass
+    last, task = update_task(
+        task_id, actions, condition=condition, reserve_seqs=len(drafts), return_task=return_task
+    )
+    if not drafts:
+        return [], task
+    assert last is not None
+    stored = _stored(task_id, project_id, last - len(drafts) + 1, status, drafts)
+    _put_activities(stored)
+    return stored, task
+
+
+def append_event(task_id: str, draft: EventDraft, *, condition: Condition | None) -> TelemetryEvent:
+    """Store one event of a task whose project and status the caller does not know: both are
+    read from the task in the write that takes the seq. Raises ``ConditionFailed``."""
+    last, task = update_task(task_id, condition=condition, reserve_seqs=1, return_task=True)
+    assert last is not None
+    assert task is not None
+    stored = _stored(task_id, task.project_id, last, task.status, [draft])  # type: ignore[arg-type]
+    _put_activities(stored)
+    return stored[0]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from chalicelib.shared.failures import Failure
 
-class LlmError(Exception):
+
+class LlmError(Failure):
     """The LLM call failed. ``retryable``: the same call may succeed later (throttled, timed
     out, provider unavailable); otherwise the request itself was refused or the reply unusable.
     """
 
     def __init__(self, message: str, *, retryable: bool, code: str = "llm_error") -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.code = code
+        super().__init__(message, code=code, retryable=retryable)

@@ -30,15 +30,35 @@ from dataclasses import dataclass, field
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.config import get_settings
-from chalicelib.dal.models import PURGE_PARTITION, File, ProjectMember, ProjectPurge, Task
+from chalicelib.dal.models import (
+    PURGE_PARTITION,
+    File,
+    ProjectMember,
+    ProjectPurge,
+    Task,
+    project_status_key,
+)
 from chalicelib.dal.realtime_models import Subscription, project_topic
+from chalicelib.errors import Conflict
+from chalicelib.logic import lifecycle, tasks
+from chalicelib.logic.lifecycle import (
+    CANCELED,
+    NEEDS_REVIEW,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    is_terminal,
+    status_is,
+)
+from chalicelib.models.tasks import STATUSES
 
 log = logging.getLogger(__name__)
 
 ACTOR = "purge"
-TERMINAL = ("completed", "failed", "canceled")
 # Statuses in the order a purge handles them (see the module docstring).
-_STOP_FIRST = ("running", "queued", "needs_review")
+_ORDER = (RUNNING, QUEUED, NEEDS_REVIEW, *TERMINAL)
+if sorted(_ORDER) != sorted(STATUSES):
+    raise RuntimeError("a purge must handle tasks in every status")
 # Items (tasks, files, subscriptions) one DELETE /projects/{id} removes before answering.
 API_BUDGET = 20
 # One sweep: at most this many items, and no longer than this many seconds, over all purges.
@@ -58,15 +78,6 @@ class PurgeReport:
     tasks_deleted: int = 0
     files_deleted: int = 0
     subscriptions_deleted: int = 0
-
-    def merge(self, other: PurgeReport) -> None:
-        self.projects += other.projects
-        self.finished += other.finished
-        self.cancel_requested += other.cancel_requested
-        self.canceled += other.canceled
-        self.tasks_deleted += other.tasks_deleted
-        self.files_deleted += other.files_deleted
-        self.subscriptions_deleted += other.subscriptions_deleted
 
 
 class _Budget:
@@ -123,7 +134,7 @@ def _purge(
             return  # finished by someone else (or never deleted)
     _drop_members(marker)
     left = False
-    for status in (*_STOP_FIRST, *TERMINAL):
+    for status in _ORDER:
         left |= _purge_tasks(project_id, status, budget, report)
     left |= _purge_files(project_id, budget, report)
     left |= _purge_project_topic(project_id, budget, report)
@@ -160,39 +171,38 @@ def _purge_tasks(project_id: str, status: str, budget: _Budget, report: PurgeRep
     size = budget.left()
     if not size:
         return True
-    tasks = list(Task.by_project_status.query(f"{project_id}#{status}", limit=size + 1))
-    for task in tasks[:size]:
+    found = list(
+        Task.by_project_status.query(project_status_key(project_id, status), limit=size + 1)
+    )
+    for task in found[:size]:
         budget.spend()
         _purge_task(task, report)
     # Running tasks stay until their run writes ``canceled``: a later batch deletes them.
-    return len(tasks) > size or (status == "running" and bool(tasks))
+    return len(found) > size or (status == RUNNING and bool(found))
 
 
 def _purge_task(task: Task, report: PurgeReport) -> None:
-    from chalicelib.errors import Conflict
-    from chalicelib.logic import tasks
-
-    if task.status not in TERMINAL:
+    if not is_terminal(task.status):
         try:
-            updated = tasks.stop_task(task, actor=ACTOR)
+            updated = lifecycle.cancel(task, actor=ACTOR)
         except Conflict:  # InvalidState included: it became terminal meanwhile
             updated = _reread(task.id)
         if updated is None:
             return  # deleted by a concurrent purge
-        if updated.status == "running":
+        if updated.status == RUNNING:
             if not task.cancel_requested:
                 report.cancel_requested.append(task.id)
             return
-        if task.status != updated.status and updated.status == "canceled":
+        if task.status != updated.status and updated.status == CANCELED:
             report.canceled.append(task.id)
         task = updated
-        if task.status not in TERMINAL:
+        if not is_terminal(task.status):
             return  # changed again (re-queued by the sweeper): the next batch looks again
     removed = tasks.delete_task_children(task)
     report.files_deleted += removed.files
     report.subscriptions_deleted += removed.subscriptions
     try:
-        task.delete(condition=Task.status.is_in(*TERMINAL), add_version_condition=False)
+        task.delete(condition=status_is(*TERMINAL), add_version_condition=False)
     except Exception as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             return  # gone already (a concurrent purge) or no longer terminal

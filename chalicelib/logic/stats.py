@@ -6,8 +6,9 @@ import statistics
 
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import parse_iso
-from chalicelib.dal.models import Task
+from chalicelib.dal.models import Task, project_status_key
 from chalicelib.logic.access import get_project_for
+from chalicelib.logic.lifecycle import COMPLETED, FAILED
 from chalicelib.models.stats import Duration, StatsOut
 from chalicelib.models.tasks import STATUSES
 
@@ -16,11 +17,14 @@ RECENT = 20  # finished tasks per terminal status in the duration sample
 
 def project_stats(principal: Principal, project_id: str) -> StatsOut:
     project = get_project_for(principal, project_id)
-    counts = {status: Task.by_project_status.count(f"{project.id}#{status}") for status in STATUSES}
+    counts: dict[str, int] = {
+        status: Task.by_project_status.count(project_status_key(project.id, status))
+        for status in STATUSES
+    }
     durations: list[Duration] = []
-    for status in ("completed", "failed"):
+    for status in (COMPLETED, FAILED):
         recent = Task.by_project_status.query(
-            f"{project.id}#{status}",
+            project_status_key(project.id, status),
             scan_index_forward=False,
             limit=RECENT,
             page_size=RECENT,

@@ -26,21 +26,25 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from chalicelib.clock import now_iso
+from pynamodb.expressions.update import Action
+
 from chalicelib.dal.models import Task
-from chalicelib.dal.task_updates import ConditionFailed, update_task
-from chalicelib.logic import telemetry
-from chalicelib.logic.dispatch import (
+from chalicelib.dal.task_updates import update_task
+from chalicelib.logic import lifecycle
+from chalicelib.logic.dispatch_config import get_config
+from chalicelib.logic.lifecycle import (
     CANCELED,
     FAILED,
     QUEUED,
     RUNNING,
-    get_config,
-    send_dispatch_message,
+    ConditionFailed,
+    enqueue,
+    queued_for_attempt,
+    same_lease,
 )
 from chalicelib.logic.purge import PurgeReport, continue_purges
+from chalicelib.models.tasks import EventDraft, Status
 
 log = logging.getLogger(__name__)
 
@@ -56,25 +60,6 @@ class SweepReport:
     canceled: list[str] = field(default_factory=list)
     redriven: list[str] = field(default_factory=list)  # queued tasks whose message was re-sent
     purge: PurgeReport = field(default_factory=PurgeReport)  # deleted projects' purges
-
-
-def _base_actions(task: Task, status: str) -> list[Any]:
-    return [
-        Task.status.set(status),
-        Task.project_status.set(f"{task.project_id}#{status}"),
-        Task.updated_at.set(now_iso()),
-        Task.version.add(1),
-        Task.lease_owner.remove(),
-        Task.lease_expires_at.remove(),
-    ]
-
-
-def _same_lease(task: Task) -> Any:
-    return (
-        (Task.status == RUNNING)
-        & (Task.lease_owner == task.lease_owner)
-        & (Task.lease_expires_at == task.lease_expires_at)
-    )
 
 
 def _iso(epoch: float) -> str:
@@ -123,9 +108,7 @@ def _redrive_queued(now: float, report: SweepReport) -> None:
             update_task(
                 task.id,
                 [Task.updated_at.set(_iso(now))],
-                condition=(Task.status == QUEUED)
-                & (Task.attempts == attempt)
-                & (Task.updated_at == task.updated_at),
+                condition=queued_for_attempt(attempt) & (Task.updated_at == task.updated_at),
             )
         except ConditionFailed:
             continue  # dispatched, edited or re-driven by someone else meanwhile
@@ -133,7 +116,7 @@ def _redrive_queued(now: float, report: SweepReport) -> None:
             log.exception("re-driving task %s failed", task.id)
             continue
         try:
-            send_dispatch_message(task.id, attempt)
+            enqueue(task.id, attempt)
         except Exception:
             # Touched but not sent: the next sweep after the threshold tries again.
             log.exception("re-sending the dispatch message of task %s failed", task.id)
@@ -145,36 +128,34 @@ def _redrive_queued(now: float, report: SweepReport) -> None:
 def _take_back(task: Task, report: SweepReport) -> None:
     attempts = int(task.attempts or 1)
     max_attempts = get_config().max_attempts
+    status: Status
+    actions: list[Action]
     if task.cancel_requested:
-        status, actions = CANCELED, [Task.finished_at.set(now_iso())]
-        message = "Canceled (its run stopped responding)."
-        data: Any = None
+        status, actions = CANCELED, []
+        event = EventDraft("status", "Canceled (its run stopped responding).", ACTOR)
     elif attempts < max_attempts:
         status, actions = QUEUED, [Task.attempts.add(1)]
-        message = f"Lease expired; re-queued as attempt {attempts + 1} of {max_attempts}."
-        data = {"attempt": attempts + 1}
+        event = EventDraft(
+            "status",
+            f"Lease expired; re-queued as attempt {attempts + 1} of {max_attempts}.",
+            ACTOR,
+            data={"attempt": attempts + 1},
+        )
     else:
         error = {
             "code": "lease_expired",
             "message": f"The run stopped responding on attempt {attempts} of {max_attempts}.",
         }
-        status = FAILED
-        actions = [Task.finished_at.set(now_iso()), Task.error.set(error)]
-        message, data = error["message"], {"error": error}
-    events, _ = telemetry.transition(
-        task.id,
-        task.project_id,
-        actions=[*_base_actions(task, status), *actions],
-        condition=_same_lease(task),
-        events=[
-            {"kind": "status", "status": status, "message": message, "actor": ACTOR, "data": data}
-        ],
+        status, actions = FAILED, [Task.error.set(error)]
+        event = EventDraft("status", error["message"], ACTOR, data={"error": error})
+    # Only if the lease is still the one read: a renewal or another sweeper wins.
+    lifecycle.transition(
+        task, RUNNING, status, guard=same_lease(task), actions=actions, events=[event]
     )
     if status == QUEUED:
-        send_dispatch_message(task.id, attempts + 1)
+        enqueue(task.id, attempts + 1)
         report.requeued.append(task.id)
     elif status == CANCELED:
         report.canceled.append(task.id)
     else:
         report.failed.append(task.id)
-    telemetry.publish_all(events)

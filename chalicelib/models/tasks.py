@@ -1,15 +1,26 @@
-"""Tasks, their lifecycle and their activity (telemetry) events."""
+"""Tasks, their activity (telemetry) events and the dispatch message.
+
+``Status`` is the one list of task statuses; which moves between them are legal lives with the
+state machine (``chalicelib.logic.lifecycle``), which checks its table against this list.
+``TelemetryEvent`` is the one event model, from the task write to the HTTP/WebSocket edge:
+snake_case fields inside, camelCase only in ``to_json`` (REST) and ``to_wire`` (WebSocket).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
 
 from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
 
 Status = Literal["queued", "running", "completed", "failed", "canceled", "needs_review"]
-STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+STATUSES: tuple[Status, ...] = get_args(Status)
+EventKind = Literal["status", "routed", "progress", "log", "update", "reviewed"]
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 Priority = Literal["low", "normal", "high", "urgent"]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Instruction = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
@@ -148,8 +159,13 @@ class ActivityQuery(QueryModel):
     limit: Limit | None = None
 
 
-class ActivityEvent(ApiModel):
+class TelemetryEvent(ApiModel):
+    """One event of a task's activity log; its seq starts at 1 and strictly increases per task."""
+
     model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
         json_schema_extra={
             "examples": [
                 {
@@ -166,22 +182,86 @@ class ActivityEvent(ApiModel):
                     "data": None,
                 }
             ]
-        }
+        },
     )
 
     type: Literal["telemetry"] = "telemetry"
     task_id: str
     project_id: str
     seq: int
-    kind: str
-    status: str
+    kind: EventKind
+    status: Status
     progress: float | None = None
     message: str
     at: str
     actor: str
     data: Any = None
 
+    def to_wire(self) -> dict[str, Any]:
+        """The WebSocket shape: camelCase, ``progress`` and ``data`` only when set."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+# The name the activity routes give the event (REST responses, OpenAPI).
+ActivityEvent = TelemetryEvent
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """An event as its writer describes it; the task write adds the task, project, seq and time,
+    and the status the task is in when ``status`` is not given."""
+
+    kind: EventKind
+    message: str
+    actor: str
+    status: Status | None = None
+    progress: float | None = None
+    data: Any = None
+
+    def __post_init__(self) -> None:
+        # Refused before anything is written (a seq taken for a bad event would be a gap).
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}")
+        if self.status is not None and self.status not in STATUSES:
+            raise ValueError(f"unknown task status {self.status!r}")
+
+    def stored(
+        self, *, task_id: str, project_id: str, seq: int, status: Status, at: str
+    ) -> TelemetryEvent:
+        return TelemetryEvent(
+            task_id=task_id,
+            project_id=project_id,
+            seq=seq,
+            kind=self.kind,
+            status=self.status or status,
+            progress=self.progress,
+            message=self.message,
+            at=at,
+            actor=self.actor,
+            data=self.data,
+        )
+
 
 class ActivityList(ApiModel):
-    items: list[ActivityEvent]
+    items: list[TelemetryEvent]
     next_cursor: str | None
+
+
+class DispatchMessage(ApiModel):
+    """The SQS message that asks the dispatcher to run one attempt of a task."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True
+    )
+
+    task_id: Annotated[str, StringConstraints(min_length=1)]
+    attempt: int
+
+    def body(self) -> str:
+        """The message body: ``{"taskId": ..., "attempt": ...}``."""
+        return json.dumps(self.to_json())
+
+    @classmethod
+    def parse(cls, body: str) -> DispatchMessage:
+        """The message in ``body``; ``ValueError`` when it is not a dispatch message."""
+        return cls.model_validate_json(body)

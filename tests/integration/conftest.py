@@ -128,13 +128,15 @@ class ApiClient:
 
 def set_task_fields(task_id: str, **fields: Any) -> None:
     """Move a task where the dispatcher would (tests only): e.g. status="running"."""
-    from chalicelib.dal.models import Task
+    from chalicelib.dal.models import Task, project_status_key
     from chalicelib.dal.task_updates import update_task
 
     task = Task.get(task_id)
     actions = [getattr(Task, k).set(v) for k, v in fields.items()]
     if "status" in fields:
-        actions.append(Task.project_status.set(f"{task.project_id}#{fields['status']}"))
+        actions.append(
+            Task.project_status.set(project_status_key(task.project_id, fields["status"]))
+        )
     update_task(task_id, actions)  # like the dispatcher: no version bump
 
 

@@ -160,7 +160,7 @@ def test_a_task_runs_on_the_final_key_and_deleting_it_removes_the_object(
     api: ApiClient,
 ) -> None:
     from chalicelib.dal.models import Task
-    from chalicelib.logic.dispatch import _input_args
+    from chalicelib.logic.dispatch_routes import input_args
 
     alice = api.user()
     pid = api.project(alice)["id"]
@@ -175,12 +175,12 @@ def test_a_task_runs_on_the_final_key_and_deleting_it_removes_the_object(
     # Were its input already this file (the API refuses that while pending), the dispatcher
     # would still not read the upload key by reference.
     set_task_fields(task["id"], input=fid)
-    assert _input_args(Task.get(task["id"]), {}) == {"input_text": fid}
+    assert input_args(Task.get(task["id"]), None) == {"input_text": fid}
 
     _post_form(upload_key, FIRST)
     assert api.post(f"/files/{fid}/complete", who=alice).body["status"] == "ready"
     final = f"files/{pid}/{fid}"
-    assert _input_args(Task.get(task["id"]), {}) == {"input_ref": (BUCKET, final)}
+    assert input_args(Task.get(task["id"]), None) == {"input_ref": (BUCKET, final)}
 
     assert api.delete(f"/tasks/{task['id']}", who=alice).status == 204
     assert not _exists(final)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.dal.auth_models import ApiKey
-from chalicelib.logic import telemetry, websocket
+from chalicelib.logic import connections, websocket
 from tests.integration.conftest import ApiClient, Reply, Who
 from tests.unit.realtime_fakes import RecordingManagementClient
 
@@ -22,10 +22,10 @@ from tests.unit.realtime_fakes import RecordingManagementClient
 @pytest.fixture
 def mgmt(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingManagementClient]:
     client = RecordingManagementClient()
-    monkeypatch.setattr(telemetry, "_client", client)
+    monkeypatch.setattr(connections, "_client", client)
     yield client
     monkeypatch.undo()
-    telemetry.reset_management_client()
+    connections.reset_management_client()
 
 
 def _new_key(api: ApiClient, who: Who, **body: Any) -> dict[str, Any]:

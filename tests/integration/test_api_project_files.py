@@ -139,7 +139,7 @@ def test_completion_retags_accepted_objects_and_deletes_rejected_ones(api: ApiCl
 
 def test_create_task_takes_a_ready_project_file_as_its_input(api: ApiClient) -> None:
     from chalicelib.dal.models import Task
-    from chalicelib.logic.dispatch import _input_args
+    from chalicelib.logic.dispatch_routes import input_args
 
     alice = api.user()
     pid = api.project(alice)["id"]
@@ -159,7 +159,7 @@ def test_create_task_takes_a_ready_project_file_as_its_input(api: ApiClient) -> 
     assert api.queue_messages() == [{"taskId": task["id"], "attempt": 1}]
     # The dispatcher reads the file by reference (its final key), not the id as text.
     key = f"files/{pid}/{file['id']}"
-    assert _input_args(Task.get(task["id"]), {}) == {"input_ref": (BUCKET, key)}
+    assert input_args(Task.get(task["id"]), None) == {"input_ref": (BUCKET, key)}
 
     # Deleting the task deletes its input file and the object.
     assert api.delete(f"/tasks/{task['id']}", who=alice).status == 204
@@ -234,7 +234,7 @@ def test_pending_and_rejected_files_are_refused_with_a_reason(api: ApiClient) ->
 
 def test_others_files_stay_plain_text_and_reveal_nothing(api: ApiClient) -> None:
     from chalicelib.dal.models import Task
-    from chalicelib.logic.dispatch import _input_args
+    from chalicelib.logic.dispatch_routes import input_args
 
     alice, bob = api.user(), api.user()
     alice_pid, bob_pid = api.project(alice)["id"], api.project(bob)["id"]
@@ -246,7 +246,7 @@ def test_others_files_stay_plain_text_and_reveal_nothing(api: ApiClient) -> None
         )
         assert reply.status == 202, reply.body  # the same answer for both: nothing to learn
         assert reply.body["input"] == value
-        assert _input_args(Task.get(reply.body["id"]), {}) == {"input_text": value}
+        assert input_args(Task.get(reply.body["id"]), None) == {"input_text": value}
     assert api.get(f"/files/{bobs['id']}", who=bob).body["taskId"] is None  # still Bob's to use
     assert api.task(bob, bob_pid, input=bobs["id"])["input"] == bobs["id"]
 
@@ -321,7 +321,7 @@ def test_patching_the_input_to_a_project_file_attaches_it_or_says_why_not(
     api: ApiClient,
 ) -> None:
     from chalicelib.dal.models import Task
-    from chalicelib.logic.dispatch import _input_args
+    from chalicelib.logic.dispatch_routes import input_args
 
     alice, bob = api.user(), api.user()
     pid, bob_pid = api.project(alice)["id"], api.project(bob)["id"]
@@ -334,7 +334,7 @@ def test_patching_the_input_to_a_project_file_attaches_it_or_says_why_not(
 
     assert _patch_input(api, alice, task["id"], file["id"]).status == 200
     assert api.get(f"/files/{file['id']}", who=alice).body["taskId"] == task["id"]
-    assert _input_args(Task.get(task["id"]), {}) == {
+    assert input_args(Task.get(task["id"]), None) == {
         "input_ref": (BUCKET, f"files/{pid}/{file['id']}")
     }
     assert _patch_input(api, alice, task["id"], file["id"]).status == 200  # its own: fine
@@ -356,19 +356,19 @@ def test_a_patch_that_loses_a_race_releases_the_file_it_claimed(
     api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.dal.models import Task
-    from chalicelib.logic import telemetry
+    from chalicelib.logic import lifecycle
 
     alice = api.user()
     pid = api.project(alice)["id"]
     task = api.task(alice, pid)
     file = _ready_file(api, alice, pid)
-    original = telemetry.transition
+    original = lifecycle.transition
 
     def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
         Task.get(task["id"]).update(actions=[Task.title.set("Someone else's edit")])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(telemetry, "transition", edited_meanwhile)
+    monkeypatch.setattr(lifecycle, "transition", edited_meanwhile)
     reply = _patch_input(api, alice, task["id"], file["id"])
     assert reply.status == 412
     monkeypatch.undo()

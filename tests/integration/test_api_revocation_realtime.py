@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.auth.tokens import issue_access_token
 from chalicelib.dal.realtime_models import Connection, Subscription, task_topic
-from chalicelib.logic import telemetry, websocket
+from chalicelib.logic import connections, websocket
 from tests.integration.conftest import ApiClient
 from tests.unit.realtime_fakes import RecordingManagementClient
 
@@ -17,10 +17,10 @@ from tests.unit.realtime_fakes import RecordingManagementClient
 @pytest.fixture
 def mgmt(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingManagementClient]:
     client = RecordingManagementClient()
-    monkeypatch.setattr(telemetry, "_client", client)
+    monkeypatch.setattr(connections, "_client", client)
     yield client
     monkeypatch.undo()
-    telemetry.reset_management_client()
+    connections.reset_management_client()
 
 
 def _ws_connect(connection_id: str, user_id: str, role: str, task_id: str | None = None) -> None:

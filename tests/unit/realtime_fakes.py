@@ -1,19 +1,34 @@
-"""Fakes and seed data for the dispatch/telemetry/websocket unit tests (tests only)."""
+"""Stand-ins and seed data for the dispatch/telemetry/websocket unit tests (tests only).
+
+The executor client, the router and the LLM are replaced by ``unittest.mock.create_autospec``
+of the real functions and classes, and return the real types (``ExecEvent``, ``RouteDecision``):
+when an interface changes, these tests fail instead of passing against a stale copy.
+"""
 
 from __future__ import annotations
 
-import sys
 import threading
-import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import MagicMock, NonCallableMagicMock, create_autospec
 
 import pytest
 
+from chalicelib import executor_client, llm
 from chalicelib.clock import now_iso
-from chalicelib.dal.models import Activity, Project, Task
+from chalicelib.dal.models import Activity, Project, Task, project_status_key
+from chalicelib.executor_client import ExecEvent, ExecutorClient
 from chalicelib.ids import new_id
+from chalicelib.logic import routing
+from chalicelib.router.models import RouteDecision
+
+# The real interfaces, taken before any test patches them (autospecs are made from these).
+_get_executor_client = executor_client.get_executor_client
+_route_for_task = routing.route_for_task
+_record_route_outcome = routing.record_route_outcome
+_generate = llm.generate
+_llm_configured = llm.llm_configured
 
 
 def seed_project(owner: str = "usr_owner", members: tuple[str, ...] = ()) -> Project:
@@ -36,7 +51,7 @@ def seed_task(project: Project, *, instruction: str = "count words", input: Any 
     task = Task(
         id=new_id("tsk"),
         project_id=project.id,
-        project_status=f"{project.id}#queued",
+        project_status=project_status_key(project.id, "queued"),
         title="t",
         instruction=instruction,
         input=input,
@@ -66,53 +81,6 @@ def activity_of(task_id: str) -> list[Activity]:
     return list(Activity.query(task_id))
 
 
-@dataclass
-class ExecEvent:
-    """Shape of chalicelib.executor_client.ExecEvent (the agreed interface)."""
-
-    kind: str
-    progress: float | None = None
-    message: str = ""
-    result: Any = None
-    error_code: str | None = None
-    retryable: bool = False
-
-
-class ExecutorError(Exception):
-    def __init__(self, message: str = "", *, code: str = "executor_error", retryable: bool = False):
-        super().__init__(message)
-        self.code = code
-        self.retryable = retryable
-
-
-class ExecutorUnavailable(ExecutorError):
-    def __init__(self, message: str = "executor unavailable") -> None:
-        super().__init__(message, code="unavailable", retryable=True)
-
-
-class FakeExecutor:
-    """Plays a script: a list of ExecEvents, or a callable(cancel) yielding them."""
-
-    def __init__(self, script: Any = None, *, healthy: bool = True) -> None:
-        self.script = script if script is not None else default_script()
-        self.healthy = healthy
-        self.calls: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-
-    def execute(self, **kwargs: Any) -> Iterator[ExecEvent]:
-        with self.lock:
-            self.calls.append(kwargs)
-        if isinstance(self.script, Exception):
-            raise self.script
-        if callable(self.script):
-            yield from self.script(kwargs["cancel"])
-            return
-        yield from self.script
-
-    def health(self, timeout_s: float = 1.0) -> bool:
-        return self.healthy
-
-
 def default_script() -> list[ExecEvent]:
     return [
         ExecEvent("started"),
@@ -123,69 +91,98 @@ def default_script() -> list[ExecEvent]:
     ]
 
 
-class FakeRouting:
-    def __init__(self, route: dict[str, Any] | None = None) -> None:
-        self.route = route or executor_route()
-        self.outcomes: list[tuple[str, bool]] = []
-
-    def route_for_task(self, task: Task) -> dict[str, Any]:
-        return dict(self.route)
-
-    def record_route_outcome(self, target: str, ok: bool) -> None:
-        self.outcomes.append((target, ok))
+Script = list[ExecEvent] | Exception | Callable[[threading.Event], Iterator[ExecEvent]]
 
 
-def executor_route(module: str = "text.stats") -> dict[str, Any]:
-    return {
-        "target": "executor",
-        "module": module,
-        "params": {},
-        "confidence": 0.97,
-        "reason": "rule",
-        "alternatives": [],
-        "decidedBy": "rule",
-        "micros": 12,
-    }
+def fake_executor(script: Script | None = None, *, healthy: bool = True) -> NonCallableMagicMock:
+    """An ``ExecutorClient`` (autospec: a call the real client would refuse fails the test)
+    that plays ``script``: events, an exception to raise, or a callable(cancel) yielding events.
+    """
+    played = default_script() if script is None else script
+    client = create_autospec(ExecutorClient, instance=True)
+
+    def execute(**kwargs: Any) -> Iterator[ExecEvent]:
+        if isinstance(played, Exception):
+            raise played
+        if callable(played):
+            return iter(played(kwargs["cancel"]))
+        return iter(list(played))
+
+    client.execute.side_effect = execute
+    client.health.return_value = healthy
+    return client
+
+
+def decision(
+    module: str = "text.stats", *, target: str = "executor", stage: str = "rules", **fields: Any
+) -> RouteDecision:
+    """A route decision as the router makes it (its own model, validated)."""
+    return RouteDecision.model_validate(
+        {
+            "target": target,
+            "module": module,
+            "params": {},
+            "confidence": 0.97,
+            "reason": "rule",
+            "alternatives": [],
+            "decided_by": "rule",
+            "micros": 12,
+            "stage": stage,
+            **fields,
+        }
+    )
 
 
 @dataclass
 class Fakes:
-    executor: FakeExecutor
-    routing: FakeRouting
-    llm_generate: Callable[..., str]
+    """The dispatcher's collaborators, each an autospec of the real function or class."""
+
+    executor: NonCallableMagicMock
+    route_for_task: MagicMock
+    record_route_outcome: MagicMock
+    generate: MagicMock
+
+    @property
+    def executor_calls(self) -> list[dict[str, Any]]:
+        return [call.kwargs for call in self.executor.execute.call_args_list]
+
+    @property
+    def route_outcomes(self) -> list[tuple[str, bool]]:
+        return [call.args for call in self.record_route_outcome.call_args_list]
 
 
-class LlmError(Exception):
-    def __init__(self, message: str = "", *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
-def install_fakes(monkeypatch: pytest.MonkeyPatch, fakes: Fakes) -> None:
-    """Replace the executor client, router and LLM modules the dispatcher imports lazily."""
-    import chalicelib
-    import chalicelib.logic
-
-    executor_module = types.ModuleType("chalicelib.executor_client")
-    executor_module.get_executor_client = lambda: fakes.executor  # type: ignore[attr-defined]
-    executor_module.ExecutorError = ExecutorError  # type: ignore[attr-defined]
-    executor_module.ExecutorUnavailable = ExecutorUnavailable  # type: ignore[attr-defined]
-    executor_module.ExecEvent = ExecEvent  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "chalicelib.executor_client", executor_module)
-    monkeypatch.setattr(chalicelib, "executor_client", executor_module, raising=False)
-
-    routing_module = types.ModuleType("chalicelib.logic.routing")
-    routing_module.route_for_task = fakes.routing.route_for_task  # type: ignore[attr-defined]
-    routing_module.record_route_outcome = fakes.routing.record_route_outcome  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "chalicelib.logic.routing", routing_module)
-    monkeypatch.setattr(chalicelib.logic, "routing", routing_module, raising=False)
-
-    llm_module = types.ModuleType("chalicelib.llm")
-    llm_module.generate = fakes.llm_generate  # type: ignore[attr-defined]
-    llm_module.LlmError = LlmError  # type: ignore[attr-defined]
-    llm_module.llm_configured = lambda: True  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "chalicelib.llm", llm_module)
-    monkeypatch.setattr(chalicelib, "llm", llm_module, raising=False)
+def install_fakes(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    executor: NonCallableMagicMock | None = None,
+    route: RouteDecision | None = None,
+    generate: Callable[[str, str, float], str] | None = None,
+    llm_configured: bool = True,
+) -> Fakes:
+    """Stand in for the executor client, the router and the LLM where the dispatcher calls
+    them, with autospecs of the real interfaces (a changed signature fails here)."""
+    fakes = Fakes(
+        executor=executor if executor is not None else fake_executor(),
+        route_for_task=create_autospec(
+            _route_for_task, return_value=route if route is not None else decision()
+        ),
+        record_route_outcome=create_autospec(_record_route_outcome, return_value=None),
+        generate=create_autospec(
+            _generate, side_effect=generate or (lambda instruction, text, timeout_s: "a poem")
+        ),
+    )
+    monkeypatch.setattr(
+        executor_client,
+        "get_executor_client",
+        create_autospec(_get_executor_client, return_value=fakes.executor),
+    )
+    monkeypatch.setattr(routing, "route_for_task", fakes.route_for_task)
+    monkeypatch.setattr(routing, "record_route_outcome", fakes.record_route_outcome)
+    monkeypatch.setattr(llm, "generate", fakes.generate)
+    monkeypatch.setattr(
+        llm, "llm_configured", create_autospec(_llm_configured, return_value=llm_configured)
+    )
+    return fakes
 
 
 class RecordingManagementClient:
@@ -236,7 +233,7 @@ def realtime(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
 
     from chalicelib import aws_clients
     from chalicelib.config import get_settings
-    from chalicelib.logic import dispatch, telemetry
+    from chalicelib.logic import connections, dispatch
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     queue_url = sqs.create_queue(QueueName="aion-test-dispatch")["QueueUrl"]
@@ -250,13 +247,13 @@ def realtime(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
     dispatch.get_config.cache_clear()
     aws_clients.reset_clients()
     mgmt = RecordingManagementClient()
-    monkeypatch.setattr(telemetry, "_client", mgmt)
+    monkeypatch.setattr(connections, "_client", mgmt)
     yield Realtime(mgmt, queue_url)
     monkeypatch.undo()
     get_settings.cache_clear()
     dispatch.get_config.cache_clear()
     aws_clients.reset_clients()
-    telemetry.reset_management_client()
+    connections.reset_management_client()
 
 
 def serialize_task_updates(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -265,7 +262,7 @@ def serialize_task_updates(monkeypatch: pytest.MonkeyPatch) -> None:
     Concurrency tests serialize the task writes (the UpdateItem and the seq-known transaction,
     only those calls) to get DynamoDB's semantics.
     """
-    from chalicelib.logic import telemetry
+    from chalicelib.dal import task_updates
 
     lock = threading.Lock()
 
@@ -276,5 +273,5 @@ def serialize_task_updates(monkeypatch: pytest.MonkeyPatch) -> None:
 
         return call
 
-    monkeypatch.setattr(telemetry, "update_task", atomic(telemetry.update_task))
-    monkeypatch.setattr(telemetry, "write_at_seq", atomic(telemetry.write_at_seq))
+    monkeypatch.setattr(task_updates, "update_task", atomic(task_updates.update_task))
+    monkeypatch.setattr(task_updates, "write_at_seq", atomic(task_updates.write_at_seq))

@@ -10,18 +10,17 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.dal.models import Task
-from chalicelib.logic import dispatch, sweeper, telemetry
+from chalicelib.dal.models import Task, project_status_key
+from chalicelib.dal.task_updates import event_of
+from chalicelib.executor_client import ExecEvent, ExecutorUnavailable
+from chalicelib.llm import LlmError
+from chalicelib.logic import dispatch, dispatch_run, fanout, sweeper
 from tests.unit.realtime_fakes import (
-    ExecEvent,
-    ExecutorUnavailable,
-    FakeExecutor,
-    FakeRouting,
     Fakes,
-    LlmError,
     Realtime,
     activity_of,
-    executor_route,
+    decision,
+    fake_executor,
     install_fakes,
     realtime,
     seed_project,
@@ -33,13 +32,7 @@ __all__ = ["realtime"]
 
 
 def _fakes(monkeypatch: pytest.MonkeyPatch, **kw: Any) -> Fakes:
-    fakes = Fakes(
-        executor=kw.get("executor") or FakeExecutor(),
-        routing=kw.get("routing") or FakeRouting(),
-        llm_generate=kw.get("llm") or (lambda instruction, text, timeout_s: "a poem"),
-    )
-    install_fakes(monkeypatch, fakes)
-    return fakes
+    return install_fakes(monkeypatch, **kw)
 
 
 def _body(task: Task, attempt: int = 1) -> str:
@@ -71,19 +64,19 @@ def test_executor_task_runs_to_completed_with_ordered_events(
     assert seqs == sorted(set(seqs))
     done = Task.get(task.id)
     assert (done.status, done.result, done.result_ref) == ("completed", {"words": 3}, None)
-    assert done.project_status == f"{task.project_id}#completed"
+    assert done.project_status == project_status_key(task.project_id, "completed")
     assert done.lease_owner is None
     assert done.route["module"] == "text.stats"
     assert done.started_at
     assert done.finished_at
     assert done.last_seq == seqs[-1]
     assert done.version > task.version
-    call = fakes.executor.calls[0]
+    call = fakes.executor_calls[0]
     assert (call["module"], call["input_text"], call["attempt"]) == ("text.stats", "a b c", 1)
     assert isinstance(call["cancel"], threading.Event)
-    assert fakes.routing.outcomes == [("executor", True)]
+    assert fakes.route_outcomes == [("executor", True)]
     # What was stored is exactly what the outcome reports (seq 1 was written by POST /tasks).
-    stored = [telemetry.activity_to_event(a) for a in activity_of(task.id)][1:]
+    stored = [event_of(a) for a in activity_of(task.id)][1:]
     assert stored == outcome.events
 
 
@@ -115,7 +108,7 @@ def test_duplicate_and_stale_deliveries_do_nothing(
     assert dispatch.handle_message(_body(task)).status == "completed"
     events = len(activity_of(task.id))
     assert dispatch.handle_message(_body(task)).status == "skipped"
-    assert len(fakes.executor.calls) == 1
+    assert len(fakes.executor_calls) == 1
     assert len(activity_of(task.id)) == events
     assert dispatch.handle_message(json.dumps({"taskId": "tsk_nope", "attempt": 1})).status == (
         "skipped"
@@ -141,15 +134,15 @@ def test_concurrent_duplicate_deliveries_execute_once(
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["completed", "skipped", "skipped", "skipped"]
-    assert len(fakes.executor.calls) == 1
+    assert len(fakes.executor_calls) == 1
     assert [k for k in _kinds(task.id) if k[1] == "completed"] == [("status", "completed")]
 
 
 def test_review_route_goes_to_needs_review(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    route = {**executor_route("llm.generate"), "target": "review", "reason": "no LLM configured"}
-    fakes = _fakes(monkeypatch, routing=FakeRouting(route))
+    route = decision("llm.generate", target="review", stage="threshold", reason="no LLM configured")
+    fakes = _fakes(monkeypatch, route=route)
     task = seed_task(seed_project(), instruction="write a poem about the sea")
     outcome = dispatch.handle_message(_body(task))
     assert outcome.status == "needs_review"
@@ -157,14 +150,14 @@ def test_review_route_goes_to_needs_review(
     stored = Task.get(task.id)
     assert stored.status == "needs_review"
     assert stored.route["target"] == "review"
-    assert fakes.executor.calls == []
+    assert fakes.executor_calls == []
 
 
 def test_review_because_a_configured_route_is_down_is_retried(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    route = {**executor_route(), "target": "review", "stage": "health", "reason": "breaker open"}
-    _fakes(monkeypatch, routing=FakeRouting(route))
+    route = decision(target="review", stage="health", reason="breaker open")
+    _fakes(monkeypatch, route=route)
     task = seed_task(seed_project())
     with pytest.raises(dispatch.RetryLater):
         dispatch.handle_message(_body(task), receive_count=1)
@@ -174,24 +167,21 @@ def test_review_because_a_configured_route_is_down_is_retried(
 def test_review_for_an_unconfigured_llm_or_low_confidence_is_a_verdict(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import chalicelib.llm
-
-    llm = {**executor_route("llm.generate"), "target": "review", "stage": "health"}
-    _fakes(monkeypatch, routing=FakeRouting(llm))
-    monkeypatch.setattr(chalicelib.llm, "llm_configured", lambda: False)
+    llm = decision("llm.generate", target="review", stage="health")
+    _fakes(monkeypatch, route=llm, llm_configured=False)
     task = seed_task(seed_project(), instruction="write a poem")
     assert dispatch.handle_message(_body(task)).status == "needs_review"
-    unsure = {**executor_route(), "target": "review", "stage": "threshold"}
-    _fakes(monkeypatch, routing=FakeRouting(unsure))
+    unsure = decision(target="review", stage="threshold")
+    _fakes(monkeypatch, route=unsure)
     other = seed_task(seed_project(), instruction="do something vague")
     assert dispatch.handle_message(_body(other)).status == "needs_review"
 
 
-def test_review_because_the_executor_is_down_is_retried(
+def test_review_because_the_executor_is_down_is_retried_until_the_last_delivery(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    route = {**executor_route(), "target": "review", "reason": "executor unavailable"}
-    _fakes(monkeypatch, routing=FakeRouting(route), executor=FakeExecutor(healthy=False))
+    route = decision(target="review", stage="health", reason="executor unavailable")
+    _fakes(monkeypatch, route=route)
     task = seed_task(seed_project())
     with pytest.raises(dispatch.RetryLater):
         dispatch.handle_message(_body(task), receive_count=1)
@@ -204,7 +194,7 @@ def test_review_because_the_executor_is_down_is_retried(
 def test_executor_unavailable_requeues_then_fails_on_last_delivery(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fakes = _fakes(monkeypatch, executor=FakeExecutor(ExecutorUnavailable("down")))
+    fakes = _fakes(monkeypatch, executor=fake_executor(ExecutorUnavailable("down")))
     task = seed_task(seed_project())
     with pytest.raises(dispatch.RetryLater):
         dispatch.handle_message(_body(task), receive_count=1)
@@ -216,7 +206,7 @@ def test_executor_unavailable_requeues_then_fails_on_last_delivery(
     assert outcome.status == "failed"
     failed = Task.get(task.id)
     assert failed.error["code"] == "retries_exhausted"
-    assert ("executor", False) in fakes.routing.outcomes
+    assert ("executor", False) in fakes.route_outcomes
 
 
 def test_stream_error_that_is_permanent_fails_at_once(
@@ -226,24 +216,24 @@ def test_stream_error_that_is_permanent_fails_at_once(
         ExecEvent("started"),
         ExecEvent("error", message="bad expression", error_code="invalid_input"),
     ]
-    _fakes(monkeypatch, executor=FakeExecutor(script))
+    _fakes(monkeypatch, executor=fake_executor(script))
     task = seed_task(seed_project())
     outcome = dispatch.handle_message(_body(task), receive_count=1)
     assert outcome.status == "failed"
     stored = Task.get(task.id)
     assert stored.error == {"code": "invalid_input", "message": "bad expression"}
-    assert outcome.events[-1]["data"] == {"error": stored.error}
+    assert outcome.events[-1].data == {"error": stored.error}
 
 
 def test_retryable_stream_error_and_missing_result_are_transient(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     script = [ExecEvent("error", message="busy", error_code="resource_exhausted", retryable=True)]
-    _fakes(monkeypatch, executor=FakeExecutor(script))
+    _fakes(monkeypatch, executor=fake_executor(script))
     task = seed_task(seed_project())
     with pytest.raises(dispatch.RetryLater):
         dispatch.handle_message(_body(task))
-    _fakes(monkeypatch, executor=FakeExecutor([ExecEvent("started")]))
+    _fakes(monkeypatch, executor=fake_executor([ExecEvent("started")]))
     with pytest.raises(dispatch.RetryLater):
         dispatch.handle_message(_body(task), receive_count=2)
     assert Task.get(task.id).status == "queued"
@@ -253,7 +243,7 @@ def test_large_result_goes_to_s3_and_task_keeps_a_reference(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big = {"text": "x" * 50_000}
-    _fakes(monkeypatch, executor=FakeExecutor([ExecEvent("result", result=big)]))
+    _fakes(monkeypatch, executor=fake_executor([ExecEvent("result", result=big)]))
     task = seed_task(seed_project())
     outcome = dispatch.handle_message(_body(task))
     stored = Task.get(task.id)
@@ -265,7 +255,7 @@ def test_large_result_goes_to_s3_and_task_keeps_a_reference(
         .read()
     )
     assert json.loads(body) == big
-    assert outcome.events[-1]["data"]["resultRef"] == stored.result_ref
+    assert outcome.events[-1].data["resultRef"] == stored.result_ref
 
 
 def test_chatty_progress_is_coalesced(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,7 +263,7 @@ def test_chatty_progress_is_coalesced(realtime: Realtime, monkeypatch: pytest.Mo
     dispatch.get_config.cache_clear()
     script = [ExecEvent("progress", i / 500, f"step {i}") for i in range(500)]
     script.append(ExecEvent("result", result={"ok": True}))
-    _fakes(monkeypatch, executor=FakeExecutor(script))
+    _fakes(monkeypatch, executor=fake_executor(script))
     task = seed_task(seed_project())
     dispatch.handle_message(_body(task))
     progress = [a for a in activity_of(task.id) if a.kind == "progress"]
@@ -284,7 +274,7 @@ def test_chatty_progress_is_coalesced(realtime: Realtime, monkeypatch: pytest.Mo
 
 def test_progress_coalescer_rate_and_change() -> None:
     now = [0.0]
-    coalescer = dispatch.ProgressCoalescer(4, clock=lambda: now[0])
+    coalescer = dispatch_run.ProgressCoalescer(4, clock=lambda: now[0])
     assert coalescer.offer(0.1, "a") == (0.1, "a")
     assert coalescer.offer(0.2, "b") is None  # too soon
     now[0] = 0.3
@@ -302,7 +292,7 @@ def test_log_lines_are_capped(realtime: Realtime, monkeypatch: pytest.MonkeyPatc
     dispatch.get_config.cache_clear()
     script = [ExecEvent("log", message=f"line {i}") for i in range(20)]
     script.append(ExecEvent("result", result=1))
-    _fakes(monkeypatch, executor=FakeExecutor(script))
+    _fakes(monkeypatch, executor=fake_executor(script))
     task = seed_task(seed_project())
     dispatch.handle_message(_body(task))
     logs = [a.message for a in activity_of(task.id) if a.kind == "log"]
@@ -330,9 +320,9 @@ def test_cancel_requested_stops_the_running_call(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started = threading.Event()
-    _fakes(monkeypatch, executor=FakeExecutor(_blocking_script(started)))
+    _fakes(monkeypatch, executor=fake_executor(_blocking_script(started)))
     task = seed_task(seed_project())
-    result: list[dispatch.Outcome] = []
+    result: list[dispatch_run.Outcome] = []
     worker = threading.Thread(target=lambda: result.append(dispatch.handle_message(_body(task))))
     worker.start()
     assert started.wait(5)
@@ -352,7 +342,7 @@ def test_cancel_before_start_cancels_without_running(
     task = seed_task(seed_project())
     Task(task.id).update(actions=[Task.cancel_requested.set(True)], add_version_condition=False)
     assert dispatch.handle_message(_body(task)).status == "canceled"
-    assert fakes.executor.calls == []
+    assert fakes.executor_calls == []
 
 
 def test_lease_taken_back_by_sweeper_means_no_second_terminal_event(
@@ -360,11 +350,11 @@ def test_lease_taken_back_by_sweeper_means_no_second_terminal_event(
 ) -> None:
     """A run that lost its lease (sweeper re-queued it) writes nothing more."""
     started, release = threading.Event(), threading.Event()
-    _fakes(monkeypatch, executor=FakeExecutor(_blocking_script(started, release)))
+    _fakes(monkeypatch, executor=fake_executor(_blocking_script(started, release)))
     # The dispatcher is frozen: its heartbeats stop reaching DynamoDB.
     monkeypatch.setattr(dispatch.Lease, "renew", lambda self: True)
     task = seed_task(seed_project())
-    result: list[dispatch.Outcome] = []
+    result: list[dispatch_run.Outcome] = []
     worker = threading.Thread(target=lambda: result.append(dispatch.handle_message(_body(task))))
     worker.start()
     assert started.wait(5)
@@ -387,22 +377,20 @@ def test_llm_route_completes_with_generated_text(
         seen.append((instruction, text))
         return "the sea, the sea"
 
-    route = {**executor_route("llm.generate"), "target": "llm"}
-    fakes = _fakes(monkeypatch, routing=FakeRouting(route), llm=generate)
+    fakes = _fakes(monkeypatch, route=decision("llm.generate", target="llm"), generate=generate)
     task = seed_task(seed_project(), instruction="write a poem", input=None)
     outcome = dispatch.handle_message(_body(task))
     assert outcome.status == "completed"
     assert Task.get(task.id).result == {"text": "the sea, the sea"}
     assert seen == [("write a poem", "")]
-    assert fakes.routing.outcomes == [("llm", True)]
+    assert fakes.route_outcomes == [("llm", True)]
 
 
 def test_llm_permanent_error_fails(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
     def generate(instruction: str, text: str, timeout_s: float) -> str:
         raise LlmError("content refused", retryable=False)
 
-    route = {**executor_route("llm.generate"), "target": "llm"}
-    _fakes(monkeypatch, routing=FakeRouting(route), llm=generate)
+    _fakes(monkeypatch, route=decision("llm.generate", target="llm"), generate=generate)
     task = seed_task(seed_project())
     assert dispatch.handle_message(_body(task)).status == "failed"
     assert Task.get(task.id).error["code"] == "llm_error"
@@ -430,7 +418,7 @@ def test_file_input_is_passed_as_a_reference(
         updated_at="t",
     ).save()
     dispatch.handle_message(_body(task))
-    assert fakes.executor.calls[0]["input_ref"] == ("aion-test-files", "uploads/x/a.csv")
+    assert fakes.executor_calls[0]["input_ref"] == ("aion-test-files", "uploads/x/a.csv")
 
 
 def test_poison_message_is_rejected() -> None:
@@ -442,11 +430,10 @@ def test_poison_message_is_rejected() -> None:
 def test_data_found_in_the_instruction_is_the_input(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    route = {**executor_route("crypto.hash"), "inlineInput": "abc"}
-    fakes = _fakes(monkeypatch, routing=FakeRouting(route))
+    fakes = _fakes(monkeypatch, route=decision("crypto.hash", inline_input="abc"))
     task = seed_task(seed_project(), instruction="sha256 of 'abc'", input=None)
     dispatch.handle_message(_body(task))
-    assert fakes.executor.calls[0]["input_text"] == "abc"
+    assert fakes.executor_calls[0]["input_text"] == "abc"
 
 
 def test_progress_reuses_the_runs_subscriber_lookup_status_events_look_up_afresh(
@@ -454,16 +441,16 @@ def test_progress_reuses_the_runs_subscriber_lookup_status_events_look_up_afresh
 ) -> None:
     _fakes(monkeypatch)
     lookups: list[str] = []
-    original = telemetry.subscribers_of
+    original = fanout.subscribers_of
 
     def counting(task_id: str, project_id: str | None) -> list[str]:
         lookups.append(task_id)
         return original(task_id, project_id)
 
-    monkeypatch.setattr(telemetry, "subscribers_of", counting)
+    monkeypatch.setattr(fanout, "subscribers_of", counting)
     task = seed_task(seed_project())
     outcome = dispatch.handle_message(_body(task))
-    relayed = [e for e in outcome.events if e["kind"] in ("progress", "log")]
+    relayed = [e for e in outcome.events if e.kind in ("progress", "log")]
     assert len(relayed) == 4
     # One lookup for the claim's two events (reused by the relayed ones), one for completed.
     assert len(lookups) == 2

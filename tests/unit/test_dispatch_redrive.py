@@ -15,9 +15,6 @@ from chalicelib.dal.models import Task
 from chalicelib.logic import dispatch, sweeper, tasks
 from chalicelib.models.tasks import TaskCreate
 from tests.unit.realtime_fakes import (
-    FakeExecutor,
-    FakeRouting,
-    Fakes,
     Realtime,
     activity_of,
     install_fakes,
@@ -79,15 +76,14 @@ def test_sweeper_resends_only_queued_tasks_older_than_the_threshold(realtime: Re
 def test_a_redriven_message_runs_the_task_once(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fakes = Fakes(FakeExecutor(), FakeRouting(), lambda *a: "")
-    install_fakes(monkeypatch, fakes)
+    fakes = install_fakes(monkeypatch)
     task = seed_task(seed_project())
     sweeper.sweep(now=_later())
     body = json.dumps({"taskId": task.id, "attempt": 1})
     assert dispatch.handle_message(body).status == "completed"
     # The original message turns up after all: a no-op.
     assert dispatch.handle_message(body).status == "skipped"
-    assert len(fakes.executor.calls) == 1
+    assert len(fakes.executor_calls) == 1
 
 
 def test_a_task_changed_since_the_read_is_not_resent(
@@ -115,7 +111,7 @@ def test_a_failed_resend_is_tried_again_a_period_later(
         raise RuntimeError("queue down")
 
     with monkeypatch.context() as patched:
-        patched.setattr(sweeper, "send_dispatch_message", refuse)
+        patched.setattr(sweeper, "enqueue", refuse)
         assert sweeper.sweep(now=_later()).redriven == []
     period = dispatch.get_config().queued_redrive_seconds
     assert sweeper.sweep(now=_later() + period + 1).redriven == [task.id]

@@ -25,15 +25,13 @@ import pytest
 from chalicelib.auth.principal import Principal
 from chalicelib.dal.models import Task
 from chalicelib.dal.realtime_models import Subscription, project_topic
-from chalicelib.logic import dispatch, tasks, telemetry
+from chalicelib.executor_client import ExecEvent
+from chalicelib.logic import dispatch, dispatch_run, tasks, telemetry
 from chalicelib.models.tasks import TaskCreate
 from tests.unit.realtime_fakes import (
-    ExecEvent,
-    FakeExecutor,
-    FakeRouting,
-    Fakes,
     Realtime,
     activity_of,
+    fake_executor,
     install_fakes,
     realtime,
     seed_project,
@@ -62,7 +60,7 @@ def calls(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls
     monkeypatch.setenv("AION_LEASE_SECONDS", "600")
     monkeypatch.setenv("AION_HEARTBEAT_SECONDS", "300")
     dispatch.get_config.cache_clear()
-    monkeypatch.setattr(dispatch, "WATCHERS_MAX_AGE_S", 600.0)
+    monkeypatch.setattr(dispatch_run, "WATCHERS_MAX_AGE_S", 600.0)
     found = Calls()
     original = botocore.client.BaseClient._make_api_call
 
@@ -100,7 +98,7 @@ def _script() -> list[ExecEvent]:
 def test_a_full_dispatch_costs_one_request_per_event_plus_reads(
     calls: Calls, realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install_fakes(monkeypatch, Fakes(FakeExecutor(_script()), FakeRouting(), lambda *a: ""))
+    install_fakes(monkeypatch, executor=fake_executor(_script()))
     project = seed_project()
     _subscribe_project(project.id)
     task = seed_task(project)
@@ -116,7 +114,7 @@ def test_a_full_dispatch_costs_one_request_per_event_plus_reads(
     }
     # Every event reached the subscriber, in seq order, and the log matches.
     received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
-    assert received == [e["seq"] for e in outcome.events] == list(range(2, 2 + events))
+    assert received == [e.seq for e in outcome.events] == list(range(2, 2 + events))
     assert Task.get(task.id).last_seq == received[-1]
 
 
@@ -125,13 +123,13 @@ def test_the_last_coalesced_progress_rides_with_the_terminal_write(
 ) -> None:
     monkeypatch.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "1")  # 0.5 waits behind "started"
     dispatch.get_config.cache_clear()
-    install_fakes(monkeypatch, Fakes(FakeExecutor(_script()), FakeRouting(), lambda *a: ""))
+    install_fakes(monkeypatch, executor=fake_executor(_script()))
     project = seed_project()
     _subscribe_project(project.id)
     task = seed_task(project)
     calls.reset()
     outcome = dispatch.handle_message(json.dumps({"taskId": task.id, "attempt": 1}))
-    kinds = [(e["kind"], e.get("progress")) for e in outcome.events]
+    kinds = [(e.kind, e.progress) for e in outcome.events]
     assert kinds == [
         ("routed", None),
         ("status", None),
@@ -142,7 +140,7 @@ def test_the_last_coalesced_progress_rides_with_the_terminal_write(
     ]
     assert calls.dynamodb()["TransactWriteItems"] == len(kinds) - 2
     received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
-    assert received == [e["seq"] for e in outcome.events] == list(range(2, 8))
+    assert received == [e.seq for e in outcome.events] == list(range(2, 8))
     assert [(a.kind, a.seq) for a in activity_of(task.id)][-2:] == [("progress", 6), ("status", 7)]
 
 
@@ -177,7 +175,7 @@ def test_an_event_from_another_writer_mid_run_keeps_seqs_strict(
         yield ExecEvent("progress", 0.5, "half")
         yield ExecEvent("result", 1.0, result={"ok": True})
 
-    install_fakes(monkeypatch, Fakes(FakeExecutor(script), FakeRouting(), lambda *a: ""))
+    install_fakes(monkeypatch, executor=fake_executor(script))
     outcome = dispatch.handle_message(json.dumps({"taskId": task.id, "attempt": 1}))
     assert outcome.status == "completed"
     log = [(int(a.seq), a.kind, a.actor) for a in activity_of(task.id)]
@@ -205,7 +203,7 @@ def test_a_lost_lease_is_still_refused_on_the_one_request_path(
         yield ExecEvent("progress", 0.5, "half")
         yield ExecEvent("result", 1.0, result={"ok": True})
 
-    install_fakes(monkeypatch, Fakes(FakeExecutor(script), FakeRouting(), lambda *a: ""))
+    install_fakes(monkeypatch, executor=fake_executor(script))
     outcome = dispatch.handle_message(json.dumps({"taskId": task.id, "attempt": 1}))
     assert outcome.status == "lost"
     assert [a.kind for a in activity_of(task.id)][-1] == "progress"  # the "started" one only
@@ -231,11 +229,11 @@ def test_status_events_reach_known_and_new_subscribers_once_each(
         ).save()
         yield ExecEvent("result", 1.0, result={"ok": True})
 
-    install_fakes(monkeypatch, Fakes(FakeExecutor(script), FakeRouting(), lambda *a: ""))
+    install_fakes(monkeypatch, executor=fake_executor(script))
     outcome = dispatch.handle_message(json.dumps({"taskId": task.id, "attempt": 1}))
     assert outcome.status == "completed"
     early = [(m["seq"], m["kind"]) for m in realtime.mgmt.messages_to("c-early")]
-    assert early == [(e["seq"], e["kind"]) for e in outcome.events]
+    assert early == [(e.seq, e.kind) for e in outcome.events]
     late = [(m["seq"], m["status"]) for m in realtime.mgmt.messages_to("c-late")]
-    assert late == [(outcome.events[-1]["seq"], "completed")]
+    assert late == [(outcome.events[-1].seq, "completed")]
     assert calls.dynamodb()["Query"] == 4

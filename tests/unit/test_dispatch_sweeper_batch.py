@@ -9,15 +9,13 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.dal.models import Task
+from chalicelib.dal.models import Task, project_status_key
+from chalicelib.executor_client import ExecutorUnavailable
 from chalicelib.logic import dispatch, sweeper
-from tests.unit.realtime_fakes import ExecutorUnavailable as Unavailable
 from tests.unit.realtime_fakes import (
-    FakeExecutor,
-    FakeRouting,
-    Fakes,
     Realtime,
     activity_of,
+    fake_executor,
     install_fakes,
     realtime,
     seed_project,
@@ -31,7 +29,7 @@ def _running(task: Task, *, expires_in: float, attempts: int = 1, cancel: bool =
     Task(task.id).update(
         actions=[
             Task.status.set("running"),
-            Task.project_status.set(f"{task.project_id}#running"),
+            Task.project_status.set(project_status_key(task.project_id, "running")),
             Task.lease_owner.set("lease_dead"),
             Task.lease_expires_at.set(time.time() + expires_in),
             Task.attempts.set(attempts),
@@ -56,7 +54,7 @@ def test_expired_lease_is_requeued_as_the_next_attempt(realtime: Realtime) -> No
     assert report.requeued == [task.id]
     stored = Task.get(task.id)
     assert (stored.status, stored.attempts, stored.lease_owner) == ("queued", 2, None)
-    assert stored.project_status == f"{task.project_id}#queued"
+    assert stored.project_status == project_status_key(task.project_id, "queued")
     assert activity_of(task.id)[-1].status == "queued"
     assert _queued_messages(realtime.queue_url) == [{"taskId": task.id, "attempt": 2}]
     assert Task.get(live.id).status == "running"
@@ -124,10 +122,7 @@ def test_batch_runs_records_and_raises_only_for_failures(
                 calls.append(("delete", entry["ReceiptHandle"], 0))
 
     monkeypatch.setattr("chalicelib.aws_clients.client", lambda name: RecordingSqs())
-    install_fakes(
-        monkeypatch,
-        Fakes(FakeExecutor(), FakeRouting(), lambda *a: ""),
-    )
+    install_fakes(monkeypatch)
     good = seed_task(seed_project())
     records = [
         _record(json.dumps({"taskId": good.id, "attempt": 1}), message_id="ok"),
@@ -147,7 +142,7 @@ def test_batch_runs_records_and_raises_only_for_failures(
 def test_transient_failure_leaves_the_message_for_redelivery(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install_fakes(monkeypatch, Fakes(FakeExecutor(Unavailable()), FakeRouting(), lambda *a: ""))
+    install_fakes(monkeypatch, executor=fake_executor(ExecutorUnavailable("executor unavailable")))
     sqs = boto3.client("sqs", region_name="us-east-1")
     task = seed_task(seed_project())
     sqs.send_message(

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 
 from chalicelib.clock import now_epoch
 from chalicelib.dal.realtime_models import Connection, Subscription, project_topic, task_topic
-from chalicelib.logic import auth, telemetry, websocket
+from chalicelib.logic import auth, connections, fanout, telemetry, websocket
 from tests.unit.auth_support import user_token
 from tests.unit.realtime_fakes import Realtime, realtime, seed_project, seed_task
 
@@ -65,7 +65,7 @@ def test_close_user_connections_deletes_each_socket_and_its_rows(
         "provide-client-params.apigatewaymanagementapi.DeleteConnection",
         lambda params, **_: seen.append(params["ConnectionId"]),
     )
-    monkeypatch.setattr(telemetry, "_client", client)
+    monkeypatch.setattr(connections, "_client", client)
     with stubber:
         assert telemetry.close_user_connections("usr_a") == 2
         stubber.assert_no_pending_responses()
@@ -87,7 +87,7 @@ def test_a_failing_delete_still_removes_the_rows(
     stubber.add_client_error(
         "delete_connection", service_error_code="InternalServerError", http_status_code=500
     )
-    monkeypatch.setattr(telemetry, "_client", client)
+    monkeypatch.setattr(connections, "_client", client)
     with stubber:
         assert telemetry.close_user_connections("usr_a") == 1
     assert list(Connection.scan()) == []
@@ -138,7 +138,7 @@ def test_leaving_a_project_drops_its_task_subscriptions_too(realtime: Realtime) 
     left = {(s.topic, s.connection_id) for s in Subscription.scan()}
     assert left == {(task_topic(other_task.id), "c-a"), (task_topic(task.id), "c-o")}
     # The former member's socket no longer gets the task's events.
-    assert telemetry.subscribers_of(task.id, project.id) == ["c-o"]
+    assert fanout.subscribers_of(task.id, project.id) == ["c-o"]
 
 
 def stubber_any() -> object:

@@ -8,7 +8,9 @@ import threading
 import pytest
 
 from chalicelib.dal.models import Task
-from chalicelib.logic import telemetry
+from chalicelib.dal.task_updates import ConditionFailed, append_event, event_of, write_events
+from chalicelib.logic import fanout, lifecycle, telemetry
+from chalicelib.models.tasks import EventDraft, TelemetryEvent
 from tests.unit.realtime_fakes import (
     Realtime,
     activity_of,
@@ -21,17 +23,17 @@ from tests.unit.realtime_fakes import (
 __all__ = ["realtime"]
 
 
-def _event(task: Task, **extra: object) -> dict[str, object]:
-    return {"taskId": task.id, "kind": "log", "message": "hello", "actor": "worker", **extra}
+def _draft(message: str = "hello", **extra: object) -> EventDraft:
+    return EventDraft("log", message, "worker", **extra)  # type: ignore[arg-type]
 
 
 def test_append_takes_next_seq_and_fills_project_and_status(realtime: Realtime) -> None:
     task = seed_task(seed_project())
-    stored = telemetry.append(_event(task))
-    assert stored["seq"] == 2
-    assert stored["projectId"] == task.project_id
-    assert stored["status"] == "queued"
-    assert stored["type"] == "telemetry"
+    stored = append_event(task.id, _draft(), condition=None)
+    assert stored.seq == 2
+    assert stored.project_id == task.project_id
+    assert stored.status == "queued"
+    assert stored.to_wire()["type"] == "telemetry"
     assert [a.seq for a in activity_of(task.id)] == [1, 2]
     assert Task.get(task.id).last_seq == 2
 
@@ -46,10 +48,11 @@ def test_concurrent_writers_never_share_a_seq(
 
     def writer(n: int) -> None:
         for i in range(5):
-            event = _event(task, projectId=task.project_id, status="running", message=f"{n}/{i}")
-            seq = telemetry.append(event)["seq"]
+            written = lifecycle.transition(
+                task, "queued", None, events=[_draft(f"{n}/{i}", status="running")]
+            )
             with lock:
-                seqs.append(seq)
+                seqs.append(written.events[0].seq)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
     for t in threads:
@@ -62,68 +65,107 @@ def test_concurrent_writers_never_share_a_seq(
 
 def test_failed_condition_consumes_no_seq(realtime: Realtime) -> None:
     task = seed_task(seed_project())
-    with pytest.raises(telemetry.ConditionFailed):
-        telemetry.append(_event(task), condition=Task.status == "running")
+    with pytest.raises(ConditionFailed):
+        append_event(task.id, _draft(), condition=Task.status == "running")
     assert Task.get(task.id).last_seq == 1
     assert len(activity_of(task.id)) == 1
 
 
 def test_append_to_missing_task_fails(realtime: Realtime) -> None:
-    with pytest.raises(telemetry.ConditionFailed):
-        telemetry.append({"taskId": "tsk_missing", "kind": "log", "message": "", "actor": "x"})
+    with pytest.raises(ConditionFailed):
+        append_event("tsk_missing", _draft(), condition=None)
 
 
-def test_unknown_kind_is_refused(realtime: Realtime) -> None:
-    task = seed_task(seed_project())
+def test_unknown_kind_or_status_is_refused_before_anything_is_written() -> None:
     with pytest.raises(ValueError, match="kind"):
-        telemetry.append(_event(task, kind="shout"))
+        EventDraft("shout", "m", "a")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="status"):
+        EventDraft("log", "m", "a", status="paused")  # type: ignore[arg-type]
 
 
-def test_transition_reserves_one_seq_per_event_in_order(realtime: Realtime) -> None:
+def test_one_write_reserves_one_seq_per_event_in_order(realtime: Realtime) -> None:
     task = seed_task(seed_project())
-    events, updated = telemetry.transition(
+    events, updated = write_events(
         task.id,
         task.project_id,
         actions=[Task.status.set("running")],
         condition=Task.status == "queued",
-        events=[
-            {"kind": "routed", "status": "running", "message": "r", "actor": "router"},
-            {"kind": "status", "status": "running", "message": "go", "actor": "dispatch"},
-        ],
+        drafts=[EventDraft("routed", "r", "router"), EventDraft("status", "go", "dispatch")],
+        status="running",
         return_task=True,
     )
-    assert [e["seq"] for e in events] == [2, 3]
+    assert [e.seq for e in events] == [2, 3]
+    assert [e.status for e in events] == ["running", "running"]
+    assert updated is not None
     assert updated.status == "running"
     assert updated.last_seq == 3
-    stored = [telemetry.activity_to_event(a) for a in activity_of(task.id)][1:]
+    stored = [event_of(a) for a in activity_of(task.id)][1:]
     assert stored == events
 
 
-def test_events_for_task_recent_and_after(realtime: Realtime) -> None:
+def test_events_of_task_recent_and_after(realtime: Realtime) -> None:
     task = seed_task(seed_project())
     for i in range(9):
-        telemetry.append(_event(task, message=str(i)))
-    assert [e["seq"] for e in telemetry.events_for_task(task.id, limit=3)] == [8, 9, 10]
-    assert [e["seq"] for e in telemetry.events_for_task(task.id, after=7)] == [8, 9, 10]
-    assert [e["seq"] for e in telemetry.events_for_task(task.id, after=0, limit=2)] == [1, 2]
+        append_event(task.id, _draft(str(i)), condition=None)
+    assert [e.seq for e in telemetry.events_of_task(task.id, limit=3)] == [8, 9, 10]
+    assert [e.seq for e in telemetry.events_of_task(task.id, after=7)] == [8, 9, 10]
+    assert [e.seq for e in telemetry.events_of_task(task.id, after=0, limit=2)] == [1, 2]
+    # The WebSocket backlog carries the same events in their wire shape.
+    wire = telemetry.events_for_task(task.id, after=7)
+    assert wire == [e.to_wire() for e in telemetry.events_of_task(task.id, after=7)]
+    assert wire[0]["taskId"] == task.id
+
+
+def test_the_wire_shape_is_the_designed_telemetry_event() -> None:
+    event = TelemetryEvent(
+        task_id="tsk_1",
+        project_id="prj_1",
+        seq=3,
+        kind="progress",
+        status="running",
+        message="half",
+        at="2026-01-01T00:00:00.000Z",
+        actor="executor",
+        progress=0.5,
+    )
+    assert event.to_wire() == {
+        "type": "telemetry",
+        "taskId": "tsk_1",
+        "projectId": "prj_1",
+        "seq": 3,
+        "kind": "progress",
+        "status": "running",
+        "progress": 0.5,
+        "message": "half",
+        "at": "2026-01-01T00:00:00.000Z",
+        "actor": "executor",
+    }
+    # No progress, no data: left out on the wire, null in the REST shape.
+    log = event.model_copy(update={"kind": "log", "progress": None})
+    assert "progress" not in log.to_wire()
+    assert "data" not in log.to_wire()
+    assert log.to_json()["progress"] is None
+    assert log.to_json()["data"] is None
+    assert TelemetryEvent.model_validate(event.to_wire()) == event
 
 
 def test_oversized_event_is_truncated_to_a_reference() -> None:
-    event = telemetry.make_event(
+    event = TelemetryEvent(
         task_id="tsk_1",
         project_id="prj_1",
         seq=7,
         kind="status",
         status="completed",
         message="done",
+        at="2026-01-01T00:00:00.000Z",
         actor="dispatch",
         data={"result": "x" * 200_000},
-    )
-    raw = telemetry.encode_message(event)
-    assert len(raw) <= telemetry.MAX_MESSAGE_BYTES
+    ).to_wire()
+    raw = fanout.encode_message(event)
+    assert len(raw) <= fanout.MAX_MESSAGE_BYTES
     decoded = json.loads(raw)
     assert decoded["seq"] == 7
     assert decoded["data"]["truncated"] is True
     assert decoded["data"]["ref"] == "/tasks/tsk_1/activity?after=6"
     small = dict(event, data={"result": 1})
-    assert json.loads(telemetry.encode_message(small)) == small
+    assert json.loads(fanout.encode_message(small)) == small

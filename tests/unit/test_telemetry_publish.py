@@ -12,7 +12,8 @@ from botocore.stub import Stubber
 from chalicelib.clock import now_epoch
 from chalicelib.config import get_settings
 from chalicelib.dal.realtime_models import Connection, Subscription, project_topic, task_topic
-from chalicelib.logic import telemetry
+from chalicelib.logic import connections, fanout
+from chalicelib.models.tasks import TelemetryEvent
 from tests.unit.realtime_fakes import (
     Realtime,
     RecordingManagementClient,
@@ -38,14 +39,15 @@ def _connect(cid: str, *, age: int = 60, topics: tuple[str, ...] = ()) -> None:
         ).save()
 
 
-def _event(task_id: str, project_id: str) -> dict[str, object]:
-    return telemetry.make_event(
+def _event(task_id: str, project_id: str) -> TelemetryEvent:
+    return TelemetryEvent(
         task_id=task_id,
         project_id=project_id,
         seq=2,
         kind="log",
         status="running",
         message="m",
+        at="2026-01-01T00:00:00.000Z",
         actor="a",
     )
 
@@ -57,10 +59,10 @@ def test_publish_reaches_task_and_project_subscribers_once(realtime: Realtime) -
     _connect("c-both", topics=(task_topic(task.id), project_topic(task.project_id)))
     _connect("c-other", topics=(task_topic("tsk_other"),))
     event = _event(task.id, task.project_id)
-    report = telemetry.publish(event)
+    report = fanout.publish(event)
     assert report.sent == 3
     assert sorted(cid for cid, _ in realtime.mgmt.posts) == ["c-both", "c-project", "c-task"]
-    assert realtime.mgmt.messages_to("c-both") == [event]
+    assert realtime.mgmt.messages_to("c-both") == [event.to_wire()]
 
 
 def test_fanout_posts_to_many_connections_in_parallel(realtime: Realtime) -> None:
@@ -77,7 +79,7 @@ def test_fanout_posts_to_many_connections_in_parallel(realtime: Realtime) -> Non
                     expires_at=timedelta(hours=2),
                 )
             )
-    report = telemetry.publish(_event(task.id, task.project_id))
+    report = fanout.publish(_event(task.id, task.project_id))
     assert (report.connections, report.sent, report.failed) == (60, 60, 0)
     assert sorted(cid for cid, _ in realtime.mgmt.posts) == sorted(ids)
 
@@ -87,7 +89,7 @@ def test_gone_connection_is_deleted_with_its_subscriptions(realtime: Realtime) -
     _connect("c-live", topics=(task_topic(task.id),))
     _connect("c-dead", topics=(task_topic(task.id), project_topic("prj_x")))
     realtime.mgmt.gone.add("c-dead")
-    report = telemetry.publish(_event(task.id, task.project_id))
+    report = fanout.publish(_event(task.id, task.project_id))
     assert (report.sent, report.gone) == (1, 1)
     with pytest.raises(Connection.DoesNotExist):
         Connection.get("c-dead")
@@ -101,7 +103,7 @@ def test_young_connection_survives_a_410(realtime: Realtime) -> None:
     task = seed_task(seed_project())
     _connect("c-new", age=0, topics=(task_topic(task.id),))
     realtime.mgmt.gone.add("c-new")
-    assert telemetry.publish(_event(task.id, task.project_id)).gone == 1
+    assert fanout.publish(_event(task.id, task.project_id)).gone == 1
     assert Connection.get("c-new").user_id == "usr_1"
 
 
@@ -111,7 +113,7 @@ def _stubbed_client(monkeypatch: pytest.MonkeyPatch) -> Stubber:
         endpoint_url="http://127.0.0.1:9/ws-mgmt",
         region_name="us-east-1",
     )
-    monkeypatch.setattr(telemetry, "_client", client)
+    monkeypatch.setattr(connections, "_client", client)
     return Stubber(client)
 
 
@@ -128,7 +130,7 @@ def test_gone_exception_from_botocore_deletes_connection(
         expected_params={"ConnectionId": "c-gone", "Data": stubber_any()},
     )
     with stubber:
-        report = telemetry.publish(_event(task.id, task.project_id))
+        report = fanout.publish(_event(task.id, task.project_id))
     stubber.assert_no_pending_responses()
     assert report.gone == 1
     with pytest.raises(Connection.DoesNotExist):
@@ -141,7 +143,7 @@ def test_throttling_is_retried_with_backoff(
     task = seed_task(seed_project())
     _connect("c-1", topics=(task_topic(task.id),))
     sleeps: list[float] = []
-    monkeypatch.setattr(telemetry.time, "sleep", sleeps.append)
+    monkeypatch.setattr(fanout.time, "sleep", sleeps.append)
     stubber = _stubbed_client(monkeypatch)
     stubber.add_client_error(
         "post_to_connection", service_error_code="LimitExceededException", http_status_code=429
@@ -151,7 +153,7 @@ def test_throttling_is_retried_with_backoff(
     )
     stubber.add_response("post_to_connection", {})
     with stubber:
-        report = telemetry.publish(_event(task.id, task.project_id))
+        report = fanout.publish(_event(task.id, task.project_id))
     stubber.assert_no_pending_responses()
     assert (report.sent, report.failed) == (1, 0)
     assert len(sleeps) == 2
@@ -169,7 +171,7 @@ def test_other_errors_count_as_failed_and_keep_the_connection(
         "post_to_connection", service_error_code="ForbiddenException", http_status_code=403
     )
     with stubber:
-        report = telemetry.publish(_event(task.id, task.project_id))
+        report = fanout.publish(_event(task.id, task.project_id))
     assert (report.sent, report.failed, report.gone) == (0, 1, 0)
     assert Connection.get("c-1")
 
@@ -177,9 +179,9 @@ def test_other_errors_count_as_failed_and_keep_the_connection(
 def test_one_client_is_built_once_from_settings(
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    telemetry.reset_management_client()
-    first = telemetry.management_client()
-    assert first is telemetry.management_client()
+    connections.reset_management_client()
+    first = connections.management_client()
+    assert first is connections.management_client()
     assert first.meta.endpoint_url == "http://127.0.0.1:9/ws-mgmt"
 
 
@@ -190,7 +192,7 @@ def test_endpoint_from_api_id_when_no_explicit_endpoint(monkeypatch: pytest.Monk
     get_settings.cache_clear()
     try:
         assert (
-            telemetry.management_endpoint()
+            connections.management_endpoint()
             == "https://abc123.execute-api.us-east-1.amazonaws.com/ws"
         )
     finally:
@@ -205,8 +207,8 @@ def test_no_websocket_api_configured_publishes_nothing(
     monkeypatch.delenv("AION_WS_MANAGEMENT_ENDPOINT")
     monkeypatch.delenv("AION_WS_API_ID", raising=False)
     get_settings.cache_clear()
-    telemetry.reset_management_client()
-    report = telemetry.publish(_event(task.id, task.project_id))
+    connections.reset_management_client()
+    report = fanout.publish(_event(task.id, task.project_id))
     assert (report.connections, report.sent) == (1, 0)
 
 
@@ -218,7 +220,7 @@ def stubber_any() -> object:
 
 def test_recording_client_payload_is_compact_json(realtime: Realtime) -> None:
     assert isinstance(realtime.mgmt, RecordingManagementClient)
-    telemetry.post_many(["c-9"], {"type": "pong"})
+    fanout.post_many(["c-9"], {"type": "pong"})
     assert realtime.mgmt.posts == [
         ("c-9", json.dumps({"type": "pong"}, separators=(",", ":")).encode())
     ]
@@ -230,5 +232,5 @@ def test_leaving_a_project_drops_only_that_users_subscriptions(realtime: Realtim
         Subscription(
             topic, cid, user_id=user, created_at=now_epoch(), expires_at=timedelta(hours=2)
         ).save()
-    assert telemetry.drop_project_subscriptions("prj_1", "usr_a") == 2
+    assert connections.drop_project_subscriptions("prj_1", "usr_a") == 2
     assert [s.connection_id for s in Subscription.query(topic)] == ["c-b"]

@@ -12,9 +12,6 @@ from chalicelib.dal.models import Task
 from chalicelib.dal.realtime_models import Connection
 from tests.unit.auth_support import user_token
 from tests.unit.realtime_fakes import (
-    FakeExecutor,
-    FakeRouting,
-    Fakes,
     Realtime,
     activity_of,
     install_fakes,
@@ -124,7 +121,7 @@ def test_internal_telemetry_needs_the_bridge_token(app: Any, realtime: Realtime)
 def test_sqs_handler_runs_the_batch(
     app: Any, realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install_fakes(monkeypatch, Fakes(FakeExecutor(), FakeRouting(), lambda *a: ""))
+    install_fakes(monkeypatch)
     task = seed_task(seed_project())
     with Client(app) as client:
         event = client.events.generate_sqs_event(

@@ -72,7 +72,7 @@ def test_ping_pong_and_bad_messages(realtime: Realtime) -> None:
 
 def test_subscribe_task_returns_recent_events(realtime: Realtime) -> None:
     task = seed_task(seed_project(owner="usr_a"))
-    telemetry.append({"taskId": task.id, "kind": "log", "message": "x", "actor": "w"})
+    telemetry.record_external(task_id=task.id, kind="log", message="x", actor="w")
     websocket.connect("c-1", _token("usr_a"))
     reply = websocket.message("c-1", _msg(action="subscribe", taskId=task.id))
     assert reply["type"] == "subscribed"
@@ -110,7 +110,7 @@ def test_admin_may_subscribe_to_any_project(realtime: Realtime) -> None:
 def test_project_subscribe_returns_latest_event_per_task(realtime: Realtime) -> None:
     project = seed_project(owner="usr_a", members=("usr_m",))
     first, second = seed_task(project), seed_task(project)
-    telemetry.append({"taskId": first.id, "kind": "log", "message": "later", "actor": "w"})
+    telemetry.record_external(task_id=first.id, kind="log", message="later", actor="w")
     websocket.connect("c-m", _token("usr_m"))
     reply = websocket.message("c-m", _msg(action="subscribe", projectId=project.id))
     latest = {(e["taskId"], e["seq"]) for e in reply["events"]}
