@@ -43,6 +43,8 @@ class User(Model):
     name = UnicodeAttribute()
     role = UnicodeAttribute()  # admin | member
     password_hash = UnicodeAttribute()
+    # A disabled user cannot log in, refresh, or use access tokens, API keys or tickets.
+    disabled = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
