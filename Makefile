@@ -84,6 +84,10 @@ admin: venv
 proto: venv
 	$(PY) proto/generate.py
 
+# Regenerate docs/openapi.json from the route table and models (checked by a unit test).
+openapi: venv
+	$(PY) -m scripts.openapi
+
 .PHONY: dev dev-reset test lint format proto openapi venv python-check admin bench clean \
   browser-tools synth deploy router-model
 
