@@ -123,7 +123,6 @@ export async function render(ctx) {
     pair("Created to", toInput),
     pair("Sort", sortSelect),
     clearFilters,
-    filterError,
   );
   filters.addEventListener("submit", (e) => e.preventDefault());
   // On a phone the filters fold away (one line) so the first card is near the top.
@@ -132,6 +131,7 @@ export async function render(ctx) {
     { class: "filters-fold", open: !window.matchMedia("(max-width: 640px)").matches },
     h("summary", {}, "Search and filters"),
     filters,
+    filterError,
   );
 
   // Selection: a mode with a checkbox per card and the bulk actions (POST /tasks/bulk).

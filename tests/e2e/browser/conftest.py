@@ -49,9 +49,11 @@ class ApiClient:
     def __init__(self, api_url: str, email: str, password: str) -> None:
         self.api_url = api_url.rstrip("/")
         self.http = requests.Session()
-        body = self.call(
-            "POST", "/auth/login", json={"email": email, "password": password}, auth=False
-        )
+        self._credentials = {"email": email, "password": password}
+        self._sign_in()
+
+    def _sign_in(self) -> None:
+        body = self.call("POST", "/auth/login", json=self._credentials, auth=False)
         self.user = body["user"]
         self.refresh_token = body["refreshToken"]
         self.http.headers["Authorization"] = f"Bearer {body['accessToken']}"
@@ -61,6 +63,12 @@ class ApiClient:
         response = self.http.request(
             method, self.api_url + path, headers=headers, timeout=15, **kwargs
         )
+        if auth and response.status_code == 401 and "token_expired" in response.text:
+            # A session-long client outlives its 15-minute access token on a slow run.
+            self._sign_in()
+            response = self.http.request(
+                method, self.api_url + path, headers=headers, timeout=15, **kwargs
+            )
         if response.status_code >= 400:
             raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text}")
         return response.json() if response.content else None
