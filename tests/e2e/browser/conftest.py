@@ -49,9 +49,11 @@ class ApiClient:
     def __init__(self, api_url: str, email: str, password: str) -> None:
         self.api_url = api_url.rstrip("/")
         self.http = requests.Session()
-        body = self.call(
-            "POST", "/auth/login", json={"email": email, "password": password}, auth=False
-        )
+        self._credentials = {"email": email, "password": password}
+        self._sign_in()
+
+    def _sign_in(self) -> None:
+        body = self.call("POST", "/auth/login", json=self._credentials, auth=False)
         self.user = body["user"]
         self.refresh_token = body["refreshToken"]
         self.http.headers["Authorization"] = f"Bearer {body['accessToken']}"
