@@ -15,7 +15,7 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib.api import auth, files, projects, reviews, router, system, tasks, users
+from chalicelib.api import api_keys, auth, files, projects, reviews, router, system, tasks, users
 from chalicelib.api.rest import INTERNAL_ERROR, install_middleware, logger
 from chalicelib.errors import AppError
 
@@ -29,6 +29,7 @@ for blueprint in (
     system.bp,
     auth.bp,
     users.bp,
+    api_keys.bp,
     projects.bp,
     tasks.bp,
     reviews.bp,

@@ -115,7 +115,9 @@ def _csv_task_via_board(page: Any, project: dict[str, Any]) -> str:
     page.get_by_label("Title").fill("Gap-free profile")
     page.get_by_label("Instruction").fill("Profile this table")
     page.get_by_label("Input text").fill(CSV)
-    page.get_by_label("Module").select_option("data.csv_profile")
+    page.get_by_role("form", name="New task").get_by_label("Module").select_option(
+        "data.csv_profile"
+    )
     page.get_by_role("button", name="Create task").click()
     page.get_by_role("heading", name="Gap-free profile", level=1).wait_for()
     return page.url.rsplit("/", 1)[-1]
@@ -238,7 +240,9 @@ def test_a_server_restart_is_named_on_the_sign_in_screen(page: Any, stack: Stack
             route.fulfill(status=401, json=AUTH_FAILURE)
 
     page.context.route("**/api/**", refused)
-    page.get_by_role("link", name="Projects", exact=True).click()
+    # Any request now fails; a background one (a refresh of the dashboard) may get there first
+    # and show the sign-in screen before a click on the nav could land, so navigate by hash.
+    page.evaluate("() => { location.hash = '#/projects'; }")
     notice = page.locator("#signin-notice")
     expect(notice).to_have_text(
         "Your session ended because the server restarted and no longer knows it. Sign in again."
