@@ -40,7 +40,7 @@ from chalicelib.dal.realtime_models import (
     task_topic,
 )
 from chalicelib.errors import AppError, BadRequest, Unauthorized
-from chalicelib.logic import access, telemetry
+from chalicelib.logic import access, fanout, telemetry
 
 RECENT_TASK_EVENTS = 50
 RECENT_PROJECT_TASKS = 20
@@ -307,7 +307,7 @@ def grant_project(user_id: str, project: dict[str, Any], *, change: str, actor: 
     with Subscription.batch_write() as batch:
         for connection_id in connection_ids:
             batch.save(_subscription(project_topic(project_id), connection_id, user_id, project_id))
-    telemetry.post_many(
+    fanout.post_many(
         connection_ids, project_message(change, project_id, actor=actor, project=project)
     )
     return len(connection_ids)
@@ -319,7 +319,7 @@ def revoke_project(user_id: str, project_id: str, *, actor: str) -> int:
     dropped = telemetry.drop_project_subscriptions(project_id, user_id)
     connection_ids = scope_all_connections(user_id)
     if connection_ids:
-        telemetry.post_many(connection_ids, project_message("left", project_id, actor=actor))
+        fanout.post_many(connection_ids, project_message("left", project_id, actor=actor))
     return dropped
 
 
@@ -327,9 +327,9 @@ def publish_project_change(
     change: str, project_id: str, *, actor: str, project: dict[str, Any] | None = None
 ) -> int:
     """Post a project-level message to the project's subscribers; returns how many."""
-    connection_ids = telemetry.subscribers([project_topic(project_id)])
+    connection_ids = fanout.subscribers([project_topic(project_id)])
     if connection_ids:
-        telemetry.post_many(
+        fanout.post_many(
             connection_ids, project_message(change, project_id, actor=actor, project=project)
         )
     return len(connection_ids)
