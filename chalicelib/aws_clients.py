@@ -7,7 +7,7 @@ do not pay for creating those clients on a cold start.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.config import get_settings
 
@@ -15,7 +15,7 @@ _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str) -> Any:
+def client(service: Literal["s3", "sqs"]) -> Any:
     found = _clients.get(service)
     if found is not None:
         return found

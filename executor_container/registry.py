@@ -77,7 +77,7 @@ class ModuleSpec:
     timeout_seconds: float = 30.0
     cpu_seconds: float = 30.0
     # Imports heavy libraries once per worker, before its first call.
-    warm: Callable[[], None] | None = None
+    warm: Callable[[], object] | None = None
     params_schema: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -77,7 +77,7 @@ def update_project(call: Call) -> ProjectOut:
         call.user,
         call.path("project_id"),
         call.body,
-        version=call.version,  # type: ignore[arg-type]
+        version=call.if_match,
     )
 
 

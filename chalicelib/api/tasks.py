@@ -6,7 +6,7 @@ Logic imports are deferred (inside handlers) for the cold start: see ``chaliceli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.api.rest import ApiBlueprint, Call, M
 from chalicelib.errors import ValidationFailed
@@ -40,7 +40,7 @@ def create_task(call: Call) -> TaskOut:
     return task
 
 
-_TASK_CREATE = {
+_TASK_CREATE: dict[str, Any] = {
     "tags": ("tasks",),
     "body": M("tasks:TaskCreate"),
     "response": M("tasks:TaskOut"),
@@ -105,7 +105,7 @@ def get_task(call: Call) -> TaskOut:
 def update_task(call: Call) -> TaskOut:
     from chalicelib.logic import tasks
 
-    return tasks.update_task(call.user, call.path("task_id"), call.body, version=call.version)  # type: ignore[arg-type]
+    return tasks.update_task(call.user, call.path("task_id"), call.body, version=call.if_match)
 
 
 @bp.endpoint(

@@ -73,4 +73,4 @@ def list_users(call: Call) -> UserList:
 def update_user(call: Call) -> UserOut:
     from chalicelib.logic import users
 
-    return users.update_user(call.path("user_id"), call.body, version=call.version)  # type: ignore[arg-type]
+    return users.update_user(call.path("user_id"), call.body, version=call.if_match)

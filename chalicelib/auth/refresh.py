@@ -117,7 +117,7 @@ def rotate(token: str, *, now: float | None = None) -> IssuedRefreshToken:
         raise Unauthorized(_REUSED, code="refresh_token_reused")
     if row.expires_at <= _dt(at):
         raise Unauthorized(_INVALID, code="invalid_refresh_token")
-    new_token, new_row = _new_row(row.user_id, row.family_id, row.family_expires_at, at)
+    new_token, new_row = _new_row(row.user_id, row.family_id, int(row.family_expires_at), at)
     try:
         with TransactWrite(connection=_connection()) as tx:
             # DynamoDB orders items: condition checks, deletes, puts, updates (see _reasons).

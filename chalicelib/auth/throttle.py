@@ -86,7 +86,7 @@ def admit_login_attempt(normalized_email: str, *, now: float | None = None) -> N
             continue
         if row.locked_until > at:
             raise _throttled(row.locked_until - at)
-        attempt = row.attempts + 1
+        attempt = int(row.attempts) + 1
         try:
             LoginThrottle(key).update(
                 actions=[

@@ -227,6 +227,7 @@ def append_event(task_id: str, draft: EventDraft, *, condition: Condition | None
     last, task = update_task(task_id, condition=condition, reserve_seqs=1, return_task=True)
     assert last is not None
     assert task is not None
+    # task.status is a string attribute, written from a Status.
     stored = _stored(task_id, task.project_id, last, task.status, [draft])  # type: ignore[arg-type]
     _put_activities(stored)
     return stored[0]

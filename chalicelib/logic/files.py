@@ -75,6 +75,7 @@ def file_out(item: File, *, download_url: str | None = None) -> FileOut:
         filename=item.filename,
         content_type=item.content_type,
         size=int(item.size),
+        # A string attribute, written from the FileStatus literal.
         status=item.status,  # type: ignore[arg-type]
         created_by=item.created_by,
         created_at=item.created_at,
@@ -83,7 +84,7 @@ def file_out(item: File, *, download_url: str | None = None) -> FileOut:
     )
 
 
-def _s3():  # type: ignore[no-untyped-def]
+def _s3() -> Any:
     from chalicelib.aws_clients import client
 
     return client("s3")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from chalicelib.config import get_settings
-from chalicelib.models.health import HealthOut
+from chalicelib.models.health import CheckState, HealthOut
 
 log = logging.getLogger(__name__)
 
 
-def _dynamodb() -> str:
+def _dynamodb() -> CheckState:
     from chalicelib.dal.models import User
 
     try:
@@ -21,7 +21,7 @@ def _dynamodb() -> str:
         return "error"
 
 
-def _queue() -> str:
+def _queue() -> CheckState:
     url = get_settings().dispatch_queue_url
     if not url:
         return "unconfigured"
@@ -35,7 +35,7 @@ def _queue() -> str:
         return "error"
 
 
-def _executor() -> str:
+def _executor() -> CheckState:
     if not get_settings().executor_target:
         return "unconfigured"
     try:
@@ -50,10 +50,14 @@ def _executor() -> str:
 
 
 def health() -> HealthOut:
-    checks = {"dynamodb": _dynamodb(), "executor": _executor(), "queue": _queue()}
+    checks: dict[str, CheckState] = {
+        "dynamodb": _dynamodb(),
+        "executor": _executor(),
+        "queue": _queue(),
+    }
     degraded = any(state == "error" for state in checks.values())
     return HealthOut(
         status="degraded" if degraded else "ok",
-        checks=checks,  # type: ignore[arg-type]
+        checks=checks,
         version=get_settings().version,
     )

@@ -88,8 +88,11 @@ class RouteHealthStore:
         """Count one attempt's outcome. A success on a healthy route costs no write."""
         if ok:
             cached = self._cache.get(route)
-            fresh = cached is not None and self.clock() - cached.read_at < self.cache_seconds
-            if fresh and cached.state == BreakerState():
+            if (
+                cached is not None
+                and self.clock() - cached.read_at < self.cache_seconds
+                and cached.state == BreakerState()
+            ):
                 return cached.state
         return self._update(
             route,

@@ -34,10 +34,15 @@ MAX_INSTRUCTION_CHARS = 20_000  # as for tasks (chalicelib.models.tasks.Instruct
 
 
 class TaskLike(Protocol):
-    instruction: str | None
-    input: Any
-    params: dict[str, Any] | None
-    module: str | None
+    # Read-only members, so a pynamodb Task (attributes are descriptors) fits.
+    @property
+    def instruction(self) -> str | None: ...
+    @property
+    def input(self) -> Any: ...
+    @property
+    def params(self) -> dict[str, Any] | None: ...
+    @property
+    def module(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -272,9 +277,9 @@ def _route_entry(
 ) -> RouteOut:
     state = store.get(name)
     return RouteOut(
-        name=name,  # type: ignore[arg-type]
+        name=name,  # type: ignore[arg-type]  # ROUTE_EXECUTOR or ROUTE_LLM
         available=available,
-        state=view,  # type: ignore[arg-type]
+        state=view,  # type: ignore[arg-type]  # breaker.view: one of its three states
         configured=configured,
         failures=state.failures,
         retry_at=state.retry_at() if view == "open" else None,

@@ -85,6 +85,7 @@ def task_out(task: Task) -> TaskOut:
         params=task.params or {},
         module=task.module,
         assignee_id=task.assignee_id,
+        # String attributes, written from the Priority and Status literals.
         priority=task.priority,  # type: ignore[arg-type]
         status=task.status,  # type: ignore[arg-type]
         route=task.route,
@@ -324,6 +325,7 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
         # The version pins the status too: every status change takes a new version.
         written = lifecycle.transition(
             task,
+            # A string attribute, written from the Status literal.
             task.status,  # type: ignore[arg-type]
             None,
             guard=lifecycle.version_is(version),
@@ -428,7 +430,7 @@ def retry_task(principal: Principal, task_id: str) -> TaskOut:
     try:
         written = lifecycle.transition(
             task,
-            task.status,  # type: ignore[arg-type]
+            task.status,
             QUEUED,
             guard=lifecycle.attempt_is(int(task.attempts or 1)),
             actions=lifecycle.new_attempt_actions(attempt),

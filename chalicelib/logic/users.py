@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 
 from chalicelib.auth.emails import normalize_email
 from chalicelib.auth.principal import Principal
@@ -20,6 +21,7 @@ def user_out(user: User) -> UserOut:
         id=user.id,
         email=user.email,
         name=user.name,
+        # A string attribute, written from the Role literal.
         role=user.role,  # type: ignore[arg-type]
         created_at=user.created_at,
         updated_at=user.updated_at,
@@ -85,7 +87,7 @@ def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
             "The user changed since you read it.", details={"version": user.version}
         )
     fields = data.model_fields_set
-    actions = []
+    actions: list[Action] = []
     new_email = normalize_email(data.email) if "email" in fields and data.email else None
     if "name" in fields and data.name is not None:
         actions.append(User.name.set(data.name))
@@ -96,7 +98,7 @@ def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
 
         actions.append(User.password_hash.set(hash_password(data.password)))
     email_changes = new_email is not None and new_email != user.email
-    if email_changes:
+    if email_changes and new_email is not None:
         actions.append(User.email.set(new_email))
     actions.append(User.updated_at.set(now_iso()))
     try:
@@ -146,7 +148,7 @@ def ensure_admin(
         )
         return created, True
     user = get_user(claim.user_id)
-    actions = [User.role.set("admin"), User.updated_at.set(now_iso())]
+    actions: list[Action] = [User.role.set("admin"), User.updated_at.set(now_iso())]
     if password:
         actions.append(User.password_hash.set(hash_password(password)))
     user.update(actions=actions)
