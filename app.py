@@ -10,14 +10,18 @@ it is imported inside each handler, so a function pays only for what its own eve
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from chalice import Chalice, Rate, Response
 
 from chalicelib.api import auth, files, projects, router, system, tasks, users
 from chalicelib.api.rest import INTERNAL_ERROR, install_middleware, logger
+from chalicelib.config import get_settings
 from chalicelib.errors import AppError
+
+# The environment, validated once, here at cold start: a bad value fails the import with an
+# error naming the variable (chalicelib.config).
+settings = get_settings()
 
 # configure_logs=False: Powertools owns logging (Chalice would add a second handler).
 app = Chalice(app_name="aion", configure_logs=False)
@@ -71,7 +75,7 @@ def ws_disconnect(event: Any) -> None:
 
 
 @app.on_sqs_message(
-    queue=os.environ.get("AION_DISPATCH_QUEUE_NAME", "aion-dev-dispatch"),
+    queue=settings.dispatch_queue_name,
     batch_size=DISPATCH_BATCH_SIZE,
 )
 def dispatch(event: Any) -> None:

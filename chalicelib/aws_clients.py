@@ -10,6 +10,7 @@ import threading
 from typing import Any, Literal
 
 from chalicelib.config import get_settings
+from chalicelib.shared.caches import on_reset
 
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -38,6 +39,7 @@ def client(service: Literal["s3", "sqs"]) -> Any:
         return _clients[service]
 
 
+@on_reset
 def reset_clients() -> None:
     """Forget cached clients (tests switch moto contexts)."""
     with _lock:

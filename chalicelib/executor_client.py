@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chalicelib.shared.caches import on_reset
 from chalicelib.shared.failures import Failure
 
 TOKEN_METADATA_KEY = "x-bridge-token"  # noqa: S105 (a header name)
@@ -377,6 +378,7 @@ def get_executor_client() -> ExecutorClient:
         return _client
 
 
+@on_reset
 def reset_executor_client() -> None:
     """Forget the process-wide client (tests; settings changed)."""
     global _client

@@ -14,11 +14,11 @@ import os
 import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.shared.caches import process_cache
 from chalicelib.shared.failures import Failure
 
 MiB = 1024 * 1024
@@ -115,7 +115,7 @@ def _module_files() -> Iterator[str]:
             yield extra.strip()
 
 
-@lru_cache(maxsize=1)
+@process_cache
 def catalogue() -> dict[str, ModuleSpec]:
     """Every registered module by name (sorted)."""
     found: dict[str, ModuleSpec] = {}

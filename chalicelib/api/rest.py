@@ -35,6 +35,7 @@ from chalicelib.http.routes import (
     RouteTable,
     resolve_model,
 )
+from chalicelib.shared.caches import process_cache
 
 __all__ = [
     "API_TITLE",
@@ -68,7 +69,7 @@ def M(name: str) -> str:
     return f"chalicelib.models.{name}"
 
 
-@functools.lru_cache(maxsize=1)
+@process_cache
 def _cors() -> CORSConfig:
     return CORSConfig(
         allow_origin=get_settings().cors_origin,
@@ -245,7 +246,7 @@ def install_middleware(app: Chalice) -> None:
     app.register_middleware(_chalice_errors_as_envelope, "http")
 
 
-@functools.lru_cache(maxsize=1)
+@process_cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of every registered route (built once per process)."""
     # Deferred: pydantic's schema generation and every model, for one rarely called route.

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.auth.digest import sha256_hex
-from chalicelib.auth.settings import get_auth_settings
+from chalicelib.config import get_settings
 from chalicelib.dal.auth_models import LoginThrottle
 from chalicelib.errors import Throttled
 
@@ -33,7 +33,7 @@ def throttle_key(normalized_email: str) -> str:
 
 def backoff_seconds(attempt: int) -> int:
     """How long attempt number ``attempt`` (since the last success) locks out the next one."""
-    s = get_auth_settings()
+    s = get_settings().auth
     if attempt < s.login_free_failures:
         return 0
     exponent = min(attempt - s.login_free_failures, 32)  # 2**32 s is far past any cap
@@ -59,7 +59,7 @@ def admit_login_attempt(normalized_email: str, *, now: float | None = None) -> N
     """Count one login attempt, or raise Throttled (429, Retry-After) while locked out."""
     at = time.time() if now is None else now
     key = throttle_key(normalized_email)
-    s = get_auth_settings()
+    s = get_settings().auth
     window_end = _dt(at + s.login_failure_window_s)
     for _ in range(_MAX_ROUNDS):
         # Fast path, one write: no row yet, or a fresh row well below the free attempts.

@@ -15,8 +15,8 @@ from pynamodb.exceptions import DeleteError
 
 from chalicelib.auth.digest import sha256_hex
 from chalicelib.auth.principal import ROLES, Principal
-from chalicelib.auth.settings import get_auth_settings
 from chalicelib.auth.tokens import decode_access_token, looks_like_jwt
+from chalicelib.config import get_settings
 from chalicelib.dal.auth_models import WsTicket
 from chalicelib.errors import Unauthorized
 
@@ -35,7 +35,7 @@ def _as_datetime(epoch: int) -> datetime:
 
 def issue_ws_ticket(principal: Principal, *, now: float | None = None) -> tuple[str, int]:
     """A fresh ticket for ``principal``; returns ``(ticket, expires_in_seconds)``."""
-    ttl = get_auth_settings().ws_ticket_ttl_s
+    ttl = get_settings().auth.ws_ticket_ttl_s
     ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
     WsTicket(
         sha256_hex(ticket),

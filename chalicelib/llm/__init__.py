@@ -6,20 +6,20 @@ generate(instruction, input, timeout_s) -> str      raises LlmError(retryable=..
 
 from __future__ import annotations
 
-from chalicelib.llm.config import PROVIDER_BEDROCK, PROVIDER_OPENAI, llm_settings
+from chalicelib.config import PROVIDER_BEDROCK, PROVIDER_OPENAI, get_settings
 from chalicelib.llm.errors import LlmError
 
 
 def llm_configured() -> bool:
-    return llm_settings().provider is not None
+    return get_settings().llm.provider is not None
 
 
 def provider_name() -> str | None:
-    return llm_settings().provider
+    return get_settings().llm.provider
 
 
 def generate(instruction: str, input: str, timeout_s: float) -> str:
-    settings = llm_settings()
+    settings = get_settings().llm
     if settings.provider == PROVIDER_BEDROCK:
         from chalicelib.llm import bedrock
 

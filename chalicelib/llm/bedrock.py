@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chalicelib.config import get_settings
-from chalicelib.llm.config import LlmSettings
+from chalicelib.config import LlmSettings, get_settings
 from chalicelib.llm.errors import LlmError
 from chalicelib.llm.prompt import SYSTEM_PROMPT, user_message
+from chalicelib.shared.caches import on_reset
 
 # Throttling and provider-side trouble: worth another attempt later.
 RETRYABLE_CODES = frozenset(
@@ -56,6 +56,7 @@ def client_for(timeout_s: float) -> Any:
         return _clients[bucket]
 
 
+@on_reset
 def reset_clients() -> None:
     with _lock:
         _clients.clear()

@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.clock import now_epoch
 from chalicelib.config import get_settings
 from chalicelib.dal.realtime_models import Connection, Subscription, project_topic
+from chalicelib.shared.caches import on_reset
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def management_client() -> Any:
     return _client
 
 
+@on_reset
 def reset_management_client() -> None:
     """Forget the client (tests, or after the endpoint setting changed)."""
     global _client

@@ -27,11 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.config import get_settings
+from chalicelib.config import DispatchSettings, get_settings
 from chalicelib.dal.models import Task
 from chalicelib.logic import lifecycle
-from chalicelib.logic.dispatch_config import DispatchConfig as DispatchConfig  # re-exported
-from chalicelib.logic.dispatch_config import get_config
 from chalicelib.logic.dispatch_routes import run_executor, run_llm
 from chalicelib.logic.dispatch_run import (
     ACTOR,
@@ -75,7 +73,7 @@ def handle_message(
     remaining_seconds: Callable[[], float] | None = None,
 ) -> Outcome:
     """Process one dispatch message. Raises ``RetryLater`` or ``PoisonMessage``."""
-    config = get_config()
+    config = get_settings().dispatch
     message = parse_message(body)
     task = _load(message)
     if task is None:
@@ -204,9 +202,9 @@ class BatchRetry(Exception):
         self.message_ids = message_ids
 
 
-def backoff_seconds(receive_count: int, config: DispatchConfig | None = None) -> int:
+def backoff_seconds(receive_count: int, config: DispatchSettings | None = None) -> int:
     """Exponential backoff with full jitter, in whole seconds (SQS visibility)."""
-    config = config or get_config()
+    config = config or get_settings().dispatch
     ceiling = min(
         config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, receive_count - 1)
     )

@@ -14,9 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.config import get_settings
+from chalicelib.config import DispatchSettings, get_settings
 from chalicelib.dal.models import Task
-from chalicelib.logic.dispatch_config import DispatchConfig
 from chalicelib.logic.dispatch_run import (
     ACTOR,
     Lease,
@@ -30,7 +29,7 @@ from chalicelib.models.tasks import EventDraft
 from chalicelib.shared.failures import Failure
 
 
-def _timeout(config: DispatchConfig, remaining_seconds: Callable[[], float] | None) -> float:
+def _timeout(config: DispatchSettings, remaining_seconds: Callable[[], float] | None) -> float:
     timeout = config.executor_timeout_seconds
     if remaining_seconds is not None:
         # Leave time for the terminal write before Lambda stops us.

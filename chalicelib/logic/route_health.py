@@ -21,6 +21,7 @@ from chalicelib.clock import now_iso
 from chalicelib.dal.route_health_models import RouteHealth
 from chalicelib.router import breaker
 from chalicelib.router.breaker import BreakerPolicy, BreakerState
+from chalicelib.shared.caches import on_reset
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def get_store() -> RouteHealthStore:
         return _store
 
 
+@on_reset
 def reset_store(store: RouteHealthStore | None = None) -> None:
     """Replace the process-wide store (tests inject a clock or a policy)."""
     global _store

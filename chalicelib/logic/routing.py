@@ -19,6 +19,7 @@ from chalicelib.errors import ValidationFailed
 from chalicelib.models.router import CatalogOut, ModuleOut, RouteOut
 from chalicelib.router import RouteDecision, RouteRequest, RouteState, decide
 from chalicelib.router.catalog import CATALOGUE, LLM_MODULE, MODULES, ROUTE_EXECUTOR, ROUTE_LLM
+from chalicelib.shared.caches import on_reset
 
 if TYPE_CHECKING:
     from chalicelib.executor_client import ModuleInfo
@@ -96,6 +97,7 @@ def _fetch_catalogue(now: float) -> ExecutorCatalogue:
     return ExecutorCatalogue(True, modules, now)
 
 
+@on_reset
 def reset_catalogue() -> None:
     """Forget the cached catalogue (tests; after a deploy)."""
     global _catalogue

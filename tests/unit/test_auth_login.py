@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
 from chalicelib.auth import passwords
-from chalicelib.auth.settings import get_auth_settings
 from chalicelib.auth.tickets import redeem_ws_ticket
 from chalicelib.auth.tokens import decode_access_token
 from chalicelib.dal.models import User, UserEmail
@@ -17,11 +16,8 @@ from chalicelib.logic import auth
 PASSWORD = "s3cret-Passw0rd"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    get_auth_settings.cache_clear()
-    yield
-    get_auth_settings.cache_clear()
+# Settings read afresh in each test (some change the environment).
+pytestmark = pytest.mark.usefixtures("reset_caches")
 
 
 def _make_user(email: str = "ada@example.com", role: str = "member") -> User:
@@ -108,11 +104,13 @@ def test_success_resets_the_failure_count(aws: None) -> None:
     assert auth.login("ada@example.com", PASSWORD).user.id == "usr_ada"
 
 
-def test_login_rehashes_when_parameters_changed(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_rehashes_when_parameters_changed(
+    aws: None, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> None:
     user = _make_user()
     old_hash = user.password_hash
     monkeypatch.setenv("AION_ARGON2_TIME_COST", "2")
-    get_auth_settings.cache_clear()
+    reset_caches()
     auth.login("ada@example.com", PASSWORD)
     new_hash = User.get(user.id).password_hash
     assert new_hash != old_hash
