@@ -51,7 +51,7 @@ from chalicelib.logic.lifecycle import (
     RUNNING,
     ConditionFailed,
 )
-from chalicelib.logic.paging import query_page
+from chalicelib.logic.paging import clamp_limit, query_page
 from chalicelib.logic.task_inputs import (
     claim_file,
     input_file,
@@ -455,8 +455,6 @@ def activity(
     principal: Principal, task_id: str, *, after: int | None, limit: int | None
 ) -> ActivityList:
     """Events oldest first after ``after`` (default: from the start); ``nextCursor`` = last seq."""
-    from chalicelib.http.cursor import clamp_limit
-
     task = get_task_for(principal, task_id)
     size = clamp_limit(limit)
     start = after or 0
