@@ -247,7 +247,7 @@ def catalog() -> CatalogOut:
         )
     static_names = {spec.name for spec in CATALOGUE}
     for name, info in sorted(described.items()):
-        if name not in static_names:  # modules the executor offers beyond DESIGN.md's list
+        if name not in static_names:  # modules the executor offers beyond the static catalogue
             modules.append(_executor_module(info, available=executor_available))
     return CatalogOut(
         routes=routes, modules=modules, source="executor" if cat.reachable else "static"

@@ -1,4 +1,4 @@
-"""The module catalogue of DESIGN.md as the router sees it: names, routes, what each needs.
+"""The module catalogue as the router sees it (README, "The executor"): names, routes, needs.
 
 This static list is the fallback when the executor's ``ListModules`` cannot be reached, and the
 label set of the classifier. Executor modules run on the "executor" route; ``llm.generate`` runs
