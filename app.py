@@ -40,7 +40,7 @@ DISPATCH_BATCH_SIZE = 5
 @app.on_ws_connect()
 def ws_connect(event: Any) -> Response:
     """``$connect``: no authorizer in Chalice, so the token is checked here; non-200 refuses."""
-    from chalicelib.logic import websocket
+    from chalicelib.logic import websocket  # deferred: this Lambda's own logic only
 
     params = event.to_dict().get("queryStringParameters") or {}
     try:
@@ -56,7 +56,7 @@ def ws_connect(event: Any) -> Response:
 @app.on_ws_message()
 def ws_message(event: Any) -> None:
     """``$default``: subscribe / unsubscribe / ping; the reply is posted to the same socket."""
-    from chalicelib.logic import telemetry, websocket
+    from chalicelib.logic import telemetry, websocket  # deferred: this Lambda's own logic only
 
     try:
         reply = websocket.message(event.connection_id, event.to_dict().get("body"))
@@ -69,7 +69,7 @@ def ws_message(event: Any) -> None:
 @app.on_ws_disconnect()
 def ws_disconnect(event: Any) -> None:
     """``$disconnect`` is best effort on API Gateway; the TTL removes what it misses."""
-    from chalicelib.logic import websocket
+    from chalicelib.logic import websocket  # deferred: this Lambda's own logic only
 
     websocket.disconnect(event.connection_id)
 
@@ -80,7 +80,7 @@ def ws_disconnect(event: Any) -> None:
 )
 def dispatch(event: Any) -> None:
     """Run the tasks of a batch. Raises (so SQS redelivers with backoff) if any must retry."""
-    from chalicelib.logic import dispatch as dispatcher
+    from chalicelib.logic import dispatch as dispatcher  # deferred: this Lambda's own logic only
 
     context = event.context
     remaining = None
@@ -96,7 +96,7 @@ def dispatch(event: Any) -> None:
 def sweep(event: Any) -> None:
     """Re-queue or fail running tasks whose lease expired; re-send stale queued tasks; carry
     on purging deleted projects."""
-    from chalicelib.logic import sweeper
+    from chalicelib.logic import sweeper  # deferred: this Lambda's own logic only
 
     report = sweeper.sweep()
     if report.examined or report.purge.projects:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Literal
 
+from botocore.config import Config
+
 from chalicelib.config import get_settings
 from chalicelib.shared.caches import on_reset
 
@@ -22,8 +24,7 @@ def client(service: Literal["s3", "sqs"]) -> Any:
         return found
     with _lock:
         if service not in _clients:
-            import boto3
-            from botocore.config import Config
+            import boto3  # deferred: ~16 ms over pynamodb's botocore, for clients only
 
             config = Config(
                 connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}

@@ -33,7 +33,7 @@ def _idempotency_key(call: Call) -> str | None:
 
 
 def create_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     observability.count("TaskCreateRequests")
     task, _created = tasks.create_task(call.user, call.body, idempotency_key=_idempotency_key(call))
@@ -72,7 +72,7 @@ bp.endpoint(
     errors=(403, 404),
 )
 def list_tasks(call: Call) -> TaskList:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.list_tasks(call.user, call.query)
 
@@ -86,7 +86,7 @@ def list_tasks(call: Call) -> TaskList:
     response=M("tasks:TaskOut"),
 )
 def get_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.get_task(call.user, call.path("task_id"))
 
@@ -103,7 +103,7 @@ def get_task(call: Call) -> TaskOut:
     errors=(409,),
 )
 def update_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.update_task(call.user, call.path("task_id"), call.body, version=call.if_match)
 
@@ -118,7 +118,7 @@ def update_task(call: Call) -> TaskOut:
     errors=(409,),
 )
 def delete_task(call: Call) -> None:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     tasks.delete_task(call.user, call.path("task_id"))
 
@@ -133,7 +133,7 @@ def delete_task(call: Call) -> None:
     errors=(409,),
 )
 def cancel_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.cancel_task(call.user, call.path("task_id"))
 
@@ -149,7 +149,7 @@ def cancel_task(call: Call) -> TaskOut:
     errors=(409, 503),
 )
 def retry_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.retry_task(call.user, call.path("task_id"))
 
@@ -164,7 +164,7 @@ def retry_task(call: Call) -> TaskOut:
     response=M("tasks:ActivityList"),
 )
 def task_activity(call: Call) -> ActivityList:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.activity(
         call.user, call.path("task_id"), after=call.query.after, limit=call.query.limit
@@ -182,6 +182,6 @@ def task_activity(call: Call) -> ActivityList:
     errors=(404,),
 )
 def stats(call: Call) -> StatsOut:
-    from chalicelib.logic.stats import project_stats
+    from chalicelib.logic.stats import project_stats  # deferred: cold start (see chalicelib.api)
 
     return project_stats(call.user, call.query.project_id)

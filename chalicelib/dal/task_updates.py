@@ -24,6 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.clock import now_iso
 from chalicelib.dal.models import Activity, Task
+from chalicelib.dal.transactions import transaction_connection
 from chalicelib.models.tasks import EventDraft, Status, TelemetryEvent
 
 
@@ -92,7 +93,6 @@ def write_at_seq(
     transaction conflicted); the caller then falls back to ``update_task`` + puts, which
     reserves seqs without reading and says whether the state itself is wrong.
     """
-    from chalicelib.dal.transactions import transaction_connection
 
     full_condition = Task.id.exists() & (Task.last_seq == last_seq)
     if condition is not None:

@@ -16,28 +16,28 @@ from chalicelib.shared.caches import process_cache
 # Powertools is imported when each object is first built (deferred: benchmarks/cold_start.py).
 @process_cache
 def logger() -> Any:
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger  # deferred: see above
 
     return Logger(service=get_settings().observability.service_name)
 
 
 @process_cache
 def tracer() -> Any:
-    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools import Tracer  # deferred: see above
 
     return Tracer(service=get_settings().observability.service_name)
 
 
 @process_cache
 def metrics() -> Any:
-    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools import Metrics  # deferred: see above
 
     names = get_settings().observability
     return Metrics(namespace=names.metrics_namespace, service=names.service_name)
 
 
 def count(name: str, value: float = 1) -> None:
-    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics import MetricUnit  # deferred: see above
 
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
 

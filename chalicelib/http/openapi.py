@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from pydantic.json_schema import models_json_schema
+
 from chalicelib.http.routes import AUTH_ADMIN, AUTH_BRIDGE, AUTH_NONE, RouteTable, resolve_model
 
 if TYPE_CHECKING:
@@ -107,7 +109,6 @@ def _error_schema() -> dict[str, Any]:
 
 
 def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str, Any]:
-    from pydantic.json_schema import models_json_schema
 
     documented = [spec for spec in routes if spec.documented]
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = []

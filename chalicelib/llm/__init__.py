@@ -21,11 +21,11 @@ def provider_name() -> str | None:
 def generate(instruction: str, input: str, timeout_s: float) -> str:
     settings = get_settings().llm
     if settings.provider == PROVIDER_BEDROCK:
-        from chalicelib.llm import bedrock
+        from chalicelib.llm import bedrock  # deferred: only the configured provider loads
 
         return bedrock.generate(settings, instruction, input or "", timeout_s)
     if settings.provider == PROVIDER_OPENAI:
-        from chalicelib.llm import openai_compat
+        from chalicelib.llm import openai_compat  # deferred: as above
 
         return openai_compat.generate(settings, instruction, input or "", timeout_s)
     raise LlmError("no LLM provider is configured", retryable=False, code="llm_not_configured")

@@ -26,6 +26,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from chalicelib import aws_clients
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
@@ -85,9 +88,8 @@ def file_out(item: File, *, download_url: str | None = None) -> FileOut:
 
 
 def _s3() -> Any:
-    from chalicelib.aws_clients import client
 
-    return client("s3")
+    return aws_clients.client("s3")
 
 
 def create_upload(principal: Principal, task_id: str, data: FileCreate) -> FileUpload:
@@ -201,7 +203,6 @@ def complete_upload(principal: Principal, file_id: str) -> FileOut:
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
 
     try:
         return s3.head_object(Bucket=bucket, Key=key)
@@ -232,7 +233,6 @@ def _copy_checked(
     completion of the same file copied a checked upload there, and that copy is the file.
     False when the upload is gone: a concurrent completion finished and deleted it.
     """
-    from botocore.exceptions import ClientError
 
     if int(item.size) > COPY_OBJECT_MAX_BYTES:
         raise RuntimeError("file too large for a single CopyObject")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib import aws_clients, executor_client
 from chalicelib.config import get_settings
+from chalicelib.dal.models import User
 from chalicelib.models.health import CheckState, HealthOut
 
 log = logging.getLogger(__name__)
 
 
 def _dynamodb() -> CheckState:
-    from chalicelib.dal.models import User
-
     try:
         User._get_connection().describe_table()
         return "ok"
@@ -25,10 +25,8 @@ def _queue() -> CheckState:
     url = get_settings().dispatch_queue_url
     if not url:
         return "unconfigured"
-    from chalicelib.aws_clients import client
-
     try:
-        client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        aws_clients.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return "ok"
     except Exception:
         log.warning("health: queue check failed", exc_info=True)
@@ -39,11 +37,7 @@ def _executor() -> CheckState:
     if not get_settings().executor_target:
         return "unconfigured"
     try:
-        from chalicelib.executor_client import get_executor_client
-    except ImportError:
-        return "unknown"
-    try:
-        return "ok" if get_executor_client().health(timeout_s=1.0) else "error"
+        return "ok" if executor_client.get_executor_client().health(timeout_s=1.0) else "error"
     except Exception:
         log.warning("health: executor check failed", exc_info=True)
         return "error"

@@ -15,7 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib import executor_client, llm
+from chalicelib.config import get_settings
 from chalicelib.errors import ValidationFailed
+from chalicelib.logic import route_health
 from chalicelib.models.router import CatalogOut, ModuleOut, RouteOut
 from chalicelib.router import RouteDecision, RouteRequest, RouteState, decide
 from chalicelib.router.catalog import CATALOGUE, LLM_MODULE, MODULES, ROUTE_EXECUTOR, ROUTE_LLM
@@ -82,14 +85,11 @@ def executor_catalogue(now: float | None = None) -> ExecutorCatalogue:
 
 
 def _fetch_catalogue(now: float) -> ExecutorCatalogue:
-    from chalicelib.config import get_settings
 
     if not get_settings().executor_target:
         return ExecutorCatalogue(False, (), now, "no executor is configured")
     try:
-        from chalicelib.executor_client import get_executor_client
-
-        infos = get_executor_client().list_modules(timeout_s=LIST_MODULES_TIMEOUT_S)
+        infos = executor_client.get_executor_client().list_modules(timeout_s=LIST_MODULES_TIMEOUT_S)
     except Exception as exc:  # unreachable, refused, misconfigured: all mean "down for now"
         log.warning("executor catalogue unavailable: %s", type(exc).__name__)
         return ExecutorCatalogue(False, (), now, "the executor did not answer ListModules")
@@ -109,15 +109,11 @@ def reset_catalogue() -> None:
 
 
 def _store() -> Any:
-    from chalicelib.logic.route_health import get_store
-
-    return get_store()
+    return route_health.get_store()
 
 
 def _llm_configured() -> bool:
-    from chalicelib.llm import llm_configured
-
-    return llm_configured()
+    return llm.llm_configured()
 
 
 def route_state() -> tuple[RouteState, dict[str, str]]:
@@ -204,14 +200,13 @@ def _known(state: RouteState) -> set[str]:
 
 def catalog() -> CatalogOut:
     """Routes with their health, and modules with where they run and whether they can now."""
-    from chalicelib.llm import provider_name
 
     store = _store()
     executor_view = store.view(ROUTE_EXECUTOR)
     llm_view = store.view(ROUTE_LLM)
     cat = executor_catalogue()
     executor_available = cat.reachable and store.allows(ROUTE_EXECUTOR)
-    provider = provider_name()
+    provider = llm.provider_name()
     llm_available = provider is not None and store.allows(ROUTE_LLM)
     routes = [
         _route_entry(

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib import aws_clients
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
@@ -29,6 +30,7 @@ from chalicelib.dal.models import (
     Task,
     project_status_key,
 )
+from chalicelib.dal.realtime_models import Subscription, task_topic
 from chalicelib.dal.task_updates import activity_item, event_of
 from chalicelib.dal.transactions import failed_tables, transact_write
 from chalicelib.errors import (
@@ -382,13 +384,11 @@ def delete_task_children(task: Task) -> RemovedWithTask:
     Idempotent: run after the task row is gone (DELETE /tasks/{id}) or just before it goes
     (a project purge, so a crash in between leaves the row to find again).
     """
-    from chalicelib.aws_clients import client
-    from chalicelib.dal.realtime_models import Subscription, task_topic
 
     with Activity.batch_write() as batch:
         for row in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
             batch.delete(row)
-    s3 = client("s3")
+    s3 = aws_clients.client("s3")
     bucket = get_settings().files_bucket
     files = list(File.by_task.query(task.id))
     for item in files:

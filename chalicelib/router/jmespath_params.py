@@ -12,6 +12,8 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, NamedTuple
 
+import jmespath
+
 # Words that announce an expression ("query: ...", "jmespath ..."); chalicelib.router.params
 # also uses them to tell an expression written inline from data.
 JMES_KEYWORD = re.compile(
@@ -125,7 +127,6 @@ def _valid_jmespath(expression: str) -> bool:
     known = _jmespath_checked.get(expression)
     if known is not None:
         return known
-    import jmespath  # botocore's dependency: present wherever boto3 is; imported only here
 
     try:
         jmespath.compile(expression)
