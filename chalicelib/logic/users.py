@@ -6,6 +6,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
 from chalicelib.auth.emails import normalize_email
+from chalicelib.auth.passwords import hash_password
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.dal.models import KIND_USER, User, UserEmail
@@ -13,6 +14,7 @@ from chalicelib.dal.transactions import failed_conditions, failed_tables, transa
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.ids import new_id
 from chalicelib.logic.paging import query_page
+from chalicelib.logic.sessions import revoke_user_sessions
 from chalicelib.models.users import UserCreate, UserList, UserOut, UserUpdate
 
 
@@ -45,7 +47,6 @@ def me(principal: Principal) -> UserOut:
 
 
 def create_user(data: UserCreate) -> UserOut:
-    from chalicelib.auth.passwords import hash_password
 
     now = now_iso()
     user = User(
@@ -94,8 +95,6 @@ def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
     if "role" in fields and data.role is not None:
         actions.append(User.role.set(data.role))
     if "password" in fields and data.password is not None:
-        from chalicelib.auth.passwords import hash_password
-
         actions.append(User.password_hash.set(hash_password(data.password)))
     email_changes = new_email is not None and new_email != user.email
     if email_changes and new_email is not None:
@@ -123,8 +122,6 @@ def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
         raise
     if {"password", "role"} & fields:
         # Sessions opened with the old password or role end now (access tokens age out).
-        from chalicelib.logic.auth import revoke_user_sessions
-
         revoke_user_sessions(user_id)
     return user_out(get_user(user_id))
 
@@ -133,7 +130,6 @@ def ensure_admin(
     email: str, *, password: str | None, name: str = "Administrator"
 ) -> tuple[UserOut, bool]:
     """Create the admin if the email is free, else promote/reset it. Returns (user, created)."""
-    from chalicelib.auth.passwords import hash_password
 
     normalized = normalize_email(email)
     try:

@@ -11,7 +11,7 @@ from chalicelib.auth.tickets import redeem_ws_ticket
 from chalicelib.auth.tokens import decode_access_token
 from chalicelib.dal.models import User, UserEmail
 from chalicelib.errors import Throttled, Unauthorized
-from chalicelib.logic import auth
+from chalicelib.logic import auth, sessions
 
 PASSWORD = "s3cret-Passw0rd"
 
@@ -156,7 +156,7 @@ def test_revoke_user_sessions(aws: None) -> None:
     _make_user()
     a = auth.login("ada@example.com", PASSWORD)
     b = auth.login("ada@example.com", PASSWORD)
-    assert auth.revoke_user_sessions("usr_ada") == 2
+    assert sessions.revoke_user_sessions("usr_ada") == 2
     for session in (a, b):
         with pytest.raises(Unauthorized):
             auth.refresh(session.refresh_token)
