@@ -86,7 +86,9 @@ class AuthSettings(_Section):
     argon2_time_cost: int = Field(OWASP_ARGON2_TIME_COST, alias="AION_ARGON2_TIME_COST", ge=1)
     argon2_parallelism: int = Field(OWASP_ARGON2_PARALLELISM, alias="AION_ARGON2_PARALLELISM", ge=1)
     login_free_failures: int = Field(5, alias="AION_LOGIN_FREE_FAILURES", ge=1)
-    """Failures allowed before backoff starts."""
+    """Attempts per account and source before backoff starts."""
+    login_account_free_failures: int = Field(100, alias="AION_LOGIN_ACCOUNT_FREE_FAILURES", ge=1)
+    """Attempts per account from anywhere: the ceiling."""
     login_backoff_base_s: int = Field(5, alias="AION_LOGIN_BACKOFF_BASE_SECONDS", ge=1)
     login_backoff_max_s: int = Field(15 * 60, alias="AION_LOGIN_BACKOFF_MAX_SECONDS", ge=1)
     login_failure_window_s: int = Field(24 * 3600, alias="AION_LOGIN_FAILURE_WINDOW_SECONDS", ge=1)
