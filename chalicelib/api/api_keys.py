@@ -33,7 +33,7 @@ bp = ApiBlueprint(__name__)
     errors=(409,),
 )
 def create_api_key(call: Call) -> ApiKeyCreated:
-    from chalicelib.logic import api_keys
+    from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)
 
     return api_keys.create_key(call.user, call.body)
 
@@ -49,7 +49,7 @@ def create_api_key(call: Call) -> ApiKeyCreated:
     response=M("api_keys:ApiKeyList"),
 )
 def list_api_keys(call: Call) -> ApiKeyList:
-    from chalicelib.logic import api_keys
+    from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)
 
     return api_keys.list_keys(call.user, limit=call.query.limit, cursor=call.query.cursor)
 
@@ -64,6 +64,6 @@ def list_api_keys(call: Call) -> ApiKeyList:
     status=204,
 )
 def revoke_api_key(call: Call) -> None:
-    from chalicelib.logic import api_keys
+    from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)
 
     api_keys.revoke_key(call.user, call.path("key_id"))

@@ -32,7 +32,7 @@ bp = ApiBlueprint(__name__)
     errors=(401, 403, 429),
 )
 def login(call: Call) -> TokenOut:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     return auth.login(call.body.email, call.body.password, source_ip=call.request.source_ip)
 
@@ -49,7 +49,7 @@ def login(call: Call) -> TokenOut:
     errors=(401,),
 )
 def refresh(call: Call) -> TokenOut:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     return auth.refresh(call.body.refresh_token)
 
@@ -65,7 +65,7 @@ def refresh(call: Call) -> TokenOut:
     status=204,
 )
 def logout(call: Call) -> ApiResponse:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     auth.logout(call.body.refresh_token)
     return ApiResponse(status=204)
@@ -81,6 +81,6 @@ def logout(call: Call) -> ApiResponse:
     response=M("auth:TicketOut"),
 )
 def ws_ticket(call: Call) -> TicketOut:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     return auth.ws_ticket(call.user)

@@ -32,7 +32,7 @@ bp = ApiBlueprint(__name__)
     "`limit` items while `nextCursor` is set: a request examines a bounded part of the queue.",
 )
 def list_reviews(call: Call) -> ReviewList:
-    from chalicelib.logic import review
+    from chalicelib.logic import review  # deferred: cold start (see chalicelib.api)
 
     return review.list_reviews(call.user, call.query)
 
@@ -64,6 +64,6 @@ def list_reviews(call: Call) -> ReviewList:
     "retried by the dispatcher instead).",
 )
 def review_task(call: Call) -> TaskOut:
-    from chalicelib.logic import review
+    from chalicelib.logic import review  # deferred: cold start (see chalicelib.api)
 
-    return review.act(call.user, call.path("task_id"), call.body)  # type: ignore[arg-type]
+    return review.act(call.user, call.path("task_id"), call.body)

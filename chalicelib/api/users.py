@@ -19,7 +19,7 @@ bp = ApiBlueprint(__name__)
     "GET", "/me", name="getMe", summary="The caller", tags=("users",), response=M("users:UserOut")
 )
 def get_me(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.me(call.user)
 
@@ -38,7 +38,7 @@ def get_me(call: Call) -> UserOut:
     errors=(409,),
 )
 def create_user(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.create_user(call.body)
 
@@ -55,7 +55,7 @@ def create_user(call: Call) -> UserOut:
     response=M("users:UserList"),
 )
 def list_users(call: Call) -> UserList:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.list_users(limit=call.query.limit, cursor=call.query.cursor)
 
@@ -80,11 +80,6 @@ def list_users(call: Call) -> UserList:
     errors=(409,),
 )
 def update_user(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
-    return users.update_user(
-        call.user,
-        call.path("user_id"),
-        call.body,
-        version=call.version,  # type: ignore[arg-type]
-    )
+    return users.update_user(call.user, call.path("user_id"), call.body, version=call.if_match)

@@ -23,12 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import llm
 from chalicelib.clock import now_iso
+from chalicelib.config import DispatchSettings
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.ids import new_id
 from chalicelib.logic import fanout, lifecycle, results
-from chalicelib.logic.dispatch_config import DispatchConfig
 from chalicelib.logic.lifecycle import (
     COMPLETED,
     FAILED,
@@ -47,6 +48,7 @@ from chalicelib.models.tasks import (
     Status,
     TelemetryEvent,
 )
+from chalicelib.router.catalog import ROUTE_LLM, route_of
 from chalicelib.shared.failures import Failure
 
 if TYPE_CHECKING:
@@ -117,13 +119,8 @@ class RoutePlan:
                 return False
         elif self.stage != "health":
             return False
-        # Lazily: chalicelib.router pulls in the classifier, which the sweeper does not need.
-        from chalicelib.router.catalog import ROUTE_LLM, route_of
-
         if route_of(self.module) == ROUTE_LLM:
-            from chalicelib.llm import llm_configured
-
-            return llm_configured()
+            return llm.llm_configured()
         return True
 
 
@@ -160,7 +157,7 @@ class ProgressCoalescer:
 class Lease:
     """Renews the task's lease in the background; sets ``cancel`` when asked to stop."""
 
-    def __init__(self, task_id: str, owner: str, config: DispatchConfig) -> None:
+    def __init__(self, task_id: str, owner: str, config: DispatchSettings) -> None:
         self.task_id = task_id
         self.owner = owner
         self.config = config
@@ -218,7 +215,7 @@ class Run:
         route: RoutePlan,
         owner: str,
         receive_count: int,
-        config: DispatchConfig,
+        config: DispatchSettings,
         last_seq: int,
     ) -> None:
         self.task = task
@@ -401,7 +398,7 @@ def claim(
     message: DispatchMessage,
     route: RoutePlan,
     receive_count: int,
-    config: DispatchConfig,
+    config: DispatchSettings,
 ) -> Run | None:
     """``queued -> running`` for ``message``'s attempt with a new lease; None if another
     delivery claimed it first (or it was canceled or moved on meanwhile)."""

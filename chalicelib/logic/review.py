@@ -2,7 +2,7 @@
 
     list_reviews(principal, query) -> ReviewList          GET /reviews
     act(principal, task_id, action) -> TaskOut            POST /tasks/{id}/review
-    reroute(principal, task) -> TaskOut                   POST /tasks/{id}/retry of a review
+    retry_task(principal, task_id) -> TaskOut             POST /tasks/{id}/retry
 
 A task waits in ``needs_review`` when the router found no route that can take it now (its
 ``route.reasonCode`` says why). A person then answers it (``completed`` with their result,
@@ -36,10 +36,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.auth.principal import Principal
+from chalicelib.config import get_settings
 from chalicelib.dal.models import ProjectMember, Task
-from chalicelib.errors import Conflict, InvalidState, NotFound, ValidationFailed
-from chalicelib.http.cursor import clamp_limit, decode_cursor, encode_cursor
-from chalicelib.logic import lifecycle
+from chalicelib.errors import (
+    Conflict,
+    InvalidState,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.logic import lifecycle, tasks
 from chalicelib.logic.access import get_project_for, get_task_for
 from chalicelib.logic.lifecycle import (
     COMPLETED,
@@ -49,6 +55,7 @@ from chalicelib.logic.lifecycle import (
     ConditionFailed,
     Written,
 )
+from chalicelib.logic.paging import clamp_limit, decode_cursor, encode_cursor
 from chalicelib.logic.task_inputs import claim_file, input_file, release_file
 from chalicelib.models.reviews import (
     ReviewAction,
@@ -133,9 +140,7 @@ def _index_key(task: Task) -> dict[str, Any]:
 
 
 def _item(task: Task) -> ReviewItem:
-    from chalicelib.logic.tasks import task_out
-
-    return ReviewItem(**task_out(task).model_dump())
+    return ReviewItem(**tasks.task_out(task).model_dump())
 
 
 # ---------------------------------------------------------------------------- actions
@@ -161,11 +166,9 @@ def act(principal: Principal, task_id: str, action: ReviewAction) -> TaskOut:
 
 
 def _answer(principal: Principal, task: Task, body: ReviewAnswer) -> TaskOut:
-    from chalicelib.logic.dispatch_config import get_config
-
     result = body.result
     encoded = json.dumps(result, default=str).encode()
-    limit = get_config().result_inline_bytes
+    limit = get_settings().dispatch.result_inline_bytes
     if len(encoded) > limit:
         # Kept on the task, where people read it (a module's larger results go to S3).
         raise ValidationFailed(
@@ -270,10 +273,21 @@ def _reject(principal: Principal, task: Task, body: ReviewReject) -> TaskOut:
     return _out(written)
 
 
-def reroute(principal: Principal, task: Task) -> TaskOut:
-    """``POST /tasks/{id}/retry`` of a task in review: route it again now, with whatever
-    changed (an edit, a route back up). Refused with the router's reason when it would wait
-    for review again: retry never loops a task back into the queue."""
+def retry_task(principal: Principal, task_id: str) -> TaskOut:
+    """``POST /tasks/{id}/retry`` (and the board's bulk retry): a new attempt of a failed or
+    canceled task (``tasks.retry``); a task waiting for review is routed again instead."""
+    if not get_settings().dispatch_queue_url:
+        raise ServiceUnavailable("Task dispatch is not configured.", code="dispatch_unconfigured")
+    task = get_task_for(principal, task_id)
+    if task.status == NEEDS_REVIEW:
+        return _reroute(principal, task)
+    return tasks.retry(principal, task)
+
+
+def _reroute(principal: Principal, task: Task) -> TaskOut:
+    """Route a task in review again now, with whatever changed (an edit, a route back up).
+    Refused with the router's reason when it would wait for review again: retry never loops a
+    task back into the queue."""
     _routable(task, task.input, dict(task.params or {}), task.module, from_request=False)
     attempt = int(task.attempts or 1) + 1
     return _requeue(
@@ -302,6 +316,8 @@ def _routable(
     decision waits for a person again (nothing would change), unless only because a configured
     route is down for now. Unknown ``module``: 400 ``unknown_module``. ``from_request``: the
     data was in the request (a refusal for it is a 400), else the task's own (409)."""
+    # Deferred: the router (its classifier) is most of this module's import cost, and the
+    # queue list and bulk actions, which load this module, never route.
     from chalicelib.logic import routing
     from chalicelib.logic.dispatch_run import RoutePlan
     from chalicelib.router.models import RouteDecision
@@ -321,6 +337,10 @@ def _routable(
 
 def _check_params(module: str, params: dict[str, Any]) -> None:
     """The params the module will get, against its JSON Schema when the executor describes it."""
+    # Deferred: the router and jsonschema load only for a person's run (see _routable).
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
     from chalicelib.logic import routing
 
     schema = next(
@@ -328,9 +348,6 @@ def _check_params(module: str, params: dict[str, Any]) -> None:
     )
     if not schema:
         return
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import best_match
-
     validator = Draft202012Validator(schema)
     # best_match names the branch that failed ("'bogus' is not one of [...]"), not the anyOf.
     found = [best_match([e]) for e in validator.iter_errors(params)]
@@ -366,8 +383,6 @@ def _requeue(
     is stale), then the dispatch message. A file id as the new input is attached to the task
     first, with the checks of ``POST /tasks`` and PATCH, and released again if the move does
     not happen. ``reviewed``: the person's event (message, data) ahead of the status event."""
-    from chalicelib.logic.tasks import _enqueue
-
     claimed = None
     events: list[EventDraft] = []
     if new_input is not _KEEP:
@@ -394,7 +409,7 @@ def _requeue(
         if claimed is not None:
             release_file(claimed, task.id)
         raise
-    _enqueue(task.id, attempt)
+    tasks.enqueue(task.id, attempt)
     return _out(written)
 
 
@@ -427,10 +442,8 @@ def _move(task: Task, to: Any, *, actions: list[Any], events: list[EventDraft]) 
 
 
 def _out(written: Written) -> TaskOut:
-    from chalicelib.logic.tasks import task_out
-
     assert written.task is not None
-    return task_out(written.task)
+    return tasks.task_out(written.task)
 
 
 def _summary(value: Any, encoded: bytes | None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -45,35 +45,31 @@ class _ListingExecutor:
 
 
 @pytest.fixture
-def reviews(api: ApiClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiClient]:
+def reviews(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> ApiClient:
     from chalicelib import executor_client
-    from chalicelib.config import get_settings
-    from chalicelib.logic import route_health, routing
 
     monkeypatch.setenv("AION_EXECUTOR_TARGET", "127.0.0.1:50051")
     for name in ("AION_BEDROCK_MODEL_ID", "AION_LLM_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
+    reset_caches()  # the settings, the executor's catalogue, route health
     monkeypatch.setattr(executor_client, "get_executor_client", _ListingExecutor)
-    routing.reset_catalogue()
-    route_health.reset_store()
-    yield api
-    routing.reset_catalogue()
-    route_health.reset_store()
+    return api
 
 
 def _dispatch(api: ApiClient, task_id: str) -> list[str]:
     """Run the queued dispatch messages of ``task_id`` (last delivery: the router's verdict
     stands); other tasks' messages are dropped (nothing here runs them)."""
+    from chalicelib.config import get_settings
     from chalicelib.logic import dispatch
 
+    last_delivery = get_settings().dispatch.max_receives
     outcomes = []
     for message in api.queue_messages():
         if message["taskId"] != task_id:
             continue
-        outcome = dispatch.handle_message(
-            json.dumps(message), receive_count=dispatch.get_config().max_receives
-        )
+        outcome = dispatch.handle_message(json.dumps(message), receive_count=last_delivery)
         outcomes.append(outcome.status)
     return outcomes
 
