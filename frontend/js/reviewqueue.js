@@ -1,7 +1,7 @@
 // The review queue as the console knows it: which tasks wait for a person (GET /reviews),
 // kept live from the WebSocket's scope-all events (a status event into needs_review adds a
-// task, any event of a waiting task in another status removes it). The nav count and the
-// inbox read it. Projects the user is not a member of (an admin's) send no events, so the
+// task, any event of a waiting task in another status removes it, and so does its deletion).
+// The nav count and the inbox read it. Projects the user is not a member of (an admin's) send no events, so the
 // queue is also read again now and then, and after a reconnect.
 
 const REFRESH_MS = 60_000;
@@ -45,7 +45,8 @@ export class ReviewQueue {
     this.pending = null; // events heard while a read was on the way: {taskId: status}
   }
 
-  /** fn({count, truncated, added: [ids], removed: [ids]}) on every change. */
+  /** fn({count, truncated, added: [ids], removed: [ids], deleted: [ids]}) on every change
+   * (deleted: the removed tasks that no longer exist). */
   onChange(fn) {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -63,6 +64,14 @@ export class ReviewQueue {
     if (this.disposers.length) return;
     this.disposers.push(this.live.onEvent((ev) => this.hear(ev)));
     this.disposers.push(this.live.onResync(() => this.reload()));
+    // A deleted task says so once, in a task message: its log has no event for it.
+    this.disposers.push(
+      this.live.onTask((message) => {
+        if (message.change !== "deleted") return;
+        if (this.pending) this.pending.set(message.taskId, "deleted");
+        if (this.ids.delete(message.taskId)) this.emit([], [message.taskId], [message.taskId]);
+      }),
+    );
     this.disposers.push(
       this.live.onProject((message) => {
         if (["joined", "left", "deleted"].includes(message.change)) this.reload();
@@ -129,8 +138,8 @@ export class ReviewQueue {
     if (this.ids.delete(taskId)) this.emit([], [taskId]);
   }
 
-  emit(added, removed) {
-    const change = { count: this.count, truncated: this.truncated, added, removed };
+  emit(added, removed, deleted = []) {
+    const change = { count: this.count, truncated: this.truncated, added, removed, deleted };
     for (const fn of this.listeners) fn(change);
   }
 }

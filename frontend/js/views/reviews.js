@@ -9,6 +9,7 @@ import { REASON_LABEL, reasonCodeOf, reasonWords } from "../reviewqueue.js";
 import { reviewPanel } from "../reviewpanel.js";
 
 const PAGE = 20;
+const ACTED = "someone acted on it";
 
 export async function render(ctx) {
   const { api, reviews } = ctx;
@@ -124,7 +125,7 @@ export async function render(ctx) {
       if (target === heading) heading.setAttribute("tabindex", "-1");
       target.focus();
     }
-    if (note && !mine.has(taskId)) ctx.announce(`“${title}” no longer waits: someone acted on it`);
+    if (note && !mine.has(taskId)) ctx.announce(`“${title}” no longer waits: ${note}`);
     paintSummary();
   }
 
@@ -147,9 +148,9 @@ export async function render(ctx) {
         api
           .get(`/tasks/${encodeURIComponent(task.id)}`)
           .then((now) => {
-            if (now.status !== "needs_review") drop(task.id, true);
+            if (now.status !== "needs_review") drop(task.id, ACTED);
           })
-          .catch(() => drop(task.id, true));
+          .catch(() => drop(task.id, ACTED));
       },
     });
     return h(
@@ -217,8 +218,8 @@ export async function render(ctx) {
 
   // Live: the queue says which tasks left it or joined it.
   disposers.push(
-    reviews.onChange(({ added, removed }) => {
-      for (const id of removed) drop(id, true);
+    reviews.onChange(({ added, removed, deleted }) => {
+      for (const id of removed) drop(id, deleted.includes(id) ? "it was deleted" : ACTED);
       // A task that starts waiting is the newest: it belongs at the end, once every older page
       // is shown.
       if (cursor) return;

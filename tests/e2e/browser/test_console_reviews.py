@@ -123,6 +123,16 @@ def test_a_new_waiting_task_joins_the_inbox_and_a_bad_answer_is_explained(
     expect(item).to_be_visible()  # no reload: it joined when it started waiting
     expect(_nav(page)).to_have_text("Reviews, 1 waiting")
 
+    # A waiting task that someone deletes leaves the inbox and the count, and the console says
+    # why (a deletion has no event in the task's log: the task message carries it).
+    doomed = _waiting(ana_api, project["id"], SUMMARY)
+    expect(_item(page, SUMMARY)).to_be_visible()
+    expect(_nav(page)).to_have_text("Reviews, 2 waiting")
+    ana_api.call("DELETE", f"/tasks/{doomed['id']}")
+    expect(_item(page, SUMMARY)).to_have_count(0)
+    expect(_nav(page)).to_have_text("Reviews, 1 waiting")
+    expect(page.locator("#announcer")).to_contain_text(f"“{SUMMARY}” no longer waits: it was")
+
     item.get_by_role("radio", name="JSON").check()
     item.get_by_role("textbox", name="Your answer").fill("{not json")
     item.get_by_role("button", name="Complete with this answer").click()
