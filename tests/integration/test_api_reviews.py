@@ -592,3 +592,39 @@ def test_retry_waits_out_a_configured_route_that_is_down(
     assert api.post(f"/tasks/{task['id']}/retry", who=alice).status == 202
     refused = api.post(f"/tasks/{haiku['id']}/retry", who=alice)
     assert (refused.status, refused.error_code) == (409, "route_unavailable")
+
+
+def test_bulk_retry_treats_a_waiting_task_as_its_own_retry_does(reviews: ApiClient) -> None:
+    """The board's bulk retry goes the retry route's way: a waiting task is routed again, or
+    left waiting with the router's reason, never looped back into review."""
+    api = reviews
+    alice = api.user()
+    project = api.project(alice)["id"]
+    task = _waiting(api, alice, project, SUMMARY)
+    failed = _waiting(api, alice, project, HAIKU)
+    assert _review(api, alice, failed["id"], {"action": "reject", "reason": "no"}).status == 200
+
+    refused = api.post("/tasks/bulk", {"action": "retry", "taskIds": [task["id"]]}, who=alice)
+    assert refused.status == 200, refused.body
+    (result,) = refused.body["results"]
+    assert result["outcome"] == "conflict"
+    assert "would wait for review again" in result["message"]
+    assert api.get(f"/tasks/{task['id']}", who=alice).body["status"] == "needs_review"
+    assert api.queue_messages() == []
+
+    edited = api.patch(
+        f"/tasks/{task['id']}",
+        {"input": REPORT},
+        who=alice,
+        headers={"If-Match": str(task["version"])},
+    )
+    assert edited.status == 200, edited.body
+    both = api.post(
+        "/tasks/bulk", {"action": "retry", "taskIds": [task["id"], failed["id"]]}, who=alice
+    )
+    assert both.status == 200, both.body
+    assert both.body["summary"] == {"retried": 2}
+    assert sorted(api.queue_messages(), key=lambda m: m["taskId"]) == sorted(
+        [{"taskId": task["id"], "attempt": 2}, {"taskId": failed["id"], "attempt": 2}],
+        key=lambda m: m["taskId"],
+    )
