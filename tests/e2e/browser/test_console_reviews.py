@@ -8,6 +8,7 @@ No LLM is configured in the dev stack, so an open-ended request (a haiku) waits 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -204,3 +205,40 @@ def test_the_task_page_offers_the_panel_and_every_screen_is_axe_clean(
     expect(page.locator(".task-facts .badge")).to_have_text("✕failed")
     expect(page.locator("#task-result")).to_contain_text("rejected: Poetry is not our job.")
     expect(page.locator("#timeline")).to_contain_text("reviewed")
+
+
+def test_a_file_uploaded_from_the_panel_is_the_input_the_task_runs_on(
+    page: Any, stack: Stack, admin_api: ApiClient, tmp_path: Any
+) -> None:
+    """ "What's the SHA-1 of the uploaded document?" with nothing uploaded waits (the intent is
+    crypto.hash, sha1; the data is missing). A person uploads the document from the inbox: the
+    task is routed again and hashes those bytes."""
+    ana, _ben, project, ana_api = _team(admin_api, stack)
+    question = "What's the SHA-1 of the uploaded document?"
+    task = _waiting(ana_api, project["id"], question)
+    assert (task["route"]["module"], task["route"]["reasonCode"]) == (
+        "crypto.hash",
+        "input_missing",
+    )
+    content = b"quarterly figures\n" * 2000
+    upload = tmp_path / "figures.txt"
+    upload.write_bytes(content)
+
+    sign_in(page, ana["email"], ana["password"])
+    page.goto("/#/reviews")
+    item = _item(page, question)
+    expect(item.get_by_role("radio", name="Give it input")).to_be_checked()
+    item.get_by_label("Or upload a file").set_input_files(str(upload))
+    item.get_by_role("button", name="Give the input and route again").click()
+    expect(_item(page, question)).to_have_count(0)
+
+    deadline = time.monotonic() + 60
+    while (done := ana_api.call("GET", f"/tasks/{task['id']}"))["status"] != "completed":
+        assert done["status"] in ("needs_review", "queued", "running"), done
+        assert time.monotonic() < deadline, "the hash never completed"
+        time.sleep(0.2)
+    files = ana_api.call("GET", f"/tasks/{task['id']}/files")["items"]
+    assert [f["filename"] for f in files] == ["figures.txt"]
+    assert done["input"] == files[0]["id"]
+    assert done["result"]["algorithm"] == "sha1"
+    assert done["result"]["hexdigest"] == hashlib.sha1(content, usedforsecurity=False).hexdigest()
