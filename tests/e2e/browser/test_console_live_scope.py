@@ -273,3 +273,28 @@ def test_expired_and_other_tab_sign_outs_say_so(page: Any, stack: Stack) -> None
     )
     page.reload()
     expect(page.locator("#signin-notice")).to_have_text("Your session expired. Sign in again.")
+
+
+def test_a_reload_just_after_another_tab_ended_the_session_says_why(
+    page: Any, stack: Stack
+) -> None:
+    """Another tab may lose its refresh first and clear the shared session before this tab
+    reloads: the reloaded tab finds no session, and still says why it ended."""
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.evaluate(
+        """() => {
+            localStorage.removeItem('aion-session');
+            localStorage.setItem(
+                'aion-session-end', JSON.stringify({ reason: 'expired', at: Date.now() }));
+        }"""
+    )
+    page.reload()
+    expect(page.locator("#signin-notice")).to_have_text("Your session expired. Sign in again.")
+    # A stale note (a session that ended long ago) says nothing.
+    page.evaluate(
+        """() => localStorage.setItem(
+            'aion-session-end', JSON.stringify({ reason: 'expired', at: Date.now() - 3600e3 }))"""
+    )
+    page.reload()
+    page.get_by_role("heading", name="Sign in to AION").wait_for()
+    expect(page.locator("#signin-notice")).to_have_count(0)
