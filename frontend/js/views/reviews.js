@@ -112,11 +112,16 @@ export async function render(ctx) {
     list.append(li);
   }
 
+  // note: why it left, announced unless this person acted. Focus moves on to the next item when
+  // it was in this one, or when the person is acting from it: the busy (disabled) button has
+  // dropped focus to the page, and the task's event may arrive before the answer does.
   function drop(taskId, note) {
     const li = shown.get(taskId);
     if (!li) return;
     shown.delete(taskId);
-    const hadFocus = li.contains(document.activeElement);
+    const active = document.activeElement;
+    const sending = (!active || active === document.body) && li.querySelector("button:disabled");
+    const hadFocus = li.contains(active) || Boolean(sending);
     const next = li.nextElementSibling || li.previousElementSibling;
     const title = li.dataset.title;
     li.remove();
@@ -125,7 +130,7 @@ export async function render(ctx) {
       if (target === heading) heading.setAttribute("tabindex", "-1");
       target.focus();
     }
-    if (note && !mine.has(taskId)) ctx.announce(`“${title}” no longer waits: ${note}`);
+    if (note && !mine.has(taskId) && !sending) ctx.announce(`“${title}” no longer waits: ${note}`);
     paintSummary();
   }
 

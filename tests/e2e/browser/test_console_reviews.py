@@ -88,6 +88,8 @@ def test_acting_on_an_item_removes_it_live_for_everyone(
     mine.keyboard.press("Enter")
 
     expect(_item(mine, HAIKU)).to_have_count(0)
+    # The keyboard keeps its place: focus moves on to the next waiting task.
+    expect(_item(mine, SUMMARY).get_by_role("link", name=SUMMARY)).to_be_focused()
     expect(_item(theirs, HAIKU)).to_have_count(0)  # gone for the other person too, live
     for page in (mine, theirs):
         expect(_nav(page)).to_have_text("Reviews, 1 waiting")
