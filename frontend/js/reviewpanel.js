@@ -3,6 +3,8 @@
 // GET /router/catalog), give it input (pasted, or a file through the usual upload), or reject
 // it. One panel, used by the Reviews inbox and by the task page. Plain form controls only, so
 // it works from the keyboard and reads well to screen readers; errors name the field.
+// Its forms have no accessible name, so they are no landmarks: the inbox shows many panels,
+// and tasks may share a title (axe's landmark-unique).
 import { loadCatalog } from "./catalog.js";
 import { field, h, replace, uid } from "./dom.js";
 import { attachFile } from "./upload.js";
@@ -104,7 +106,7 @@ export function reviewPanel(ctx, task, { onDone, onStale } = {}) {
     const submit = h("button", { type: "submit", class: "btn" }, "Complete with this answer");
     const form = h(
       "form",
-      { novalidate: true, "aria-label": `Answer “${task.title}”` },
+      { novalidate: true },
       h(
         "fieldset",
         { class: "row" },
@@ -147,7 +149,7 @@ export function reviewPanel(ctx, task, { onDone, onStale } = {}) {
     moduleField.wrap.append(moduleHint);
     const form = h(
       "form",
-      { novalidate: true, "aria-label": `Run “${task.title}” with a module` },
+      { novalidate: true },
       moduleField.wrap,
       paramsBox,
       field("Replace the input (optional)", input, "Left empty, the task keeps its input.").wrap,
@@ -213,7 +215,7 @@ export function reviewPanel(ctx, task, { onDone, onStale } = {}) {
     const submit = h("button", { type: "submit", class: "btn" }, "Give the input and route again");
     const form = h(
       "form",
-      { novalidate: true, "aria-label": `Give “${task.title}” its input` },
+      { novalidate: true },
       field("Paste the input", text, "Text or JSON. The router decides the route again with it.").wrap,
       field("Or upload a file", file).wrap,
       progressWrap,
@@ -252,7 +254,7 @@ export function reviewPanel(ctx, task, { onDone, onStale } = {}) {
     const submit = h("button", { type: "submit", class: "btn danger" }, "Reject the task");
     const form = h(
       "form",
-      { novalidate: true, "aria-label": `Reject “${task.title}”` },
+      { novalidate: true },
       field("Why", reason, "The task fails with this reason (error code “rejected”).").wrap,
       submit,
     );

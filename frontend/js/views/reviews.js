@@ -206,7 +206,9 @@ export async function render(ctx) {
                 : "none",
             ),
           ),
-          h("section", { "aria-labelledby": `${titleId}-act` }, h("h3", { id: `${titleId}-act` }, "Act on it"), panel),
+          // Not a landmark (nor are the panel's forms): one per item would repeat "Act on it",
+          // and tasks may share a title; the h3 leads to it.
+          h("div", {}, h("h3", {}, "Act on it"), panel),
         ),
       ),
     );
