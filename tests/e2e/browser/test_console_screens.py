@@ -114,7 +114,10 @@ def test_silent_refresh_then_sign_out_revokes(page: Any, stack: Stack) -> None:
     session = page.evaluate("() => JSON.parse(localStorage.getItem('aion-session'))")
     assert session["expiresAt"] > page.evaluate("() => Date.now()") + 30_000
 
-    page.get_by_role("button", name="Sign out").click()
+    # The console signs out locally at once and revokes in the background: wait for the answer.
+    with page.expect_response(lambda r: r.url.endswith("/auth/logout")) as logout:
+        page.get_by_role("button", name="Sign out").click()
+    assert logout.value.ok
     page.get_by_role("heading", name="Sign in to AION").wait_for()
     assert page.evaluate("() => localStorage.getItem('aion-session')") is None
     expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
