@@ -130,6 +130,8 @@ def create_task(
     members = project.member_ids or []
     assignee = data.assignee_id or (principal.user_id if principal.user_id in members else None)
     _check_assignee(project, assignee)
+    if data.module:
+        _check_module(data.module)
     attached = input_file(principal, project.id, data.input)
     now = now_iso()
     task = Task(
@@ -209,6 +211,13 @@ def create_task(
         log.warning("telemetry publish failed", exc_info=True)
     _enqueue(task.id, 1)
     return task_out(task), True  # the transaction set version 1 on our copy
+
+
+def _check_module(module: str) -> None:
+    # Deferred: the router's catalogue, paid only by requests that pin a module.
+    from chalicelib.logic.routing import require_known_module
+
+    require_known_module(module)
 
 
 def _title_from(instruction: str) -> str:
@@ -298,6 +307,8 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
     content = [f for f in fields if f in CONTENT_FIELDS]
     if content and task.status not in CONTENT_EDITABLE:
         raise InvalidState(f"{', '.join(content)} cannot change while the task is {task.status}.")
+    if "module" in fields and data.module is not None:
+        _check_module(data.module)
     actions: list[Any] = lifecycle.touch_actions()
     for name in fields:
         value = getattr(data, name)
