@@ -278,10 +278,13 @@ def cancel(task: Task, *, actor: str) -> Task | None:
             elif task.status == RUNNING:
                 if task.cancel_requested:
                     return task
+                # Only the first of concurrent cancels writes (and says so); the others find
+                # the request made when they read again, and return the task as it is.
                 written = transition(
                     task,
                     RUNNING,
                     None,
+                    guard=not_cancelled(),
                     actions=[Task.cancel_requested.set(True), *touch_actions()],
                     events=[EventDraft("log", "Cancel requested", actor)],
                     return_task=True,
