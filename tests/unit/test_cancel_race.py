@@ -37,7 +37,7 @@ def test_concurrent_cancels_write_one_request(
         barrier.wait()
         try:
             answers.append(lifecycle.cancel(running, actor="usr_owner"))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=cancel) for _ in range(callers)]
