@@ -37,9 +37,12 @@ class ExecutorConfig:
     worker_max_calls: int
     max_output_bytes: int
     max_message_bytes: int
+    # Workers long calls may not take (kept for short ones, chalicelib.shared.cost).
+    short_reserved: int = 0
 
     @classmethod
     def from_env(cls) -> ExecutorConfig:
+        workers = int(_env("AION_EXECUTOR_WORKERS", str(_cpus())))
         return cls(
             host=_env("AION_EXECUTOR_HOST", "127.0.0.1"),
             port=int(_env("AION_EXECUTOR_PORT", "50051")),
@@ -47,9 +50,10 @@ class ExecutorConfig:
             files_bucket=_env("AION_FILES_BUCKET"),
             reflection=_flag("AION_EXECUTOR_REFLECTION"),
             grace_seconds=float(_env("AION_EXECUTOR_GRACE_SECONDS", "25")),
-            workers=int(_env("AION_EXECUTOR_WORKERS", str(_cpus()))),
+            workers=workers,
             worker_memory_bytes=int(_env("AION_EXECUTOR_WORKER_MEMORY_MB", "2048")) * MiB,
             worker_max_calls=int(_env("AION_EXECUTOR_WORKER_MAX_CALLS", "5000")),
             max_output_bytes=int(_env("AION_EXECUTOR_MAX_OUTPUT_BYTES", str(MiB))),
             max_message_bytes=int(_env("AION_EXECUTOR_MAX_MESSAGE_MB", "64")) * MiB,
+            short_reserved=int(_env("AION_EXECUTOR_SHORT_RESERVED", "1" if workers >= 2 else "0")),
         )

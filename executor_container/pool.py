@@ -1,4 +1,9 @@
-"""A pool of pre-forked worker processes, one module call per worker at a time."""
+"""A pool of pre-forked worker processes, one module call per worker at a time.
+
+Lanes: ``short_reserved`` workers are kept for short calls (``chalicelib.shared.cost``): long
+calls hold at most ``size - short_reserved`` workers at once, so however many long calls
+arrive, a short one finds a worker as soon as another short one is done with it.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ class Worker:
         replies_writer.close()
         self.calls = 0
         self.ready = False
+        self.long_call = False  # holds one of the long lane's places while True
         self._stop_lock = threading.Lock()
         self._stopped = False
         self.wire = Wire(self._replies.fileno(), self._calls.fileno())
@@ -79,8 +85,14 @@ class Worker:
 
 
 class WorkerPool:
-    def __init__(self, size: int, limits: WorkerLimits, *, max_calls: int = 500) -> None:
+    def __init__(
+        self, size: int, limits: WorkerLimits, *, max_calls: int = 500, short_reserved: int = 0
+    ) -> None:
         self.size = size
+        # At least one worker takes long calls, whatever is reserved.
+        self.short_reserved = max(0, min(short_reserved, size - 1))
+        self.long_places = size - self.short_reserved
+        self._long_gate = threading.BoundedSemaphore(self.long_places)
         self._limits = limits
         self._max_calls = max_calls
         self._ctx = multiprocessing.get_context("forkserver")
@@ -128,13 +140,25 @@ class WorkerPool:
         with self._lock:
             self._all.discard(worker)
 
-    def acquire(self, timeout: float) -> Worker | None:
+    def acquire(self, timeout: float, *, long_call: bool = False) -> Worker | None:
         """An idle, live worker, or None when none is free within ``timeout``.
 
-        A worker that died while idle (killed, out of memory) is replaced in the background
-        and the next idle one is tried: a call never goes to a dead worker.
+        A long call first takes one of the long lane's places (waiting within the same
+        ``timeout``). A worker that died while idle (killed, out of memory) is replaced in the
+        background and the next idle one is tried: a call never goes to a dead worker.
         """
         deadline = time.monotonic() + timeout
+        if long_call and not self._long_gate.acquire(timeout=max(0.0, timeout)):
+            return None
+        worker = self._idle_worker(deadline)
+        if worker is None:
+            if long_call:
+                self._long_gate.release()
+            return None
+        worker.long_call = long_call
+        return worker
+
+    def _idle_worker(self, deadline: float) -> Worker | None:
         while not self._closed.is_set():
             try:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -160,6 +184,9 @@ class WorkerPool:
         return sorted(w.process.pid for w in workers if w.process.is_alive())
 
     def release(self, worker: Worker, *, reusable: bool) -> None:
+        if worker.long_call:
+            worker.long_call = False
+            self._long_gate.release()
         if reusable and worker.calls < self._max_calls and not self._closed.is_set():
             self._idle.put(worker)
             return

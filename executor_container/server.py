@@ -34,6 +34,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import ValidationError
 
+from chalicelib.shared import cost
 from executor_container.config import ExecutorConfig
 from executor_container.pool import Worker, WorkerPool
 from executor_container.proto_gen import executor_pb2 as pb
@@ -292,7 +293,9 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         # caller's deadline (less a margin for the refusal to reach it), so the caller
         # always hears "busy" (retryable) and never a deadline it could blame the module for.
         wait = budget - min(REFUSAL_MARGIN_S, budget / 4) if caller_bound else budget
-        worker = self._pool.acquire(timeout=wait) if wait > 0 else None
+        # Long calls may not take the workers kept for short ones (chalicelib.shared.cost).
+        long_call = cost.lane(spec.name, size) == cost.LONG
+        worker = self._pool.acquire(timeout=wait, long_call=long_call) if wait > 0 else None
         if worker is None:  # refused before it started: the client may try again later
             message = f"all {self._pool.size} workers stayed busy for {max(wait, 0):.1f} s"
             _abort(context, _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", message))
@@ -489,6 +492,7 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
         config.workers,
         WorkerLimits(config.worker_memory_bytes, config.max_output_bytes),
         max_calls=config.worker_max_calls,
+        short_reserved=config.short_reserved,
     )
     pool.start()
     server = grpc.server(
