@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.dal.item_size import is_validation_error
 from chalicelib.dal.models import Task
-from chalicelib.logic import lifecycle
+from chalicelib.logic import input_store, lifecycle
 from chalicelib.logic.dispatch_config import DispatchConfig as DispatchConfig  # re-exported
 from chalicelib.logic.dispatch_config import get_config
 from chalicelib.logic.dispatch_routes import run_executor, run_llm
@@ -44,6 +45,7 @@ from chalicelib.logic.dispatch_run import (
 )
 from chalicelib.logic.lifecycle import (
     CANCELED,
+    FAILED,
     NEEDS_REVIEW,
     QUEUED,
     ConditionFailed,
@@ -80,6 +82,22 @@ def handle_message(
     task = _load(message)
     if task is None:
         return Outcome("skipped", "not queued for this attempt")
+    try:
+        return _dispatch(task, message, receive_count, remaining_seconds, config)
+    except Exception as exc:
+        if not is_validation_error(exc):
+            raise
+        # DynamoDB refuses this task's writes for good: retrying would loop until the DLQ.
+        return _end_unwritable(task, message, exc)
+
+
+def _dispatch(
+    task: Task,
+    message: DispatchMessage,
+    receive_count: int,
+    remaining_seconds: Callable[[], float] | None,
+    config: DispatchConfig,
+) -> Outcome:
     if task.cancel_requested:
         return _cancel_queued(task, message)
 
@@ -106,13 +124,32 @@ def handle_message(
 
 
 def _load(message: DispatchMessage) -> Task | None:
+    """The task if it is queued for ``message``'s attempt, with its input in memory (read
+    back from S3 when stored there: the router and the route read ``task.input``)."""
     try:
         task = Task.get(message.task_id, consistent_read=True)
     except Task.DoesNotExist:
         return None
     if task.status != QUEUED or int(task.attempts or 1) != message.attempt:
         return None
+    if task.input_ref:
+        task.input = input_store.load_input(task.input_ref)
     return task
+
+
+def _end_unwritable(task: Task, message: DispatchMessage, exc: Exception) -> Outcome:
+    log.error("task %s cannot be written; ending it", task.id, exc_info=exc)
+    try:
+        written = lifecycle.end_unwritable(
+            task,
+            QUEUED,
+            guard=attempt_is(message.attempt),
+            actor=ACTOR,
+            cause="DynamoDB refused the write",
+        )
+    except ConditionFailed:
+        return Outcome("skipped", "no longer queued")
+    return Outcome(FAILED, "the task's item is too large", written.events)
 
 
 def _route_down(route: RoutePlan) -> bool:

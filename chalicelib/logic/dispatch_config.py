@@ -29,6 +29,9 @@ class DispatchConfig:
     # A task queued this long without any change gets its SQS message again (sweeper). Longer
     # than the backoff cap, so a message merely waiting out its backoff is not doubled.
     queued_redrive_seconds: float
+    # Re-sends after which a queued task nobody dispatches fails (``dispatch_stalled``): a
+    # task ends within about (max_redrives + 1) x queued_redrive_seconds whatever fails.
+    max_redrives: int
 
 
 @lru_cache(maxsize=1)
@@ -46,4 +49,5 @@ def get_config() -> DispatchConfig:
         backoff_base_seconds=_env_float("AION_RETRY_BASE_SECONDS", 2),
         backoff_cap_seconds=_env_float("AION_RETRY_CAP_SECONDS", 300),
         queued_redrive_seconds=_env_float("AION_QUEUED_REDRIVE_SECONDS", 600),
+        max_redrives=int(_env_float("AION_DISPATCH_MAX_REDRIVES", 3)),
     )

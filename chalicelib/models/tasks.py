@@ -39,6 +39,7 @@ class TaskOut(ApiModel):
                     "title": "Count the words",
                     "instruction": "Count the words",
                     "input": "a b c",
+                    "inputRef": None,
                     "params": {},
                     "module": None,
                     "assigneeId": None,
@@ -82,6 +83,11 @@ class TaskOut(ApiModel):
     title: str
     instruction: str
     input: Any = None
+    input_ref: str | None = Field(
+        default=None,
+        description="S3 key of an input too large to keep on the task (files bucket); a single "
+        "task's responses still carry the input itself, lists only this key",
+    )
     params: dict[str, Any]
     module: str | None
     assignee_id: str | None
