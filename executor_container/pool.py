@@ -2,7 +2,9 @@
 
 Lanes: ``short_reserved`` workers are kept for short calls (``chalicelib.shared.cost``): long
 calls hold at most ``size - short_reserved`` workers at once, so however many long calls
-arrive, a short one finds a worker as soon as another short one is done with it.
+arrive, a short one finds a worker as soon as another short one is done with it. At most as
+many long calls again may wait for a place; more are refused at once (``busy``, retryable),
+so waiting long calls never take every thread that hands calls to workers.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class WorkerPool:
         self.short_reserved = max(0, min(short_reserved, size - 1))
         self.long_places = size - self.short_reserved
         self._long_gate = threading.BoundedSemaphore(self.long_places)
+        self._long_admitted = 0  # long calls running or waiting for a place
         self._limits = limits
         self._max_calls = max_calls
         self._ctx = multiprocessing.get_context("forkserver")
@@ -148,15 +151,26 @@ class WorkerPool:
         background and the next idle one is tried: a call never goes to a dead worker.
         """
         deadline = time.monotonic() + timeout
-        if long_call and not self._long_gate.acquire(timeout=max(0.0, timeout)):
-            return None
-        worker = self._idle_worker(deadline)
-        if worker is None:
-            if long_call:
+        if not long_call:
+            return self._idle_worker(deadline)
+        with self._lock:
+            if self._long_admitted >= 2 * self.long_places:
+                return None  # as many long calls wait as run: refused, not queued
+            self._long_admitted += 1
+        worker = None
+        if self._long_gate.acquire(timeout=max(0.0, timeout)):
+            worker = self._idle_worker(deadline)
+            if worker is None:
                 self._long_gate.release()
+        if worker is None:
+            self._end_long_call()
             return None
-        worker.long_call = long_call
+        worker.long_call = True
         return worker
+
+    def _end_long_call(self) -> None:
+        with self._lock:
+            self._long_admitted -= 1
 
     def _idle_worker(self, deadline: float) -> Worker | None:
         while not self._closed.is_set():
@@ -187,6 +201,7 @@ class WorkerPool:
         if worker.long_call:
             worker.long_call = False
             self._long_gate.release()
+            self._end_long_call()
         if reusable and worker.calls < self._max_calls and not self._closed.is_set():
             self._idle.put(worker)
             return

@@ -297,7 +297,11 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         long_call = cost.lane(spec.name, size) == cost.LONG
         worker = self._pool.acquire(timeout=wait, long_call=long_call) if wait > 0 else None
         if worker is None:  # refused before it started: the client may try again later
-            message = f"all {self._pool.size} workers stayed busy for {max(wait, 0):.1f} s"
+            lane = "long" if long_call else "short"
+            message = (
+                f"no worker of {self._pool.size} was free for this {lane} call within "
+                f"{max(wait, 0):.1f} s"
+            )
             _abort(context, _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", message))
             return
         released = False
