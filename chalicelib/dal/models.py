@@ -170,6 +170,8 @@ class Task(Model):
     lease_owner = UnicodeAttribute(null=True)
     lease_expires_at = NumberAttribute(null=True)
     cancel_requested = BooleanAttribute(default=False)
+    # Why a queued task waits for a place (chalicelib.logic.admission): code, message, since.
+    waiting = Utf8JSONAttribute(null=True)
     # Times the sweeper re-sent the dispatch message of this queued attempt (none claimed it).
     redrives = NumberAttribute(null=True)
     last_seq = NumberAttribute(default=0)  # highest activity seq written for this task

@@ -32,6 +32,15 @@ class DispatchConfig:
     # Re-sends after which a queued task nobody dispatches fails (``dispatch_stalled``): a
     # task ends within about (max_redrives + 1) x queued_redrive_seconds whatever fails.
     max_redrives: int
+    # Fair dispatch (chalicelib.logic.admission): runs at once per person, per project, and
+    # of long tasks; 0 turns a cap off.
+    user_concurrency: int
+    project_concurrency: int
+    long_lane_slots: int
+    # A task waiting for a place is looked at again after a delay growing from the base to
+    # the cap (seconds; SQS allows at most 900).
+    wait_base_seconds: float
+    wait_cap_seconds: float
 
 
 @lru_cache(maxsize=1)
@@ -50,4 +59,9 @@ def get_config() -> DispatchConfig:
         backoff_cap_seconds=_env_float("AION_RETRY_CAP_SECONDS", 300),
         queued_redrive_seconds=_env_float("AION_QUEUED_REDRIVE_SECONDS", 600),
         max_redrives=int(_env_float("AION_DISPATCH_MAX_REDRIVES", 3)),
+        user_concurrency=int(_env_float("AION_USER_CONCURRENCY", 4)),
+        project_concurrency=int(_env_float("AION_PROJECT_CONCURRENCY", 8)),
+        long_lane_slots=int(_env_float("AION_LONG_LANE_SLOTS", 4)),
+        wait_base_seconds=_env_float("AION_DISPATCH_WAIT_BASE_SECONDS", 1),
+        wait_cap_seconds=min(900.0, _env_float("AION_DISPATCH_WAIT_CAP_SECONDS", 20)),
     )

@@ -51,6 +51,7 @@ from chalicelib.models.tasks import (
 from chalicelib.shared.failures import Failure
 
 if TYPE_CHECKING:
+    from chalicelib.logic.admission import Places
     from chalicelib.router.models import RouteDecision
 
 log = logging.getLogger(__name__)
@@ -136,12 +137,16 @@ class ProgressCoalescer:
 
 
 class Lease:
-    """Renews the task's lease in the background; sets ``cancel`` when asked to stop."""
+    """Renews the task's lease (and the run's places) in the background; sets ``cancel`` when
+    asked to stop."""
 
-    def __init__(self, task_id: str, owner: str, config: DispatchConfig) -> None:
+    def __init__(
+        self, task_id: str, owner: str, config: DispatchConfig, places: Places | None = None
+    ) -> None:
         self.task_id = task_id
         self.owner = owner
         self.config = config
+        self.places = places
         self.cancel = threading.Event()
         self.cancel_requested = False
         self.lost = False
@@ -170,11 +175,14 @@ class Lease:
                 [Task.lease_expires_at.set(expires)],
                 condition=status_is(RUNNING) & lease_held(self.owner) & not_cancelled(),
             )
-            return True
         except ConditionFailed:
             pass
         except Exception:  # a failed renewal is retried at the next beat
             log.exception("lease renewal failed")
+            return True
+        else:
+            if self.places is not None:
+                self.places.renew(expires)
             return True
         try:
             task = Task.get(self.task_id, consistent_read=True)
@@ -416,10 +424,14 @@ def claim(
     route: RoutePlan,
     receive_count: int,
     config: DispatchConfig,
+    *,
+    owner: str | None = None,
 ) -> Run | None:
-    """``queued -> running`` for ``message``'s attempt with a new lease; None if another
-    delivery claimed it first (or it was canceled or moved on meanwhile)."""
-    run = Run(task, route, new_id("lease"), receive_count, config, int(task.last_seq or 0))
+    """``queued -> running`` for ``message``'s attempt with a new lease (``owner``: its id,
+    already holding the run's places); None if another delivery claimed it first (or it was
+    canceled or moved on meanwhile)."""
+    owner = owner or new_id("lease")
+    run = Run(task, route, owner, receive_count, config, int(task.last_seq or 0))
     where = "the LLM" if route.target == "llm" else "the executor"
     try:
         written = lifecycle.transition(
@@ -433,6 +445,7 @@ def claim(
                 Task.lease_expires_at.set(time.time() + config.lease_seconds),
                 Task.started_at.set(now_iso()),
                 Task.redrives.remove(),
+                Task.waiting.remove(),
             ],
             events=[
                 EventDraft(

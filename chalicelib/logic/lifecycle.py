@@ -183,6 +183,7 @@ def new_attempt_actions(attempt: int) -> list[Action]:
         Task.attempts.set(attempt),
         Task.cancel_requested.set(False),
         Task.redrives.remove(),
+        Task.waiting.remove(),
         Task.result.remove(),
         Task.result_ref.remove(),
         Task.error.remove(),
@@ -408,10 +409,13 @@ def cancel(task: Task, *, actor: str) -> Task | None:
     raise Conflict("The task is changing state; try again.")
 
 
-def enqueue(task_id: str, attempt: int) -> None:
+def enqueue(task_id: str, attempt: int, *, delay_seconds: int = 0, deferrals: int = 0) -> None:
     """Send the dispatch message of ``attempt``: a task that enters ``queued`` for a new attempt
-    (created, retried, taken back by the sweeper) is run only once its message arrives."""
+    (created, retried, taken back by the sweeper) is run only once its message arrives. A task
+    waiting for a place is sent again ``delay_seconds`` later (``deferrals``: how often)."""
+    message = DispatchMessage(task_id=task_id, attempt=attempt, deferrals=deferrals)
     aws_clients.client("sqs").send_message(
         QueueUrl=get_settings().dispatch_queue_url,
-        MessageBody=DispatchMessage(task_id=task_id, attempt=attempt).body(),
+        MessageBody=message.body(),
+        DelaySeconds=max(0, min(900, int(delay_seconds))),
     )

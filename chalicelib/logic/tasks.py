@@ -98,6 +98,7 @@ def task_out(task: Task, *, full_input: bool = True) -> TaskOut:
         assignee_id=task.assignee_id,
         priority=task.priority,  # type: ignore[arg-type]
         status=task.status,  # type: ignore[arg-type]
+        waiting=task.waiting,
         route=task.route,
         result=task.result,
         result_ref=task.result_ref,

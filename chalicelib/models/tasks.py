@@ -93,6 +93,11 @@ class TaskOut(ApiModel):
     assignee_id: str | None
     priority: Priority
     status: Status
+    waiting: dict[str, Any] | None = Field(
+        default=None,
+        description="Why a queued task waits for a place, {code, message, since}: code "
+        "user_limit, project_limit or long_lane_full (fair dispatch); null otherwise",
+    )
     route: dict[str, Any] | None
     result: Any = None
     result_ref: str | None = Field(
@@ -262,10 +267,13 @@ class DispatchMessage(ApiModel):
 
     task_id: Annotated[str, StringConstraints(min_length=1)]
     attempt: int
+    # How many times this attempt already waited for a place (chalicelib.logic.admission).
+    deferrals: int = 0
 
     def body(self) -> str:
-        """The message body: ``{"taskId": ..., "attempt": ...}``."""
-        return json.dumps(self.to_json())
+        """The message body: ``{"taskId": ..., "attempt": ...}`` (and ``deferrals`` once it
+        waited)."""
+        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_defaults=True))
 
     @classmethod
     def parse(cls, body: str) -> DispatchMessage:
