@@ -27,22 +27,23 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib.config import DispatchSettings
 from chalicelib.dal.admission_models import Slot
 from chalicelib.dal.transactions import transact_write
-from chalicelib.logic.dispatch_config import DispatchConfig
 from chalicelib.logic.dispatch_run import RetryLater
+from chalicelib.models.tasks import WaitingCode
 from chalicelib.shared import cost
 
 log = logging.getLogger(__name__)
 
-USER_LIMIT = "user_limit"
-PROJECT_LIMIT = "project_limit"
-LONG_LANE_FULL = "long_lane_full"
+USER_LIMIT: Final[WaitingCode] = "user_limit"
+PROJECT_LIMIT: Final[WaitingCode] = "project_limit"
+LONG_LANE_FULL: Final[WaitingCode] = "long_lane_full"
 # DynamoDB deletes a place this long after its lease expired (a run that died left it).
 _FORGOTTEN_AFTER = timedelta(days=1)
 # Races lost to other dispatchers before a task waits anyway.
@@ -53,7 +54,7 @@ _TAKE_TRIES = 3
 class Scope:
     key: str
     cap: int
-    code: str  # why a task waits when the scope is full
+    code: WaitingCode  # why a task waits when the scope is full
     message: str
 
 
@@ -64,7 +65,7 @@ class Waiting:
     scope: Scope
 
     @property
-    def code(self) -> str:
+    def code(self) -> WaitingCode:
         return self.scope.code
 
     @property
@@ -128,7 +129,9 @@ def lane_of(target: str, module: str, input_bytes: int) -> str:
     return cost.lane(module, input_bytes)
 
 
-def scopes_for(created_by: str, project_id: str, lane: str, config: DispatchConfig) -> list[Scope]:
+def scopes_for(
+    created_by: str, project_id: str, lane: str, config: DispatchSettings
+) -> list[Scope]:
     """The scopes a run counts against, most contended first (a full one costs no writes)."""
     found = []
     if lane == cost.LONG and config.long_lane_slots > 0:
@@ -172,7 +175,7 @@ def admit(
     project_id: str,
     lane: str,
     owner: str,
-    config: DispatchConfig,
+    config: DispatchSettings,
 ) -> Places | Waiting:
     """A place in every scope of the run, or why it must wait (holding none).
 
@@ -239,5 +242,5 @@ def _take(
     return True
 
 
-def _ttl(expires_at: float) -> timedelta:
-    return timedelta(seconds=max(0.0, expires_at - time.time())) + _FORGOTTEN_AFTER
+def _ttl(expires_at: float) -> datetime:
+    return datetime.fromtimestamp(expires_at, UTC) + _FORGOTTEN_AFTER

@@ -27,15 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import aws_clients, llm
 from chalicelib.clock import now_iso
-from chalicelib.config import get_settings
+from chalicelib.config import DispatchSettings, get_settings
 from chalicelib.dal.item_size import is_validation_error
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.ids import new_id
-from chalicelib.logic import admission, input_store, lifecycle
-from chalicelib.logic.dispatch_config import DispatchConfig as DispatchConfig  # re-exported
-from chalicelib.logic.dispatch_config import get_config
+from chalicelib.logic import admission, input_store, lifecycle, routing
 from chalicelib.logic.dispatch_routes import input_bytes, run_executor, run_llm
 from chalicelib.logic.dispatch_run import (
     ACTOR,
@@ -56,6 +55,7 @@ from chalicelib.logic.lifecycle import (
     queued_for_attempt,
 )
 from chalicelib.models.tasks import DispatchMessage, EventDraft
+from chalicelib.router.catalog import ROUTE_LLM, route_of
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def handle_message(
     remaining_seconds: Callable[[], float] | None = None,
 ) -> Outcome:
     """Process one dispatch message. Raises ``RetryLater`` or ``PoisonMessage``."""
-    config = get_config()
+    config = get_settings().dispatch
     message = parse_message(body)
     task = _load(message)
     if task is None:
@@ -100,12 +100,10 @@ def _dispatch(
     message: DispatchMessage,
     receive_count: int,
     remaining_seconds: Callable[[], float] | None,
-    config: DispatchConfig,
+    config: DispatchSettings,
 ) -> Outcome:
     if task.cancel_requested:
         return _cancel_queued(task, message)
-
-    from chalicelib.logic import routing
 
     route = RoutePlan.of(routing.route_for_task(task))
     if route.target == "review":
@@ -144,7 +142,7 @@ def _dispatch(
         places.release()
 
 
-def wait_seconds(deferrals: int, config: DispatchConfig) -> int:
+def wait_seconds(deferrals: int, config: DispatchSettings) -> int:
     """How long a waiting task's message is delayed: growing, with jitter, whole seconds."""
     if config.wait_base_seconds <= 0:
         return 0
@@ -153,7 +151,7 @@ def wait_seconds(deferrals: int, config: DispatchConfig) -> int:
 
 
 def _wait(
-    task: Task, message: DispatchMessage, waiting: admission.Waiting, config: DispatchConfig
+    task: Task, message: DispatchMessage, waiting: admission.Waiting, config: DispatchSettings
 ) -> Outcome:
     """No place for this run now: record why (an event when the reason changes), then send the
     message again later. A new message, so waiting never uses up the task's deliveries; the
@@ -230,12 +228,9 @@ def _route_down(route: RoutePlan) -> bool:
     if route.stage != "health":
         return False
     # Lazily: chalicelib.router pulls in the classifier, which the sweeper does not need.
-    from chalicelib.router.catalog import ROUTE_LLM, route_of
 
     if route_of(route.module) == ROUTE_LLM:
-        from chalicelib.llm import llm_configured
-
-        return llm_configured()
+        return llm.llm_configured()
     return True
 
 
@@ -310,9 +305,9 @@ class BatchRetry(Exception):
         self.message_ids = message_ids
 
 
-def backoff_seconds(receive_count: int, config: DispatchConfig | None = None) -> int:
+def backoff_seconds(receive_count: int, config: DispatchSettings | None = None) -> int:
     """Exponential backoff with full jitter, in whole seconds (SQS visibility)."""
-    config = config or get_config()
+    config = config or get_settings().dispatch
     ceiling = min(
         config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, receive_count - 1)
     )
@@ -323,10 +318,9 @@ def _queue_url(record: SqsRecord) -> str:
     url = get_settings().dispatch_queue_url
     if url or not record.event_source_arn:
         return url
-    from chalicelib.aws_clients import client
 
     name = record.event_source_arn.rsplit(":", 1)[-1]
-    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    return aws_clients.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
 
 _batch_pool: ThreadPoolExecutor | None = None
@@ -384,9 +378,8 @@ def handle_batch(
 
 def _settle_partial_batch(succeeded: list[SqsRecord], failed: list[SqsRecord]) -> None:
     """Delete the successes, push the failures' visibility out by a jittered backoff."""
-    from chalicelib.aws_clients import client
 
-    sqs = client("sqs")
+    sqs = aws_clients.client("sqs")
     try:
         url = _queue_url(failed[0])
         if not url:

@@ -21,15 +21,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.clock import now_iso
+from chalicelib.config import DispatchSettings
 from chalicelib.dal.item_size import ITEM_LIMIT_BYTES, is_validation_error, size_after
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.ids import new_id
 from chalicelib.logic import fanout, lifecycle, results
-from chalicelib.logic.dispatch_config import DispatchConfig
 from chalicelib.logic.lifecycle import (
     COMPLETED,
     FAILED,
@@ -51,10 +51,17 @@ from chalicelib.models.tasks import (
 from chalicelib.shared.failures import Failure
 
 if TYPE_CHECKING:
-    from chalicelib.logic.admission import Places
     from chalicelib.router.models import RouteDecision
 
 log = logging.getLogger(__name__)
+
+
+class Places(Protocol):
+    """What a lease renews with the task's (``chalicelib.logic.admission.Places``: the run's
+    places of fair dispatch; admission imports this module, not the other way round)."""
+
+    def renew(self, expires_at: float) -> None: ...
+
 
 ACTOR = "dispatch"
 # What the terminal write adds besides the result (status, times, version, the error removed).
@@ -141,7 +148,7 @@ class Lease:
     asked to stop."""
 
     def __init__(
-        self, task_id: str, owner: str, config: DispatchConfig, places: Places | None = None
+        self, task_id: str, owner: str, config: DispatchSettings, places: Places | None = None
     ) -> None:
         self.task_id = task_id
         self.owner = owner
@@ -204,7 +211,7 @@ class Run:
         route: RoutePlan,
         owner: str,
         receive_count: int,
-        config: DispatchConfig,
+        config: DispatchSettings,
         last_seq: int,
     ) -> None:
         self.task = task
@@ -423,7 +430,7 @@ def claim(
     message: DispatchMessage,
     route: RoutePlan,
     receive_count: int,
-    config: DispatchConfig,
+    config: DispatchSettings,
     *,
     owner: str | None = None,
 ) -> Run | None:
@@ -433,6 +440,7 @@ def claim(
     owner = owner or new_id("lease")
     run = Run(task, route, owner, receive_count, config, int(task.last_seq or 0))
     where = "the LLM" if route.target == "llm" else "the executor"
+    started_at = now_iso()
     try:
         written = lifecycle.transition(
             task,
@@ -443,7 +451,7 @@ def claim(
                 Task.route.set(route.stored),
                 Task.lease_owner.set(run.owner),
                 Task.lease_expires_at.set(time.time() + config.lease_seconds),
-                Task.started_at.set(now_iso()),
+                Task.started_at.set(started_at),
                 Task.redrives.remove(),
                 Task.waiting.remove(),
             ],
@@ -470,4 +478,5 @@ def claim(
     task.route = route.stored
     run.last_seq = written.events[-1].seq
     run.events.extend(written.events)
+    task.started_at = started_at  # the run's copy: its terminal write records the duration
     return run

@@ -16,6 +16,7 @@ from unittest.mock import create_autospec
 import boto3
 import pytest
 
+from chalicelib.config import get_settings
 from chalicelib.dal.admission_models import Slot
 from chalicelib.dal.models import Task
 from chalicelib.executor_client import ExecEvent, ExecutorClient
@@ -43,8 +44,7 @@ def fair(realtime: Realtime, atomic_dynamodb: None, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AION_USER_CONCURRENCY", "2")
     monkeypatch.setenv("AION_PROJECT_CONCURRENCY", "0")  # off: tested on its own below
     monkeypatch.setenv("AION_LONG_LANE_SLOTS", "1")
-    monkeypatch.setenv("AION_DISPATCH_WAIT_BASE_SECONDS", "0")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_DISPATCH_WAIT_BASE_SECONDS", "0")
     return realtime
 
 
@@ -164,7 +164,7 @@ def test_a_waiting_task_tells_its_reason_once_and_runs_when_a_place_frees(
 ) -> None:
     executor = Executor()
     _route_by_instruction(monkeypatch, executor)
-    config = dispatch.get_config()
+    config = get_settings().dispatch
     project = seed_project(owner="usr_a")
     task = seed_task(project)
     held = [
@@ -200,7 +200,7 @@ def test_a_place_left_by_a_run_that_died_frees_when_its_lease_expires(
 ) -> None:
     executor = Executor()
     _route_by_instruction(monkeypatch, executor)
-    config = dispatch.get_config()
+    config = get_settings().dispatch
     project = seed_project(owner="usr_a")
     for n in range(2):  # two runs that died holding the person's places
         admission.admit(
@@ -222,8 +222,7 @@ def test_a_projects_cap_bounds_its_members_together(
     fair: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AION_PROJECT_CONCURRENCY", "1")
-    monkeypatch.setenv("AION_USER_CONCURRENCY", "0")
-    dispatch.get_config.cache_clear()
+    fair.setenv("AION_USER_CONCURRENCY", "0")
     executor = Executor()
     _route_by_instruction(monkeypatch, executor)
     project = seed_project(owner="usr_a", members=("usr_b",))
@@ -234,7 +233,7 @@ def test_a_projects_cap_bounds_its_members_together(
         project_id=project.id,
         lane=cost.SHORT,
         owner="lease_running",
-        config=dispatch.get_config(),
+        config=get_settings().dispatch,
     )
     assert dispatch.handle_message(_body(seed_task(project))).status == "waiting"
     assert dispatch.handle_message(_body(seed_task(other_project))).status == "completed"
@@ -267,7 +266,7 @@ def test_the_waiting_reason_is_part_of_the_task_the_api_returns(
             project_id=project.id,
             lane=cost.SHORT,
             owner=f"lease_x{n}",
-            config=dispatch.get_config(),
+            config=get_settings().dispatch,
         )
     task = seed_task(project)
     dispatch.handle_message(_body(task))
