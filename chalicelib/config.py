@@ -67,6 +67,9 @@ class DispatchSettings(_Section):
     long_lane_slots: int = Field(4, alias="AION_LONG_LANE_SLOTS", ge=0)
     """Long runs at once (chalicelib.shared.cost); short runs skip this cap; 0 = no cap. The
     CDK app and the dev stack set it to the executors' long workers."""
+    llm_lane_slots: int = Field(4, alias="AION_LLM_LANE_SLOTS", ge=0)
+    """LLM runs at once; 0 = no cap. Each holds a dispatcher invocation: the CDK app and the
+    dev stack set it to half the dispatcher's concurrency."""
     wait_base_seconds: float = Field(1, alias="AION_DISPATCH_WAIT_BASE_SECONDS", ge=0)
     """A task waiting for a place is looked at again after a delay growing from this..."""
     wait_cap_seconds: float = Field(20, alias="AION_DISPATCH_WAIT_CAP_SECONDS", ge=0, le=900)

@@ -122,6 +122,9 @@ def app_environment(
             "AION_CORS_ORIGIN": urls.base,
             # Fair dispatch: as many long runs at once as the local executor has workers for.
             "AION_LONG_LANE_SLOTS": base.get("AION_LONG_LANE_SLOTS") or str(_long_places(base)),
+            # LLM runs hold a dispatcher invocation each: at most half the SQS pollers.
+            "AION_LLM_LANE_SLOTS": base.get("AION_LLM_LANE_SLOTS")
+            or str(max(1, int(base.get("AION_DEV_SQS_POLLERS") or 4) // 2)),
             "POWERTOOLS_SERVICE_NAME": base.get("POWERTOOLS_SERVICE_NAME", "aion-dev"),
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
             "POWERTOOLS_LOG_LEVEL": app_log_level,

@@ -5,11 +5,16 @@ Before it claims a task, the dispatcher takes one place in each scope the task c
 
 - ``user#<creator>``: at most ``user_concurrency`` runs of one person at a time;
 - ``project#<project>``: at most ``project_concurrency`` runs of one project;
-- ``lane#long``: at most ``long_lane_slots`` long runs at a time. A run is long when its
-  expected cost (``chalicelib.shared.cost``: the module and the size of its input) is over a
-  second, or unbounded (the LLM, modules the cost model does not know). Short runs skip this
-  scope, so a trivial task never waits behind long ones; the executor keeps a worker for
-  short calls too (``executor_container.pool``).
+- ``lane#long``: at most ``long_lane_slots`` long executor runs at a time (sized to the
+  executors' workers for long calls). A run is long when its expected cost
+  (``chalicelib.shared.cost``: the module and the size of its input) is over a second, or
+  unbounded (modules the cost model does not know). Short runs skip this scope, so a trivial
+  task never waits behind long ones; the executor keeps a worker for short calls too
+  (``executor_container.pool``);
+- ``lane#llm``: at most ``llm_lane_slots`` LLM runs at a time. They use no executor worker,
+  but nothing bounds a provider's latency and each holds a dispatcher invocation while it
+  runs: the cap keeps invocations free for everything else (sized to part of the dispatcher's
+  concurrency).
 
 A place is held by the run's lease owner, renewed with the task's lease and deleted when the
 run ends; a run that dies frees its places when their lease expires. Nothing is kept in a
@@ -44,6 +49,8 @@ log = logging.getLogger(__name__)
 USER_LIMIT: Final[WaitingCode] = "user_limit"
 PROJECT_LIMIT: Final[WaitingCode] = "project_limit"
 LONG_LANE_FULL: Final[WaitingCode] = "long_lane_full"
+LLM_LANE_FULL: Final[WaitingCode] = "llm_lane_full"
+LLM: Final = "llm"  # the lane of LLM runs (cost.SHORT and cost.LONG: executor runs)
 # DynamoDB deletes a place this long after its lease expired (a run that died left it).
 _FORGOTTEN_AFTER = timedelta(days=1)
 # Races lost to other dispatchers before a task waits anyway.
@@ -123,9 +130,10 @@ class Places:
 
 
 def lane_of(target: str, module: str, input_bytes: int) -> str:
-    """``cost.SHORT`` or ``cost.LONG`` for a run of ``module`` on ``input_bytes``."""
+    """``LLM``, or ``cost.SHORT`` / ``cost.LONG`` for an executor run of ``module`` on
+    ``input_bytes``."""
     if target != "executor":
-        return cost.LONG  # the LLM: nothing bounds a provider's latency
+        return LLM
     return cost.lane(module, input_bytes)
 
 
@@ -143,6 +151,17 @@ def scopes_for(
                 LONG_LANE_FULL,
                 f"Waiting for a place among long tasks: {cap} are running, at most {cap} at a "
                 "time (short tasks go ahead).",
+            )
+        )
+    if lane == LLM and config.llm_lane_slots > 0:
+        cap = config.llm_lane_slots
+        found.append(
+            Scope(
+                "lane#llm",
+                cap,
+                LLM_LANE_FULL,
+                f"Waiting for a place among LLM tasks: {cap} are running, at most {cap} at a "
+                "time (other tasks go ahead).",
             )
         )
     if config.project_concurrency > 0:

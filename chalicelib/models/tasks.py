@@ -31,7 +31,7 @@ SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 TaskSort = Literal["created", "updated", "duration"]
 SortOrder = Literal["desc", "asc"]
 # Why a queued task waits for a place (fair dispatch, chalicelib.logic.admission).
-WaitingCode = Literal["user_limit", "project_limit", "long_lane_full"]
+WaitingCode = Literal["user_limit", "project_limit", "long_lane_full", "llm_lane_full"]
 
 
 class TaskWaiting(ApiModel):
@@ -110,7 +110,7 @@ class TaskOut(ApiModel):
     waiting: TaskWaiting | None = Field(
         default=None,
         description="Why a queued task waits for a place (fair dispatch: per-person, "
-        "per-project and long-task caps); null otherwise",
+        "per-project, long-task and LLM-task caps); null otherwise",
     )
     route: dict[str, Any] | None
     result: Any = None

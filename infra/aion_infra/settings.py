@@ -47,6 +47,12 @@ class StageSettings:
         reserved = 1 if workers >= 2 else 0
         return self.executor_min_tasks * (workers - reserved)
 
+    @property
+    def llm_lane_slots(self) -> int:
+        """LLM runs at once (fair dispatch): each holds a dispatcher invocation, so at most
+        half of the dispatcher's concurrency (the rest stays free for executor runs)."""
+        return max(1, self.dispatch_max_concurrency // 2)
+
     def stack_name(self, part: str) -> str:
         return f"aion-{self.stage}-{part}"
 

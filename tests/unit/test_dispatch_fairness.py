@@ -106,7 +106,7 @@ def _places() -> list[tuple[str, str]]:
 def test_cost_lanes() -> None:
     assert admission.lane_of("executor", "text.stats", 200) == cost.SHORT
     assert admission.lane_of("executor", LONG_MODULE, 200) == cost.LONG
-    assert admission.lane_of("llm", "llm.generate", 10) == cost.LONG
+    assert admission.lane_of("llm", "llm.generate", 10) == admission.LLM
 
 
 def test_one_persons_long_tasks_wait_while_anothers_trivial_task_runs(
@@ -274,3 +274,33 @@ def test_the_waiting_reason_is_part_of_the_task_the_api_returns(
     assert shown["status"] == "queued"
     assert shown["waiting"]["code"] == "user_limit"
     assert shown["waiting"]["message"].startswith("Waiting")
+
+
+def test_llm_runs_have_their_own_lane(fair: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLM runs wait for the LLM lane, not for the executors' long lane, and the other way
+    round: a full LLM lane holds no executor run back."""
+    fair.setenv("AION_LLM_LANE_SLOTS", "1")
+    executor = Executor()
+    fakes = install_fakes(monkeypatch, executor=executor.client)
+    fakes.route_for_task.side_effect = lambda task: (
+        decision("llm.generate", target="llm")
+        if task.instruction == "write"
+        else decision(LONG_MODULE)
+    )
+    project = seed_project(owner="usr_a")
+    held = admission.admit(
+        task_id="tsk_llm_running",
+        created_by="usr_b",
+        project_id="prj_other",
+        lane=admission.LLM,
+        owner="lease_llm_running",
+        config=get_settings().dispatch,
+    )
+    assert isinstance(held, admission.Places)
+    llm_task = seed_task(project, instruction="write")
+    assert dispatch.handle_message(_body(llm_task)).status == "waiting"
+    assert Task.get(llm_task.id).waiting["code"] == admission.LLM_LANE_FULL
+    executor.finish.set()  # the long executor run ends as soon as it starts
+    assert dispatch.handle_message(_body(seed_task(project))).status == "completed"
+    held.release()
+    assert dispatch.handle_message(_body(llm_task, 1)).status == "completed"
