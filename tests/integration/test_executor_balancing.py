@@ -59,3 +59,17 @@ def test_calls_spread_over_both_executors_and_continue_when_one_dies(
         assert after == Counter({"b": CALLS}), after
     finally:
         client.close()
+
+
+def test_a_bare_host_and_port_goes_through_the_dns_resolver(
+    two_executors: list[tuple[object, int]],
+) -> None:
+    """What the Lambdas are given (``executor.aion-<stage>.internal:50051``) is resolved by
+    gRPC's DNS resolver under round_robin: here ``localhost``, one A record."""
+    _, (_, port_b) = two_executors
+    client = ExecutorClient(f"localhost:{port_b}", TOKEN)
+    try:
+        assert client.target == f"dns:///localhost:{port_b}"
+        assert {_who(client, n) for n in range(3)} == {"b"}
+    finally:
+        client.close()
