@@ -19,11 +19,17 @@ from chalicelib.shared import cost
 from executor_container.config import ExecutorConfig
 from executor_container.registry import catalogue
 from executor_container.server import RunningExecutor, start_executor
-from tests.integration.executor_support import FILES_BUCKET, TEST_MODULES, TOKEN
+from tests.integration.executor_support import (
+    FILES_BUCKET,
+    TEST_MODULES,
+    TOKEN,
+    forkserver_knows_test_modules,
+)
 
 
 @pytest.fixture(scope="module")
 def executor() -> Iterator[RunningExecutor]:
+    forkserver_knows_test_modules()  # whichever executor test file runs first
     previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
     os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
     catalogue.cache_clear()
