@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.shared import strict_json
 from chalicelib.shared.strict_json import MAX_DEPTH, JsonRejected
+from tests.unit.auth_support import user_token
 from tests.unit.realtime_fakes import Realtime, realtime
 
 __all__ = ["realtime"]
@@ -60,10 +61,9 @@ def test_websocket_message_refuses_bad_json_as_a_client_error(
 ) -> None:
     """Once the deep message escaped as RecursionError: the handler answered internal_error."""
     import app
-    from chalicelib.auth.tokens import issue_access_token
     from chalicelib.logic import websocket
 
-    token, _ = issue_access_token("usr_a", "member")
+    token = user_token("usr_a")  # a credential of a user that exists
     websocket.connect("c-1", token)
     event = {
         "requestContext": {
