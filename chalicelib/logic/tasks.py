@@ -98,7 +98,13 @@ def task_out(task: Task, *, full_input: bool = True) -> TaskOut:
         # String attributes, written from the Priority and Status literals.
         priority=task.priority,  # type: ignore[arg-type]
         status=task.status,  # type: ignore[arg-type]
-        waiting=TaskWaiting.model_validate(task.waiting) if task.waiting else None,
+        # Kept until the claim or a new attempt clears it: shown only while still queued
+        # (a waiting task canceled meanwhile waits no more).
+        waiting=(
+            TaskWaiting.model_validate(task.waiting)
+            if task.waiting and task.status == QUEUED
+            else None
+        ),
         route=task.route,
         result=task.result,
         result_ref=task.result_ref,
