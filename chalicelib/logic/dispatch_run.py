@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib import llm
 from chalicelib.clock import now_iso
 from chalicelib.config import DispatchSettings
 from chalicelib.dal.item_size import ITEM_LIMIT_BYTES, is_validation_error, size_after
@@ -48,6 +49,7 @@ from chalicelib.models.tasks import (
     Status,
     TelemetryEvent,
 )
+from chalicelib.router.catalog import ROUTE_LLM, route_of
 from chalicelib.shared.failures import Failure
 
 if TYPE_CHECKING:
@@ -99,6 +101,8 @@ class RoutePlan:
     reason: str
     inline_input: str | None
     stored: dict[str, Any]
+    # Why a review decision waits (None: not review, or a decision made before reason codes).
+    reason_code: str | None = None
 
     @classmethod
     def of(cls, decision: RouteDecision) -> RoutePlan:
@@ -110,7 +114,26 @@ class RoutePlan:
             reason=decision.reason,
             inline_input=decision.inline_input,
             stored=decision.model_dump(mode="json", by_alias=True),
+            reason_code=decision.reason_code,
         )
+
+    def route_down(self) -> bool:
+        """Review only because the module's route is down right now: transient, not a verdict.
+
+        The router says so with ``reason_code == "route_unavailable"`` (a decision without a
+        reason code: ``stage == "health"``). A route that is not configured at all (no LLM)
+        is a verdict, not an outage.
+        """
+        if self.target != "review":
+            return False
+        if self.reason_code is not None:
+            if self.reason_code != "route_unavailable":
+                return False
+        elif self.stage != "health":
+            return False
+        if route_of(self.module) == ROUTE_LLM:
+            return llm.llm_configured()
+        return True
 
 
 class ProgressCoalescer:
