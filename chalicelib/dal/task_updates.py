@@ -14,6 +14,7 @@ between the two steps leaves a gap, never a duplicate: clients dedupe and resume
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -154,7 +155,25 @@ def event_of(item: Activity) -> TelemetryEvent:
     )
 
 
+# Tries of the activity put that follows a task write which already took the events' seqs:
+# the status changed, so a lost put would leave a status without its event.
+_PUT_TRIES = 3
+_PUT_BACKOFF_S = 0.05
+
+
 def _put_activities(events: Sequence[TelemetryEvent]) -> None:
+    for attempt in range(_PUT_TRIES):
+        try:
+            _put_activities_once(events)
+            return
+        except Exception:
+            if attempt == _PUT_TRIES - 1:
+                raise
+            time.sleep(_PUT_BACKOFF_S * 2**attempt)
+
+
+def _put_activities_once(events: Sequence[TelemetryEvent]) -> None:
+    # Unconditional puts: a try that failed after it was stored is overwritten by the same item.
     if len(events) == 1:
         activity_item(events[0]).save()
         return
