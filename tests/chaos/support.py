@@ -13,12 +13,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import random
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +34,23 @@ from tests.chaos.harness import END_STATUSES, Delivery, Lifecycle, assert_ended_
 from tests.integration.executor_support import TOKEN, spawn_executor
 
 T = TypeVar("T")
+
+# Set while the test itself reads or plays SQS: fault injectors leave those calls alone.
+_sparing = threading.local()
+
+
+@contextlib.contextmanager
+def spared() -> Iterator[None]:
+    """The test's own AWS calls inside this block get no injected fault."""
+    _sparing.on = True
+    try:
+        yield
+    finally:
+        _sparing.on = False
+
+
+def is_spared() -> bool:
+    return bool(getattr(_sparing, "on", False))
 
 
 def wait_for(
@@ -74,9 +94,10 @@ def assert_all_ended_once(task_ids: Iterable[str]) -> dict[str, Task]:
 
 
 def all_ended(task_ids: Iterable[str]) -> bool:
-    return all(
-        Task.get(task_id, consistent_read=True).status in END_STATUSES for task_id in task_ids
-    )
+    with spared():
+        return all(
+            Task.get(task_id, consistent_read=True).status in END_STATUSES for task_id in task_ids
+        )
 
 
 @dataclass
@@ -88,7 +109,8 @@ class ParallelLifecycle(Lifecycle):
 
     def start_round(self) -> None:
         """Pull what was sent and start delivering it all (returns at once)."""
-        self.pull()
+        with spared():
+            self.pull()
         for delivery in list(self.pending):
             thread = threading.Thread(target=self._deliver_one, args=(delivery,), daemon=True)
             thread.start()
@@ -241,3 +263,117 @@ class ExecutorProcess:
         if self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(10)
+
+
+# ------------------------------------------------------------------------------ wire faults
+
+_DYNAMODB_ERROR = "com.amazonaws.dynamodb.v20120810#{}"
+_SQS_ERROR = "com.amazonaws.sqs#{}"
+
+
+def _service_and_operation(request: Any) -> tuple[str, str]:
+    """(service, operation) of a botocore request to moto's in-process endpoints."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(request.url).hostname or ""
+    target = request.headers.get("X-Amz-Target", b"")
+    target = target.decode() if isinstance(target, bytes) else target
+    if host.startswith("dynamodb."):
+        return "dynamodb", target.rpartition(".")[2]
+    if host.startswith("sqs."):
+        return "sqs", target.rpartition(".")[2]
+    if host.startswith("s3.") or ".s3." in host or host.startswith("s3-"):
+        return "s3", request.method
+    return host.split(".")[0], request.method
+
+
+def _error_response(service: str, kind: str) -> tuple[int, dict[str, str], bytes]:
+    """How ``service`` answers a throttle or a server fault, in its own protocol."""
+    if service == "s3":
+        code, status = ("SlowDown", 503) if kind == "throttle" else ("InternalError", 500)
+        body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>"
+        return status, {"Content-Type": "application/xml"}, body.encode()
+    if kind == "throttle":
+        code, status = (
+            ("ThrottlingException", 400) if service == "dynamodb" else ("RequestThrottled", 400)
+        )
+    else:
+        code, status = (
+            ("InternalServerError", 500) if service == "dynamodb" else ("InternalError", 500)
+        )
+    shape = _DYNAMODB_ERROR if service == "dynamodb" else _SQS_ERROR
+    body = json.dumps({"__type": shape.format(code), "message": "injected"}).encode()
+    return status, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+
+@dataclass
+class WireFaults:
+    """Answers a share of the AWS requests that reach in-process moto with a throttle or a
+    5xx, on the wire: botocore parses it and retries it as it would AWS's answer (its retry
+    modes, quotas and backoff included), so the product sees what it would see from AWS.
+
+    ``applied`` says whether the request reached moto first (a write that happened, whose
+    answer was lost: the retry then meets its own write) or not (refused before any effect).
+    """
+
+    rate: float
+    seed: int
+    applied: bool = False
+    kinds: tuple[str, ...] = ("throttle", "5xx")
+    services: frozenset[str] = frozenset({"dynamodb", "sqs", "s3"})
+    # The test's own calls, playing SQS's side (the product never makes them).
+    spared: frozenset[str] = frozenset({"ReceiveMessage", "DeleteMessage"})
+    # Only these operations (None: all but ``spared``)...
+    operations: frozenset[str] | None = None
+    # ... and, when given, exactly the requests at these indices among them (``rate`` unused).
+    at: frozenset[int] | None = None
+    watched: int = 0
+    # botocore's backoff, scaled down: a throttle's first retry waits up to 1 s on AWS; the
+    # order and count of retries are botocore's, only the waits are shorter here.
+    backoff_scale: float = 0.02
+    seen: int = 0
+    injected: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def install(self, monkeypatch: Any) -> WireFaults:
+        from botocore.awsrequest import AWSResponse
+        from botocore.retries.standard import ExponentialBackoff
+        from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+
+        original = BotocoreStubber.__call__
+        delay = ExponentialBackoff.delay_amount
+        scale = self.backoff_scale
+        monkeypatch.setattr(
+            ExponentialBackoff,
+            "delay_amount",
+            lambda backoff, context: delay(backoff, context) * scale,
+        )
+        rng = random.Random(self.seed)
+
+        def call(stubber: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+            service, operation = _service_and_operation(request)
+            with self.lock:
+                self.seen += 1
+                watched = (
+                    not is_spared()
+                    and service in self.services
+                    and operation not in self.spared
+                    and (self.operations is None or operation in self.operations)
+                )
+                if watched and self.at is not None:
+                    hit = self.watched in self.at
+                else:
+                    hit = watched and rng.random() < self.rate
+                self.watched += watched
+                kind = rng.choice(self.kinds)
+            if not hit:
+                return original(stubber, event_name, request, **kwargs)
+            if self.applied:
+                original(stubber, event_name, request, **kwargs)
+            with self.lock:
+                self.injected[(service, operation, kind)] += 1
+            status, headers, body = _error_response(service, kind)
+            return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+        monkeypatch.setattr(BotocoreStubber, "__call__", call)
+        return self
