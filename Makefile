@@ -62,11 +62,16 @@ dev-reset: venv
 test: venv browser-tools
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Format, lint, types (mypy: pyproject.toml) and the layers (import-linter contracts).
 lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(PY) -m ruff format .
@@ -84,11 +89,17 @@ admin: venv
 proto: venv
 	$(PY) proto/generate.py
 
-.PHONY: dev dev-reset test lint format proto openapi venv python-check admin bench clean \
-  browser-tools synth deploy router-model
+# Regenerate docs/openapi.json from the route table and models (checked by a unit test).
+openapi: venv
+	$(PY) -m scripts.openapi
+
+# Retrain the router's classifier from router_training/data into chalicelib/router/model.json
+# (deterministic; checked by a unit test). ARGS="--cv 5" also prints cross-validated scores.
+router-model: venv
+	$(PY) -m router_training.train $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
 
 # --- AWS (infra/, CDK in Python; see README "Deploy to AWS") ---------------------------------
 # Offline: no credentials or Docker. Both stages, or one with STAGE=dev|prod; cdk-nag findings

@@ -58,20 +58,93 @@ for service in ("dynamodb", "sqs", "s3"):
     botocore.handlers.BUILTIN_HANDLERS.append((f"before-parameter-build.{service}", _count))
 
 # Minimum DynamoDB requests each access pattern needs, and why.
+# Every authenticated call reads its user (one GetItem): requests act with the user's current
+# role, and a disabled user's credentials stop at once (chalicelib/auth/accounts.py).
 MINIMUM = {
     "POST /tasks": (
-        2,
-        "read the project (membership) + one TransactWrite (task, event 1); the extra "
-        "Query looks up live WebSocket subscribers of the project (a new task has none)",
+        3,
+        "read the caller + read the project (membership) + one TransactWrite (task, event 1); "
+        "the extra Query looks up live WebSocket subscribers of the project (a new task has none)",
     ),
-    "GET /tasks/{id}": (2, "read the task + read its project (membership)"),
-    "GET /tasks?projectId=": (2, "read the project (membership) + one Query on by-project"),
-    "POST /auth/login": (
+    "GET /tasks/{id}": (3, "read the caller + read the task + read its project (membership)"),
+    "GET /tasks/{id} (API key)": (
         4,
-        "throttle UpdateItem + email->user + user + TransactWrite (refresh family+token); "
-        "the DeleteItem clears the throttle record after a success",
+        "read the key (by the id in it) + the caller + the task + its project; lastUsedAt is "
+        "written at most once a minute",
+    ),
+    "GET /tasks?projectId=": (
+        3,
+        "read the caller + read the project (membership) + one Query on by-project",
+    ),
+    "dispatch (no caps)": (
+        8,
+        "one SQS message run to its end, fair dispatch off: read the task + one TransactWrite "
+        "per event write (the claim with its routed and running events, the module's start, "
+        "the end) + the live subscribers of the task and the project, looked up after the "
+        "claim and after the end (none here); the route decision is fixed (not counted)",
+    ),
+    "dispatch": (
+        12,
+        "the same + fair dispatch: one Query per scope the run counts against (its person, its "
+        "project), one TransactWrite taking a place in each, one freeing them",
+    ),
+    "POST /auth/login": (
+        5,
+        "throttle UpdateItem per account+source and per account + email->user + user + "
+        "TransactWrite (refresh family+token); the DeleteItems clear both throttle records after "
+        "a success",
     ),
 }
+
+
+class InstantExecutor:
+    """The executor's stream for a module that answers at once: the dispatcher's own requests."""
+
+    def execute(self, **_call: Any) -> Any:
+        from chalicelib.executor_client import ExecEvent
+
+        yield ExecEvent("started")
+        yield ExecEvent("result", 1.0, result={"words": 3})
+
+
+def dispatch_once(measure_dispatch: Any, client: Any, auth: dict[str, str], project: str) -> None:
+    """Tasks created through the API, each run by the dispatcher (as its SQS handler would):
+    fair dispatch off (its caps 0), then on (the defaults)."""
+    from chalicelib import executor_client
+    from chalicelib.logic import routing
+    from chalicelib.router.models import RouteDecision
+    from chalicelib.shared.caches import reset_process_caches
+
+    executor_client.get_executor_client = InstantExecutor  # type: ignore[assignment]
+    # The router's decision, fixed (its own reads are the router's, not the dispatcher's).
+    routing.route_for_task = lambda task: RouteDecision.model_validate(  # type: ignore[assignment]
+        {
+            "target": "executor",
+            "module": "text.stats",
+            "params": {},
+            "confidence": 0.97,
+            "reason": "rule",
+            "alternatives": [],
+            "decided_by": "rule",
+            "micros": 12,
+            "stage": "rules",
+        }
+    )
+    body = json.dumps({"projectId": project, "instruction": "count the words", "input": "a b c"})
+
+    def new_task() -> str:
+        return str(json.loads(client.http.post("/tasks", headers=auth, body=body).body)["id"])
+
+    caps = ("AION_USER_CONCURRENCY", "AION_PROJECT_CONCURRENCY", "AION_LONG_LANE_SLOTS")
+    for label, value in (("dispatch (no caps)", "0"), ("dispatch", None)):
+        for name in caps:
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_process_caches()
+        measure_dispatch("warm-up", new_task())  # the caches refilled (route health, clients)
+        measure_dispatch(label, new_task())
 
 
 def main() -> int:
@@ -80,19 +153,20 @@ def main() -> int:
     with mock_aws():
         import boto3
 
-        from chalicelib.config import get_settings
         from chalicelib.dal.registry import create_all_tables
+        from chalicelib.shared.caches import reset_process_caches
 
         create_all_tables()
         url = boto3.client("sqs").create_queue(QueueName="bench-dispatch")["QueueUrl"]
         boto3.client("s3").create_bucket(Bucket="aion-bench-files")
         os.environ["AION_DISPATCH_QUEUE_URL"] = url
-        get_settings.cache_clear()
+        reset_process_caches()
 
         from chalice.test import Client
 
         import app
         from chalicelib.auth.tokens import issue_access_token
+        from chalicelib.logic import dispatch
         from chalicelib.logic.users import create_user
         from chalicelib.models.users import UserCreate
 
@@ -103,6 +177,14 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         results: dict[str, Any] = {}
         with Client(app.app) as client:
+
+            def measure_dispatch(label: str, task_id: str) -> None:
+                CALLS.clear()
+                outcome = dispatch.handle_message(json.dumps({"taskId": task_id, "attempt": 1}))
+                assert outcome.status == "completed", (label, outcome)
+                dynamo = [op for service, op in CALLS if service == "dynamodb"]
+                other = [op for service, op in CALLS if service != "dynamodb"]
+                results[label] = {"dynamodb": len(dynamo), "ops": dynamo, "other": other}
 
             def measure(label: str, method: str, path: str, body: Any = None, headers=auth) -> Any:
                 # Warm once (first-use imports and client creation), then count a clean call.
@@ -123,6 +205,12 @@ def main() -> int:
             measure("warm-up", "POST", "/tasks", body)
             task = measure("POST /tasks", "POST", "/tasks", body)
             measure("GET /tasks/{id}", "GET", f"/tasks/{task['id']}")
+            key = json.loads(
+                client.http.post("/api-keys", headers=auth, body=json.dumps({"name": "bench"})).body
+            )["key"]
+            by_key = {"Authorization": f"Bearer {key}"}
+            measure("warm-up", "GET", f"/tasks/{task['id']}", headers=by_key)  # lastUsedAt
+            measure("GET /tasks/{id} (API key)", "GET", f"/tasks/{task['id']}", headers=by_key)
             measure("GET /tasks?projectId=", "GET", f"/tasks?projectId={project['id']}")
             login = {"email": "bench@example.test", "password": "bench-password"}
             measure(
@@ -132,15 +220,16 @@ def main() -> int:
                 login,
                 {"Content-Type": "application/json"},
             )
+            dispatch_once(measure_dispatch, client, auth, project["id"])
         results.pop("warm-up")
 
-    print(f"{'call':24} {'dynamodb':>8} {'minimum':>8}  requests")
+    print(f"{'call':26} {'dynamodb':>8} {'minimum':>8}  requests")
     for label, found in results.items():
         minimum, why = MINIMUM[label]
-        print(f"{label:24} {found['dynamodb']:8d} {minimum:8d}  {', '.join(found['ops'])}")
+        print(f"{label:26} {found['dynamodb']:8d} {minimum:8d}  {', '.join(found['ops'])}")
         if found["other"]:
-            print(f"{'':24} {'':8} {'':8}  + {', '.join(found['other'])}")
-        print(f"{'':24} {'':8} {'':8}  minimum: {why}")
+            print(f"{'':26} {'':8} {'':8}  + {', '.join(found['other'])}")
+        print(f"{'':26} {'':8} {'':8}  minimum: {why}")
     print(json.dumps({k: v["dynamodb"] for k, v in results.items()}))
     return 0
 

@@ -9,6 +9,12 @@ whether trying later can help.
 
 ``execute`` yields the streamed events. A module refusing its input ends with an ``error``
 event (``kind="error"``); transport and protocol failures raise ``ExecutorError``.
+
+Several executor tasks answer behind one name (Fargate tasks registered in Cloud Map: one DNS A
+record each). gRPC's default ``pick_first`` would pin every Lambda to the first address for the
+channel's life; the service config asks for ``round_robin`` over every address the ``dns:///``
+resolver returns, and the resolver resolves again whenever a connection drops (an executor
+stopped, or its server closing connections at ``max_connection_age``: scale-out is seen).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chalicelib.config import get_settings
+from chalicelib.secrets import get_bridge_token
+from chalicelib.shared.caches import on_reset
 from chalicelib.shared.failures import Failure
 
 TOKEN_METADATA_KEY = "x-bridge-token"  # noqa: S105 (a header name)
@@ -35,6 +44,8 @@ SINGLE_THREADED_UNARY_STREAM = "SingleThreadedUnaryStream"
 
 SERVICE_CONFIG = json.dumps(
     {
+        # Every resolved address, in turn (not pick_first: one executor task per Lambda).
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{"service": SERVICE}],
@@ -46,7 +57,7 @@ SERVICE_CONFIG = json.dumps(
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
 )
 
@@ -87,6 +98,18 @@ class ExecutorUnavailable(ExecutorError):
         super().__init__(message, code=code, retryable=True)
 
 
+# gRPC name resolvers a target may name itself; a bare host:port gets DNS.
+_RESOLVER_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:")
+
+
+def channel_target(target: str) -> str:
+    """``host:port`` as a ``dns:///`` target (every A record, resolved again on reconnects);
+    a target that names its resolver already is kept."""
+    if not target or target.startswith(_RESOLVER_SCHEMES):
+        return target
+    return f"dns:///{target}"
+
+
 def _grpc() -> Any:
     import grpc  # lazily: see the module docstring
 
@@ -94,6 +117,7 @@ def _grpc() -> Any:
 
 
 def _generated_modules() -> tuple[Any, Any]:
+    # Deferred with grpc: protobuf and the stubs load with the first call.
     from chalicelib.executor_proto import executor_pb2, executor_pb2_grpc
 
     return executor_pb2, executor_pb2_grpc
@@ -110,7 +134,7 @@ class ExecutorClient:
     ) -> None:
         # "tls://host:port" asks for TLS; anything else is a plain target (inside the VPC).
         self._tls = target.startswith("tls://")
-        self._target = target.removeprefix("tls://")
+        self._target = channel_target(target.removeprefix("tls://"))
         self._token = bridge_token
         self._margin_s = margin_s
         self._idle_reset_s = idle_reset_s
@@ -258,7 +282,7 @@ class ExecutorClient:
         if not self._target:
             return False
         try:
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
+            from grpc_health.v1 import health_pb2, health_pb2_grpc  # deferred: GET /health only
 
             self._get_rpc()
             health_rpc = health_pb2_grpc.HealthStub(self._channel)
@@ -360,7 +384,6 @@ _client_lock = threading.Lock()
 
 
 def _bridge_token() -> str:
-    from chalicelib.secrets import get_bridge_token
 
     return get_bridge_token()
 
@@ -370,13 +393,12 @@ def get_executor_client() -> ExecutorClient:
     global _client
     with _client_lock:
         if _client is None:
-            from chalicelib.config import get_settings
-
             target = get_settings().executor_target
             _client = ExecutorClient(target, _bridge_token() if target else "")
         return _client
 
 
+@on_reset
 def reset_executor_client() -> None:
     """Forget the process-wide client (tests; settings changed)."""
     global _client

@@ -1,8 +1,9 @@
-"""Executor settings, read once from the environment (see PLAN/DESIGN for the names)."""
+"""Executor settings, read once from the environment (README, "The executor", names them)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MiB = 1024 * 1024
@@ -24,6 +25,14 @@ def _flag(name: str) -> bool:
     return _env(name).lower() in ("1", "true", "yes", "on")
 
 
+def worker_lanes(env: Mapping[str, str]) -> tuple[int, int]:
+    """(workers, workers kept for short calls) as ``env`` sets them: one worker per CPU, and
+    one of them kept for short calls when there are two or more."""
+    workers = int((env.get("AION_EXECUTOR_WORKERS") or "").strip() or _cpus())
+    reserved = (env.get("AION_EXECUTOR_SHORT_RESERVED") or "").strip()
+    return workers, int(reserved) if reserved else (1 if workers >= 2 else 0)
+
+
 @dataclass(frozen=True)
 class ExecutorConfig:
     host: str
@@ -42,7 +51,7 @@ class ExecutorConfig:
 
     @classmethod
     def from_env(cls) -> ExecutorConfig:
-        workers = int(_env("AION_EXECUTOR_WORKERS", str(_cpus())))
+        workers, short_reserved = worker_lanes(os.environ)
         return cls(
             host=_env("AION_EXECUTOR_HOST", "127.0.0.1"),
             port=int(_env("AION_EXECUTOR_PORT", "50051")),
@@ -55,5 +64,5 @@ class ExecutorConfig:
             worker_max_calls=int(_env("AION_EXECUTOR_WORKER_MAX_CALLS", "5000")),
             max_output_bytes=int(_env("AION_EXECUTOR_MAX_OUTPUT_BYTES", str(MiB))),
             max_message_bytes=int(_env("AION_EXECUTOR_MAX_MESSAGE_MB", "64")) * MiB,
-            short_reserved=int(_env("AION_EXECUTOR_SHORT_RESERVED", "1" if workers >= 2 else "0")),
+            short_reserved=short_reserved,
         )

@@ -57,6 +57,8 @@ MAX_S3_KEY_CHARS = 1024
 # validation is deterministic. Bounded in entries and key size.
 PARAMS_CACHE_ENTRIES = 512
 PARAMS_CACHE_MAX_CHARS = 2048
+MAX_CONNECTION_AGE_MS = 5 * 60_000
+MAX_CONNECTION_AGE_GRACE_MS = 5 * 60_000
 
 
 class _Refused(Exception):
@@ -445,7 +447,7 @@ def _add_executor_service(
     # grpcio runs a behaviour on the pool named by this attribute (experimental API; a
     # grpcio without it uses the server's threads: slower, same behaviour).
     execute.experimental_thread_pool = threads  # type: ignore[attr-defined]
-    handlers = {
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Execute": grpc.unary_stream_rpc_method_handler(
             execute,
             request_deserializer=pb.ExecuteRequest.FromString,
@@ -507,6 +509,11 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
             ("grpc.so_reuseport", 0),
             ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
             ("grpc.keepalive_permit_without_calls", 1),
+            # Clients reconnect (and resolve the service's name again) every few minutes, so
+            # executor tasks started by a scale-out get calls too; calls in flight have the
+            # grace to finish (longer than any module's time limit).
+            ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+            ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
         ],
     )
     service = ExecutorService(config, pool)

@@ -26,7 +26,7 @@ bp = ApiBlueprint(__name__)
     status=201,
 )
 def create_file(call: Call) -> FileUpload:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.create_upload(call.user, call.path("task_id"), call.body)
 
@@ -46,7 +46,7 @@ def create_file(call: Call) -> FileUpload:
     status=201,
 )
 def create_project_file(call: Call) -> FileUpload:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.create_project_upload(call.user, call.path("project_id"), call.body)
 
@@ -61,7 +61,7 @@ def create_project_file(call: Call) -> FileUpload:
     response=M("files:FileList"),
 )
 def list_files(call: Call) -> FileList:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.list_files(
         call.user, call.path("task_id"), limit=call.query.limit, cursor=call.query.cursor
@@ -77,7 +77,7 @@ def list_files(call: Call) -> FileList:
     response=M("files:FileOut"),
 )
 def get_file(call: Call) -> FileOut:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.get_file(call.user, call.path("file_id"))
 
@@ -95,6 +95,6 @@ def get_file(call: Call) -> FileOut:
     errors=(409,),
 )
 def complete_file(call: Call) -> FileOut:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.complete_upload(call.user, call.path("file_id"))

@@ -26,7 +26,7 @@ bp = ApiBlueprint(__name__)
     status=201,
 )
 def create_project(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.create_project(call.user, call.body)
 
@@ -41,7 +41,7 @@ def create_project(call: Call) -> ProjectOut:
     response=M("projects:ProjectList"),
 )
 def list_projects(call: Call) -> ProjectList:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.list_projects(call.user, limit=call.query.limit, cursor=call.query.cursor)
 
@@ -55,7 +55,7 @@ def list_projects(call: Call) -> ProjectList:
     response=M("projects:ProjectOut"),
 )
 def get_project(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.get_project(call.user, call.path("project_id"))
 
@@ -71,13 +71,13 @@ def get_project(call: Call) -> ProjectOut:
     if_match=True,
 )
 def update_project(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.update_project(
         call.user,
         call.path("project_id"),
         call.body,
-        version=call.version,  # type: ignore[arg-type]
+        version=call.if_match,
     )
 
 
@@ -91,7 +91,7 @@ def update_project(call: Call) -> ProjectOut:
     errors=(403, 409),
 )
 def delete_project(call: Call) -> None:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     projects.delete_project(call.user, call.path("project_id"))
 
@@ -106,7 +106,7 @@ def delete_project(call: Call) -> None:
     errors=(403, 409),
 )
 def add_member(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.add_member(call.user, call.path("project_id"), call.path("user_id"))
 
@@ -121,6 +121,6 @@ def add_member(call: Call) -> ProjectOut:
     errors=(403, 409),
 )
 def remove_member(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.remove_member(call.user, call.path("project_id"), call.path("user_id"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import Blueprint, Chalice, CORSConfig, Response
@@ -35,6 +35,7 @@ from chalicelib.http.routes import (
     RouteTable,
     resolve_model,
 )
+from chalicelib.shared.caches import process_cache
 
 __all__ = [
     "API_TITLE",
@@ -68,7 +69,7 @@ def M(name: str) -> str:
     return f"chalicelib.models.{name}"
 
 
-@functools.lru_cache(maxsize=1)
+@process_cache
 def _cors() -> CORSConfig:
     return CORSConfig(
         allow_origin=get_settings().cors_origin,
@@ -99,6 +100,7 @@ class ApiBlueprint(Blueprint):
         summary: str,
         tags: tuple[str, ...] = (),
         auth: str = AUTH_USER,
+        api_key: bool = True,
         body: Any = None,
         query: Any = None,
         response: Any = None,
@@ -117,6 +119,7 @@ class ApiBlueprint(Blueprint):
             summary=summary,
             tags=tags,
             auth=auth,
+            api_key=api_key,
             body=body,
             query=query,
             response=response,
@@ -158,19 +161,23 @@ class ApiBlueprint(Blueprint):
 
     def _build_call(self, spec: RouteSpec, path_params: dict[str, str]) -> Call:
         current = self.current_request
-        query_params = current.query_params or {}
+        query_params: Mapping[str, str] = current.query_params or {}
+        raw_body = current.raw_body  # bytes (Chalice types it str | bytes)
+        identity = (current.context or {}).get("identity") or {}
         request = ApiRequest(
             method=current.method,
             path=spec.path,
             headers={k.lower(): v for k, v in (current.headers or {}).items()},
             query={k: query_params[k] for k in query_params},
             path_params=path_params,
-            body=current.raw_body or None,
+            body=(raw_body.encode() if isinstance(raw_body, str) else raw_body) or None,
             request_id=str((current.context or {}).get("requestId", "")),
+            source_ip=str(identity.get("sourceIp") or ""),
+            url_path=str((current.context or {}).get("path") or ""),
         )
         call = Call(request=request, principal=_authenticate(spec, request))
         if spec.query is not None:
-            call.query = parse_query(request, resolve_model(spec.query))  # type: ignore[arg-type]
+            call.query = parse_query(request, resolve_model(spec.query))
         elif request.query:
             raise ValidationFailed(
                 f"This endpoint takes no query parameters ({', '.join(request.query)})."
@@ -178,7 +185,7 @@ class ApiBlueprint(Blueprint):
         if spec.body is not None:
             model = resolve_model(spec.body)
             max_bytes = get_settings().max_body_bytes
-            call.body = parse_body(request, model, max_bytes=max_bytes)  # type: ignore[arg-type]
+            call.body = parse_body(request, model, max_bytes=max_bytes)
         if spec.if_match:
             call.version = required_version(request)
         return call
@@ -194,10 +201,17 @@ def _authenticate(spec: RouteSpec, request: ApiRequest) -> Any:
         if not verify_bridge_token(request.header("x-bridge-token")):
             raise Unauthorized("A valid X-Bridge-Token is required.")
         return None
-    # Deferred: PyJWT and cryptography, paid by the first authenticated request only.
-    from chalicelib.auth.tokens import authenticate_bearer
+    # Deferred: PyJWT, pynamodb and the user model, paid by the first authenticated request.
+    from chalicelib.auth.bearer import authenticate_bearer
 
+    # The user's current role, read at each request: never the role a token claims.
     principal = authenticate_bearer(request.header("authorization"))
+    if principal.via_api_key and not spec.api_key:
+        raise Forbidden(
+            "API keys cannot manage API keys or users, nor change a password or role: "
+            "sign in to do this.",
+            code="api_key_not_allowed",
+        )
     if spec.auth == AUTH_ADMIN and not principal.is_admin:
         raise Forbidden("This needs the admin role.")
     logger.append_keys(user_id=principal.user_id)
@@ -208,7 +222,7 @@ def _to_response(spec: RouteSpec, result: Any) -> Response:
     explicit = result if isinstance(result, ApiResponse) else None
     payload = explicit.body if explicit else result
     status = explicit.status if explicit else spec.status
-    headers = dict(explicit.headers) if explicit else {}
+    headers: dict[str, str | list[str]] = dict(explicit.headers) if explicit else {}
     if payload is None:
         return Response(body="", status_code=204 if status == 200 else status, headers=headers)
     version = getattr(payload, "version", None)
@@ -244,7 +258,7 @@ def install_middleware(app: Chalice) -> None:
     app.register_middleware(_chalice_errors_as_envelope, "http")
 
 
-@functools.lru_cache(maxsize=1)
+@process_cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of every registered route (built once per process)."""
     # Deferred: pydantic's schema generation and every model, for one rarely called route.

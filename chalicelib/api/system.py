@@ -37,7 +37,7 @@ bp = ApiBlueprint(__name__)
     response=M("health:HealthOut"),
 )
 def health(call: Call) -> HealthOut:
-    from chalicelib.logic.health import health as check
+    from chalicelib.logic.health import health as check  # deferred: cold start (see chalicelib.api)
 
     return check()
 
@@ -97,6 +97,10 @@ def api_reference(call: Call) -> ApiResponse:
     hosted_at = get_settings().docs_url
     if hosted_at:
         return ApiResponse(status=302, headers={"Location": hosted_at})
+    if call.request.url_path.endswith("/"):
+        # API Gateway serves /docs/ here too, where the page's relative URLs would point one
+        # level too deep (docs/docs/...): send the browser to /docs (relative: any stage).
+        return ApiResponse(status=301, headers={"Location": "../docs"})
     # Deferred: it loads pathlib, which no other route needs (measured: +15% of `import app`).
     from chalicelib.api import reference
 
@@ -154,8 +158,8 @@ def api_reference_file(call: Call) -> ApiResponse:
     errors=(404, 409),
 )
 def internal_telemetry(call: Call) -> ActivityEvent:
-    from chalicelib.logic import telemetry
-    from chalicelib.models.tasks import ActivityEvent
+    from chalicelib.logic import telemetry  # deferred: cold start (see chalicelib.api)
+    from chalicelib.models.tasks import ActivityEvent  # deferred: cold start (see chalicelib.api)
 
     body = call.body
     stored = telemetry.record_external(

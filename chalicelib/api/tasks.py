@@ -6,7 +6,7 @@ Logic imports are deferred (inside handlers) for the cold start: see ``chaliceli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.api.rest import ApiBlueprint, Call, M
 from chalicelib.errors import ValidationFailed
@@ -14,7 +14,7 @@ from chalicelib.http import observability
 
 if TYPE_CHECKING:
     from chalicelib.models.stats import StatsOut
-    from chalicelib.models.tasks import ActivityList, TaskList, TaskOut
+    from chalicelib.models.tasks import ActivityList, TaskBulkResponse, TaskList, TaskOut
 
 bp = ApiBlueprint(__name__)
 
@@ -33,14 +33,14 @@ def _idempotency_key(call: Call) -> str | None:
 
 
 def create_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     observability.count("TaskCreateRequests")
     task, _created = tasks.create_task(call.user, call.body, idempotency_key=_idempotency_key(call))
     return task
 
 
-_TASK_CREATE = {
+_TASK_CREATE: dict[str, Any] = {
     "tags": ("tasks",),
     "body": M("tasks:TaskCreate"),
     "response": M("tasks:TaskOut"),
@@ -65,16 +65,43 @@ bp.endpoint(
     "GET",
     "/tasks",
     name="listTasks",
-    summary="Tasks of a project (optionally by status/assignee), or assigned to the caller",
+    summary="Tasks of a project or assigned to the caller: filtered, searched, sorted, paged",
     tags=("tasks",),
     query=M("tasks:TaskListQuery"),
     response=M("tasks:TaskList"),
-    errors=(403, 404),
+    errors=(400, 403, 404),
+    description="One DynamoDB Query per page. `status` and the sort order (`created`; "
+    "`updated` and `duration` need a status) pick the index; under `sort=created` the created "
+    "range is part of the key. Other filters (assigneeId, module, q, the created range under "
+    "another sort) are checked on the tasks read, at most 250 per page: such a page may hold "
+    "fewer than `limit` items, even none, and still have a `nextCursor` (`itemsRead` says how "
+    "many were read). Cursors are signed and belong to one list and one set of filters (400 "
+    "invalid_cursor otherwise).",
 )
 def list_tasks(call: Call) -> TaskList:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import task_lists  # deferred: cold start (see chalicelib.api)
 
-    return tasks.list_tasks(call.user, call.query)
+    return task_lists.list_tasks(call.user, call.query)
+
+
+@bp.endpoint(
+    "POST",
+    "/tasks/bulk",
+    name="bulkTasks",
+    summary="Cancel, retry or delete up to 100 tasks; one result per task",
+    tags=("tasks",),
+    body=M("tasks:TaskBulkRequest"),
+    response=M("tasks:TaskBulkResponse"),
+    errors=(503,),
+    description="Each task goes through its own route's call (authorized per task, every "
+    "status change a state machine transition); a task that cannot be acted on (finished, "
+    "running, not found or not yours, changing) is reported in its result, never fails the "
+    "request. Duplicate ids count once.",
+)
+def bulk_tasks(call: Call) -> TaskBulkResponse:
+    from chalicelib.logic import task_bulk  # deferred: cold start (see chalicelib.api)
+
+    return task_bulk.bulk_action(call.user, call.body)
 
 
 @bp.endpoint(
@@ -86,7 +113,7 @@ def list_tasks(call: Call) -> TaskList:
     response=M("tasks:TaskOut"),
 )
 def get_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.get_task(call.user, call.path("task_id"))
 
@@ -103,9 +130,9 @@ def get_task(call: Call) -> TaskOut:
     errors=(409,),
 )
 def update_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
-    return tasks.update_task(call.user, call.path("task_id"), call.body, version=call.version)  # type: ignore[arg-type]
+    return tasks.update_task(call.user, call.path("task_id"), call.body, version=call.if_match)
 
 
 @bp.endpoint(
@@ -118,7 +145,7 @@ def update_task(call: Call) -> TaskOut:
     errors=(409,),
 )
 def delete_task(call: Call) -> None:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     tasks.delete_task(call.user, call.path("task_id"))
 
@@ -133,7 +160,7 @@ def delete_task(call: Call) -> None:
     errors=(409,),
 )
 def cancel_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.cancel_task(call.user, call.path("task_id"))
 
@@ -149,7 +176,7 @@ def cancel_task(call: Call) -> TaskOut:
     errors=(409, 503),
 )
 def retry_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.retry_task(call.user, call.path("task_id"))
 
@@ -164,7 +191,7 @@ def retry_task(call: Call) -> TaskOut:
     response=M("tasks:ActivityList"),
 )
 def task_activity(call: Call) -> ActivityList:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.activity(
         call.user, call.path("task_id"), after=call.query.after, limit=call.query.limit
@@ -182,6 +209,6 @@ def task_activity(call: Call) -> ActivityList:
     errors=(404,),
 )
 def stats(call: Call) -> StatsOut:
-    from chalicelib.logic.stats import project_stats
+    from chalicelib.logic.stats import project_stats  # deferred: cold start (see chalicelib.api)
 
     return project_stats(call.user, call.query.project_id)

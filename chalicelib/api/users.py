@@ -1,4 +1,4 @@
-"""The caller (/me) and user management (admin).
+"""The caller (/me) and user management (admin, with a login session: never an API key).
 
 Logic imports are deferred (inside handlers) for the cold start: see ``chalicelib.api``.
 """
@@ -19,7 +19,7 @@ bp = ApiBlueprint(__name__)
     "GET", "/me", name="getMe", summary="The caller", tags=("users",), response=M("users:UserOut")
 )
 def get_me(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.me(call.user)
 
@@ -31,13 +31,14 @@ def get_me(call: Call) -> UserOut:
     summary="Create a user",
     tags=("users",),
     auth=AUTH_ADMIN,
+    api_key=False,
     body=M("users:UserCreate"),
     response=M("users:UserOut"),
     status=201,
     errors=(409,),
 )
 def create_user(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.create_user(call.body)
 
@@ -49,11 +50,12 @@ def create_user(call: Call) -> UserOut:
     summary="List users, oldest first",
     tags=("users",),
     auth=AUTH_ADMIN,
+    api_key=False,
     query=M("base:ListQuery"),
     response=M("users:UserList"),
 )
 def list_users(call: Call) -> UserList:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.list_users(limit=call.query.limit, cursor=call.query.cursor)
 
@@ -62,15 +64,22 @@ def list_users(call: Call) -> UserList:
     "PATCH",
     "/users/{user_id}",
     name="updateUser",
-    summary="Update a user",
+    summary="Update a user: name, email, password, role, or disable / re-enable them",
+    description=(
+        "A role or password change ends the user's sessions and sockets; disabling them also "
+        "deletes their API keys, and refuses their tokens, keys and tickets at once. Admins "
+        "cannot disable themselves (409 `cannot_disable_self`). Users are disabled, never "
+        "deleted: their projects, tasks and history keep a valid owner and author."
+    ),
     tags=("users",),
     auth=AUTH_ADMIN,
+    api_key=False,
     body=M("users:UserUpdate"),
     response=M("users:UserOut"),
     if_match=True,
     errors=(409,),
 )
 def update_user(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
-    return users.update_user(call.path("user_id"), call.body, version=call.version)  # type: ignore[arg-type]
+    return users.update_user(call.user, call.path("user_id"), call.body, version=call.if_match)

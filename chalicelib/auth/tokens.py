@@ -2,6 +2,8 @@
 
 Claims: ``iss``, ``aud``, ``sub`` (user id), ``role``, ``iat``, ``exp``, ``jti``. Decoding pins
 the algorithm list to HS256, so ``alg: none`` and algorithm-confusion tokens never verify.
+``decode_access_token`` returns what the token claims; requests are authorised with the user's
+current role instead (``chalicelib.auth.bearer``).
 """
 
 from __future__ import annotations
@@ -12,18 +14,18 @@ from typing import Any
 
 import jwt
 
+from chalicelib.auth.credentials import rejected
 from chalicelib.auth.principal import ROLES, Principal
-from chalicelib.auth.settings import get_auth_settings
+from chalicelib.config import get_settings
 from chalicelib.errors import Unauthorized
 from chalicelib.secrets import get_jwt_keys
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "role", "iat", "exp", "jti"]
-_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def _unauthorized(message: str, *, code: str | None = None) -> Unauthorized:
-    return Unauthorized(message, code=code, headers=dict(_BEARER_CHALLENGE))
+    return rejected(message, code=code)
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -32,7 +34,7 @@ def looks_like_jwt(token: str) -> bool:
 
 def issue_access_token(user_id: str, role: str, *, now: float | None = None) -> tuple[str, int]:
     """Sign an access token for the user; returns ``(token, expires_in_seconds)``."""
-    settings = get_auth_settings()
+    settings = get_settings().auth
     keys = get_jwt_keys()
     issued_at = int(time.time() if now is None else now)
     ttl = settings.access_token_ttl_s
@@ -53,7 +55,7 @@ def issue_access_token(user_id: str, role: str, *, now: float | None = None) -> 
 
 def decode_access_token(token: str) -> Principal:
     """Verify signature, algorithm, kid, issuer, audience and lifetime; raise Unauthorized."""
-    settings = get_auth_settings()
+    settings = get_settings().auth
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:
@@ -90,14 +92,3 @@ def decode_access_token(token: str) -> Principal:
     if not isinstance(sub, str) or not sub or role not in ROLES or not isinstance(jti, str):
         raise _unauthorized("The access token is invalid.")
     return Principal(user_id=sub, role=role, token_id=jti)
-
-
-def authenticate_bearer(authorization_header: str | None) -> Principal:
-    """The caller of a request from its ``Authorization: Bearer <token>`` header."""
-    if not authorization_header or not authorization_header.strip():
-        raise _unauthorized("Authentication required: send Authorization: Bearer <token>.")
-    scheme, _, token = authorization_header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("The Authorization header must be 'Bearer <token>'.")
-    return decode_access_token(token)

@@ -43,6 +43,8 @@ class User(Model):
     name = UnicodeAttribute()
     role = UnicodeAttribute()  # admin | member
     password_hash = UnicodeAttribute()
+    # A disabled user cannot log in, refresh, or use access tokens, API keys or tickets.
+    disabled = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -78,7 +80,8 @@ class Project(Model):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     owner_id = UnicodeAttribute()
-    member_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # The elements are str; pynamodb types ``of`` as the element type (true only of maps).
+    member_ids = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -118,6 +121,29 @@ class TasksByProjectStatus(GlobalSecondaryIndex["Task"]):
 def project_status_key(project_id: str, status: str) -> str:
     """A task's partition key in the by-project-status index (and its ``project_status``)."""
     return f"{project_id}#{status}"
+
+
+class TasksByProjectStatusUpdated(GlobalSecondaryIndex["Task"]):
+    """A board column sorted by last change (``GET /tasks?sort=updated``)."""
+
+    class Meta:
+        index_name = "by-project-status-updated"
+        projection = AllProjection()
+
+    project_status = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class TasksByProjectStatusDuration(GlobalSecondaryIndex["Task"]):
+    """A column of finished tasks sorted by run time (``GET /tasks?sort=duration``). Sparse:
+    only tasks in a terminal status carry ``duration_ms`` (``chalicelib.logic.lifecycle``)."""
+
+    class Meta:
+        index_name = "by-project-status-duration"
+        projection = AllProjection()
+
+    project_status = UnicodeAttribute(hash_key=True)
+    duration_ms = NumberAttribute(range_key=True)
 
 
 class TasksByAssignee(GlobalSecondaryIndex["Task"]):
@@ -166,10 +192,15 @@ class Task(Model):
     updated_at = UnicodeAttribute()
     started_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
+    # finished_at - started_at in ms (0 for a task that never ran), set on entering a terminal
+    # status and removed by a retry: the sort key of the by-project-status-duration index.
+    duration_ms = NumberAttribute(null=True)
     # Dispatch bookkeeping (not part of the API shape).
     lease_owner = UnicodeAttribute(null=True)
     lease_expires_at = NumberAttribute(null=True)
     cancel_requested = BooleanAttribute(default=False)
+    # Why a queued task waits for a place (chalicelib.logic.admission): code, message, since.
+    waiting = Utf8JSONAttribute(null=True)
     # Times the sweeper re-sent the dispatch message of this queued attempt (none claimed it).
     redrives = NumberAttribute(null=True)
     last_seq = NumberAttribute(default=0)  # highest activity seq written for this task
@@ -180,6 +211,8 @@ class Task(Model):
 
     by_project = TasksByProject()
     by_project_status = TasksByProjectStatus()
+    by_project_status_updated = TasksByProjectStatusUpdated()
+    by_project_status_duration = TasksByProjectStatusDuration()
     by_assignee = TasksByAssignee()
     by_status = TasksByStatus()
 
@@ -270,7 +303,8 @@ class ProjectPurge(Model):
     deleted_at = UnicodeAttribute()
     deleted_epoch = NumberAttribute()  # when the project went, in epoch seconds
     # Memberships the deleting transaction had no room for (it holds at most 100 items).
-    member_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # The elements are str; pynamodb types ``of`` as the element type (true only of maps).
+    member_ids = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
 
 
 class IdempotencyRecord(Model):

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pydantic import ValidationError
+
 from chalicelib.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -36,6 +38,8 @@ class ApiRequest:
     path_params: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
     request_id: str = ""
+    source_ip: str = ""  # the client's address as API Gateway saw it (requestContext.identity)
+    url_path: str = ""  # the path as requested (on API Gateway with the stage: /api/docs/)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -69,7 +73,6 @@ def validation_error(exc: Any, *, location: str) -> ValidationFailed:
 
 
 def parse_model(model: type[M], data: Any, *, location: str = "body") -> M:
-    from pydantic import ValidationError
 
     if data is None and location == "body":
         data = {}

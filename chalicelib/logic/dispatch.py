@@ -27,13 +27,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.config import get_settings
+from chalicelib import aws_clients, llm
+from chalicelib.clock import now_iso
+from chalicelib.config import DispatchSettings, get_settings
 from chalicelib.dal.item_size import is_validation_error
 from chalicelib.dal.models import Task
-from chalicelib.logic import input_store, lifecycle
-from chalicelib.logic.dispatch_config import DispatchConfig as DispatchConfig  # re-exported
-from chalicelib.logic.dispatch_config import get_config
-from chalicelib.logic.dispatch_routes import run_executor, run_llm
+from chalicelib.dal.task_updates import update_task
+from chalicelib.ids import new_id
+from chalicelib.logic import admission, input_store, lifecycle, routing
+from chalicelib.logic.dispatch_routes import input_bytes, run_executor, run_llm
 from chalicelib.logic.dispatch_run import (
     ACTOR,
     Lease,
@@ -50,8 +52,10 @@ from chalicelib.logic.lifecycle import (
     QUEUED,
     ConditionFailed,
     attempt_is,
+    queued_for_attempt,
 )
 from chalicelib.models.tasks import DispatchMessage, EventDraft
+from chalicelib.router.catalog import ROUTE_LLM, route_of
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +81,7 @@ def handle_message(
     remaining_seconds: Callable[[], float] | None = None,
 ) -> Outcome:
     """Process one dispatch message. Raises ``RetryLater`` or ``PoisonMessage``."""
-    config = get_config()
+    config = get_settings().dispatch
     message = parse_message(body)
     task = _load(message)
     if task is None:
@@ -96,12 +100,10 @@ def _dispatch(
     message: DispatchMessage,
     receive_count: int,
     remaining_seconds: Callable[[], float] | None,
-    config: DispatchConfig,
+    config: DispatchSettings,
 ) -> Outcome:
     if task.cancel_requested:
         return _cancel_queued(task, message)
-
-    from chalicelib.logic import routing
 
     route = RoutePlan.of(routing.route_for_task(task))
     if route.target == "review":
@@ -109,18 +111,83 @@ def _dispatch(
             raise RetryLater(f"the route of {route.module or 'this task'} is unavailable")
         return _to_review(task, message, route)
 
-    run = claim(task, message, route, receive_count, config)
-    if run is None:
-        return Outcome("skipped", "claimed by another delivery")
-    with Lease(task.id, run.owner, config) as lease:
-        try:
-            if route.target == "llm":
-                return run_llm(run, lease, remaining_seconds)
-            return run_executor(run, lease, remaining_seconds)
-        except LeaseLost:
-            if lease.cancel_requested:
-                return run.finish(CANCELED, "Canceled by request.")
-            return Outcome("lost", "the lease was taken back while running")
+    owner = new_id("lease")
+    # Only the executor's calls have a cost model; sizing a file input costs a read.
+    size = input_bytes(task, route.inline_input) if route.target == "executor" else 0
+    lane = admission.lane_of(route.target, route.module, size)
+    places = admission.admit(
+        task_id=task.id,
+        created_by=task.created_by,
+        project_id=task.project_id,
+        lane=lane,
+        owner=owner,
+        config=config,
+    )
+    if isinstance(places, admission.Waiting):
+        return _wait(task, message, places, config)
+    try:
+        run = claim(task, message, route, receive_count, config, owner=owner)
+        if run is None:
+            return Outcome("skipped", "claimed by another delivery")
+        with Lease(task.id, run.owner, config, places) as lease:
+            try:
+                if route.target == "llm":
+                    return run_llm(run, lease, remaining_seconds)
+                return run_executor(run, lease, remaining_seconds)
+            except LeaseLost:
+                if lease.cancel_requested:
+                    return run.finish(CANCELED, "Canceled by request.")
+                return Outcome("lost", "the lease was taken back while running")
+    finally:
+        places.release()
+
+
+def wait_seconds(deferrals: int, config: DispatchSettings) -> int:
+    """How long a waiting task's message is delayed: growing, with jitter, whole seconds."""
+    if config.wait_base_seconds <= 0:
+        return 0
+    ceiling = min(config.wait_cap_seconds, config.wait_base_seconds * 2 ** max(0, deferrals))
+    return max(1, round(random.uniform(ceiling / 2, ceiling)))  # noqa: S311
+
+
+def _wait(
+    task: Task, message: DispatchMessage, waiting: admission.Waiting, config: DispatchSettings
+) -> Outcome:
+    """No place for this run now: record why (an event when the reason changes), then send the
+    message again later. A new message, so waiting never uses up the task's deliveries; the
+    touch of ``updated_at`` keeps the sweeper from taking the task for a lost one."""
+    now = now_iso()
+    before = task.waiting or {}
+    same = before.get("code") == waiting.code
+    reason = {
+        "code": waiting.code,
+        "message": waiting.message,
+        "since": before.get("since", now) if same else now,
+    }
+    actions = [Task.waiting.set(reason), Task.updated_at.set(now), Task.redrives.remove()]
+    try:
+        if same:
+            update_task(task.id, actions, condition=queued_for_attempt(message.attempt))
+        else:
+            lifecycle.transition(
+                task,
+                QUEUED,
+                None,
+                guard=attempt_is(message.attempt),
+                actions=actions,
+                events=[EventDraft("log", waiting.message, ACTOR, data={"waiting": reason})],
+                last_seq=int(task.last_seq or 0),
+            )
+    except ConditionFailed:
+        return Outcome("skipped", "no longer queued")
+    deferrals = message.deferrals + 1
+    lifecycle.enqueue(
+        task.id,
+        message.attempt,
+        delay_seconds=wait_seconds(message.deferrals, config),
+        deferrals=deferrals,
+    )
+    return Outcome("waiting", waiting.message)
 
 
 def _load(message: DispatchMessage) -> Task | None:
@@ -161,12 +228,9 @@ def _route_down(route: RoutePlan) -> bool:
     if route.stage != "health":
         return False
     # Lazily: chalicelib.router pulls in the classifier, which the sweeper does not need.
-    from chalicelib.router.catalog import ROUTE_LLM, route_of
 
     if route_of(route.module) == ROUTE_LLM:
-        from chalicelib.llm import llm_configured
-
-        return llm_configured()
+        return llm.llm_configured()
     return True
 
 
@@ -241,9 +305,9 @@ class BatchRetry(Exception):
         self.message_ids = message_ids
 
 
-def backoff_seconds(receive_count: int, config: DispatchConfig | None = None) -> int:
+def backoff_seconds(receive_count: int, config: DispatchSettings | None = None) -> int:
     """Exponential backoff with full jitter, in whole seconds (SQS visibility)."""
-    config = config or get_config()
+    config = config or get_settings().dispatch
     ceiling = min(
         config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, receive_count - 1)
     )
@@ -254,10 +318,9 @@ def _queue_url(record: SqsRecord) -> str:
     url = get_settings().dispatch_queue_url
     if url or not record.event_source_arn:
         return url
-    from chalicelib.aws_clients import client
 
     name = record.event_source_arn.rsplit(":", 1)[-1]
-    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    return aws_clients.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
 
 _batch_pool: ThreadPoolExecutor | None = None
@@ -315,9 +378,8 @@ def handle_batch(
 
 def _settle_partial_batch(succeeded: list[SqsRecord], failed: list[SqsRecord]) -> None:
     """Delete the successes, push the failures' visibility out by a jittered backoff."""
-    from chalicelib.aws_clients import client
 
-    sqs = client("sqs")
+    sqs = aws_clients.client("sqs")
     try:
         url = _queue_url(failed[0])
         if not url:

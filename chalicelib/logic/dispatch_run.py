@@ -21,15 +21,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.clock import now_iso
+from chalicelib.config import DispatchSettings
 from chalicelib.dal.item_size import ITEM_LIMIT_BYTES, is_validation_error, size_after
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.ids import new_id
 from chalicelib.logic import fanout, lifecycle, results
-from chalicelib.logic.dispatch_config import DispatchConfig
 from chalicelib.logic.lifecycle import (
     COMPLETED,
     FAILED,
@@ -54,6 +54,14 @@ if TYPE_CHECKING:
     from chalicelib.router.models import RouteDecision
 
 log = logging.getLogger(__name__)
+
+
+class Places(Protocol):
+    """What a lease renews with the task's (``chalicelib.logic.admission.Places``: the run's
+    places of fair dispatch; admission imports this module, not the other way round)."""
+
+    def renew(self, expires_at: float) -> None: ...
+
 
 ACTOR = "dispatch"
 # What the terminal write adds besides the result (status, times, version, the error removed).
@@ -136,12 +144,16 @@ class ProgressCoalescer:
 
 
 class Lease:
-    """Renews the task's lease in the background; sets ``cancel`` when asked to stop."""
+    """Renews the task's lease (and the run's places) in the background; sets ``cancel`` when
+    asked to stop."""
 
-    def __init__(self, task_id: str, owner: str, config: DispatchConfig) -> None:
+    def __init__(
+        self, task_id: str, owner: str, config: DispatchSettings, places: Places | None = None
+    ) -> None:
         self.task_id = task_id
         self.owner = owner
         self.config = config
+        self.places = places
         self.cancel = threading.Event()
         self.cancel_requested = False
         self.lost = False
@@ -170,11 +182,14 @@ class Lease:
                 [Task.lease_expires_at.set(expires)],
                 condition=status_is(RUNNING) & lease_held(self.owner) & not_cancelled(),
             )
-            return True
         except ConditionFailed:
             pass
         except Exception:  # a failed renewal is retried at the next beat
             log.exception("lease renewal failed")
+            return True
+        else:
+            if self.places is not None:
+                self.places.renew(expires)
             return True
         try:
             task = Task.get(self.task_id, consistent_read=True)
@@ -196,7 +211,7 @@ class Run:
         route: RoutePlan,
         owner: str,
         receive_count: int,
-        config: DispatchConfig,
+        config: DispatchSettings,
         last_seq: int,
     ) -> None:
         self.task = task
@@ -415,12 +430,17 @@ def claim(
     message: DispatchMessage,
     route: RoutePlan,
     receive_count: int,
-    config: DispatchConfig,
+    config: DispatchSettings,
+    *,
+    owner: str | None = None,
 ) -> Run | None:
-    """``queued -> running`` for ``message``'s attempt with a new lease; None if another
-    delivery claimed it first (or it was canceled or moved on meanwhile)."""
-    run = Run(task, route, new_id("lease"), receive_count, config, int(task.last_seq or 0))
+    """``queued -> running`` for ``message``'s attempt with a new lease (``owner``: its id,
+    already holding the run's places); None if another delivery claimed it first (or it was
+    canceled or moved on meanwhile)."""
+    owner = owner or new_id("lease")
+    run = Run(task, route, owner, receive_count, config, int(task.last_seq or 0))
     where = "the LLM" if route.target == "llm" else "the executor"
+    started_at = now_iso()
     try:
         written = lifecycle.transition(
             task,
@@ -431,8 +451,9 @@ def claim(
                 Task.route.set(route.stored),
                 Task.lease_owner.set(run.owner),
                 Task.lease_expires_at.set(time.time() + config.lease_seconds),
-                Task.started_at.set(now_iso()),
+                Task.started_at.set(started_at),
                 Task.redrives.remove(),
+                Task.waiting.remove(),
             ],
             events=[
                 EventDraft(
@@ -457,4 +478,5 @@ def claim(
     task.route = route.stored
     run.last_seq = written.events[-1].seq
     run.events.extend(written.events)
+    task.started_at = started_at  # the run's copy: its terminal write records the duration
     return run

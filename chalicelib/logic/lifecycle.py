@@ -38,7 +38,7 @@ from pynamodb.expressions.operand import Value
 from pynamodb.expressions.update import Action, SetAction
 
 from chalicelib import aws_clients
-from chalicelib.clock import now_iso
+from chalicelib.clock import now_iso, parse_iso
 from chalicelib.config import get_settings
 from chalicelib.dal.item_size import check_size, is_validation_error
 from chalicelib.dal.models import Task, project_status_key
@@ -103,6 +103,7 @@ class IllegalTransition(ValueError):
 
 def can_move(frm: str, to: str) -> bool:
     """Whether ``frm -> to`` is a legal move."""
+    # frm may be any stored string: one that is not a Status has no moves.
     return to in TRANSITIONS.get(frm, frozenset())  # type: ignore[call-overload]
 
 
@@ -167,9 +168,22 @@ def release_lease_actions() -> list[Action]:
     return [Task.lease_owner.remove(), Task.lease_expires_at.remove()]
 
 
-def end_actions(now: str) -> list[Action]:
-    """A task that ends has finished and holds no lease."""
-    return [Task.finished_at.set(now), *release_lease_actions()]
+def end_actions(now: str, started_at: str | None = None) -> list[Action]:
+    """A task that ends has finished, took ``duration_ms`` (0 if it never started: the sort
+    key of a board column by run time) and holds no lease."""
+    return [
+        Task.finished_at.set(now),
+        Task.duration_ms.set(run_ms(started_at, now)),
+        *release_lease_actions(),
+    ]
+
+
+def run_ms(started_at: str | None, finished_at: str) -> int:
+    """Milliseconds from ``started_at`` to ``finished_at``; 0 for a task that never started."""
+    if not started_at:
+        return 0
+    delta = parse_iso(finished_at) - parse_iso(started_at)
+    return max(0, int(delta.total_seconds() * 1000))
 
 
 def touch_actions() -> list[Action]:
@@ -183,21 +197,24 @@ def new_attempt_actions(attempt: int) -> list[Action]:
         Task.attempts.set(attempt),
         Task.cancel_requested.set(False),
         Task.redrives.remove(),
+        Task.waiting.remove(),
         Task.result.remove(),
         Task.result_ref.remove(),
         Task.error.remove(),
         Task.route.remove(),
         Task.started_at.remove(),
         Task.finished_at.remove(),
+        Task.duration_ms.remove(),
         *release_lease_actions(),
     ]
 
 
-def _entry_actions(project_id: str, frm: Status, to: Status) -> list[Action]:
+def _entry_actions(task: TaskKey, frm: Status, to: Status) -> list[Action]:
     now = now_iso()
-    actions = status_actions(project_id, to, now)
+    actions = status_actions(task.project_id, to, now)
     if to in TERMINAL:
-        actions += end_actions(now)
+        # A task that ran carries its start (a run's copy: set by its claim).
+        actions += end_actions(now, getattr(task, "started_at", None))
     elif frm == RUNNING:
         actions += release_lease_actions()
     return actions
@@ -250,7 +267,7 @@ def transition(
     if to is not None and not can_move(frm, to):
         raise IllegalTransition(f"a {frm} task cannot become {to}")
     condition = status_is(frm) if guard is None else status_is(frm) & guard
-    moves = [] if to is None else _entry_actions(task.project_id, frm, to)
+    moves = [] if to is None else _entry_actions(task, frm, to)
     if isinstance(task, Task) and _sets_values(actions):
         check_size(item_attributes(task), [*moves, *actions])  # ItemTooLarge: nothing written
     stored, after = write_events(
@@ -357,7 +374,7 @@ def end_unwritable(
 
 def _cancel_write(task: Task, actor: str) -> Written:
     if task.status in CANCELABLE_NOW:
-        frm: Status = task.status  # type: ignore[assignment]
+        frm: Status = task.status
         return with_room(
             task,
             lambda room: transition(
@@ -408,10 +425,13 @@ def cancel(task: Task, *, actor: str) -> Task | None:
     raise Conflict("The task is changing state; try again.")
 
 
-def enqueue(task_id: str, attempt: int) -> None:
+def enqueue(task_id: str, attempt: int, *, delay_seconds: int = 0, deferrals: int = 0) -> None:
     """Send the dispatch message of ``attempt``: a task that enters ``queued`` for a new attempt
-    (created, retried, taken back by the sweeper) is run only once its message arrives."""
+    (created, retried, taken back by the sweeper) is run only once its message arrives. A task
+    waiting for a place is sent again ``delay_seconds`` later (``deferrals``: how often)."""
+    message = DispatchMessage(task_id=task_id, attempt=attempt, deferrals=deferrals)
     aws_clients.client("sqs").send_message(
         QueueUrl=get_settings().dispatch_queue_url,
-        MessageBody=DispatchMessage(task_id=task_id, attempt=attempt).body(),
+        MessageBody=message.body(),
+        DelaySeconds=max(0, min(900, int(delay_seconds))),
     )

@@ -35,11 +35,11 @@ from datetime import UTC, datetime
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from chalicelib.config import get_settings
 from chalicelib.dal.item_size import is_validation_error
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.logic import lifecycle
-from chalicelib.logic.dispatch_config import get_config
 from chalicelib.logic.lifecycle import (
     CANCELED,
     FAILED,
@@ -106,7 +106,7 @@ def _take_back_expired(now: float, report: SweepReport) -> None:
 
 
 def _redrive_queued(now: float, report: SweepReport) -> None:
-    config = get_config()
+    config = get_settings().dispatch
     cutoff = _iso(now - config.queued_redrive_seconds)
     stale = Task.by_status.query(QUEUED, Task.updated_at < cutoff, limit=MAX_PER_SWEEP)
     for task in stale:
@@ -140,7 +140,7 @@ def _redrive_queued(now: float, report: SweepReport) -> None:
 
 def _give_up(task: Task, unchanged: Condition, report: SweepReport) -> None:
     """A queued attempt re-sent ``max_redrives`` times and never claimed: it fails."""
-    config = get_config()
+    config = get_settings().dispatch
     minutes = (config.max_redrives + 1) * config.queued_redrive_seconds / 60
     error = {
         "code": "dispatch_stalled",
@@ -184,7 +184,7 @@ def _transition_or_end(
 
 def _take_back(task: Task, report: SweepReport) -> None:
     attempts = int(task.attempts or 1)
-    max_attempts = get_config().max_attempts
+    max_attempts = get_settings().dispatch.max_attempts
     status: Status
     actions: list[Action]
     if task.cancel_requested:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib import aws_clients
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
@@ -26,15 +27,14 @@ from chalicelib.dal.models import (
     File,
     IdempotencyRecord,
     Project,
-    ProjectMember,
     Task,
     project_status_key,
 )
+from chalicelib.dal.realtime_models import Subscription, task_topic
 from chalicelib.dal.task_updates import activity_item, event_of
 from chalicelib.dal.transactions import failed_tables, transact_write
 from chalicelib.errors import (
     Conflict,
-    Forbidden,
     InvalidState,
     NotFound,
     PayloadTooLarge,
@@ -53,7 +53,7 @@ from chalicelib.logic.lifecycle import (
     RUNNING,
     ConditionFailed,
 )
-from chalicelib.logic.paging import query_page
+from chalicelib.logic.paging import clamp_limit
 from chalicelib.logic.task_inputs import (
     claim_file,
     input_file,
@@ -64,10 +64,9 @@ from chalicelib.models.tasks import (
     ActivityList,
     EventDraft,
     TaskCreate,
-    TaskList,
-    TaskListQuery,
     TaskOut,
     TaskUpdate,
+    TaskWaiting,
     TelemetryEvent,
 )
 
@@ -96,8 +95,10 @@ def task_out(task: Task, *, full_input: bool = True) -> TaskOut:
         params=task.params or {},
         module=task.module,
         assignee_id=task.assignee_id,
+        # String attributes, written from the Priority and Status literals.
         priority=task.priority,  # type: ignore[arg-type]
         status=task.status,  # type: ignore[arg-type]
+        waiting=TaskWaiting.model_validate(task.waiting) if task.waiting else None,
         route=task.route,
         result=task.result,
         result_ref=task.result_ref,
@@ -277,46 +278,6 @@ def get_task(principal: Principal, task_id: str) -> TaskOut:
     return task_out(get_task_for(principal, task_id))
 
 
-def list_tasks(principal: Principal, query: TaskListQuery) -> TaskList:
-    status, assignee = query.status, query.assignee_id
-    if query.project_id:
-        project = get_project_for(principal, query.project_id)
-        condition = Task.assignee_id == assignee if assignee else None
-        index: Any
-        if status:
-            hash_key, index = project_status_key(project.id, status), Task.by_project_status
-        else:
-            hash_key, index = project.id, Task.by_project
-        scope = f"tasks:p:{project.id}:{status or ''}:{assignee or ''}"
-        items, cursor = query_page(
-            lambda **kw: index.query(
-                hash_key, filter_condition=condition, scan_index_forward=False, **kw
-            ),
-            scope=scope,
-            limit=query.limit,
-            cursor=query.cursor,
-        )
-        return TaskList(items=[task_out(t, full_input=False) for t in items], next_cursor=cursor)
-
-    assignee = assignee or principal.user_id
-    if assignee != principal.user_id and not principal.is_admin:
-        raise Forbidden("Filter by projectId to list tasks assigned to others.")
-    condition = Task.status == status if status else None
-    items, cursor = query_page(
-        lambda **kw: Task.by_assignee.query(
-            assignee, filter_condition=condition, scan_index_forward=False, **kw
-        ),
-        scope=f"tasks:a:{assignee}:{status or ''}",
-        limit=query.limit,
-        cursor=query.cursor,
-    )
-    if not principal.is_admin:
-        # Assigned tasks of projects the caller has since left stay hidden.
-        mine = {m.project_id for m in ProjectMember.query(principal.user_id)}
-        items = [t for t in items if t.project_id in mine]
-    return TaskList(items=[task_out(t, full_input=False) for t in items], next_cursor=cursor)
-
-
 # ------------------------------------------------------------------------------------ update
 
 
@@ -377,6 +338,7 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
             task,
             lambda room: lifecycle.transition(
                 task,
+                # A string attribute, written from the Status literal.
                 task.status,  # type: ignore[arg-type]
                 None,
                 guard=lifecycle.version_is(version),
@@ -417,6 +379,13 @@ def delete_task(principal: Principal, task_id: str) -> None:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             raise InvalidState("The task started running; cancel it first.") from exc
         raise
+    # Open boards drop the card; before its children go (the task's subscriptions with them).
+    try:
+        from chalicelib.logic import websocket  # lazily: only deletes need it
+
+        websocket.publish_task_change("deleted", task.id, task.project_id, actor=principal.user_id)
+    except Exception:  # best effort: the task is gone either way; a refetch agrees
+        log.warning("live task deletion message failed", exc_info=True)
     delete_task_children(task)
 
 
@@ -433,13 +402,11 @@ def delete_task_children(task: Task) -> RemovedWithTask:
     Idempotent: run after the task row is gone (DELETE /tasks/{id}) or just before it goes
     (a project purge, so a crash in between leaves the row to find again).
     """
-    from chalicelib.aws_clients import client
-    from chalicelib.dal.realtime_models import Subscription, task_topic
 
     with Activity.batch_write() as batch:
         for row in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
             batch.delete(row)
-    s3 = client("s3")
+    s3 = aws_clients.client("s3")
     bucket = get_settings().files_bucket
     files = list(File.by_task.query(task.id))
     for item in files:
@@ -494,7 +461,7 @@ def retry_task(principal: Principal, task_id: str) -> TaskOut:
     try:
         written = lifecycle.transition(
             task,
-            task.status,  # type: ignore[arg-type]
+            task.status,
             QUEUED,
             guard=lifecycle.attempt_is(int(task.attempts or 1)),
             actions=lifecycle.new_attempt_actions(attempt),
@@ -519,8 +486,6 @@ def activity(
     principal: Principal, task_id: str, *, after: int | None, limit: int | None
 ) -> ActivityList:
     """Events oldest first after ``after`` (default: from the start); ``nextCursor`` = last seq."""
-    from chalicelib.http.cursor import clamp_limit
-
     task = get_task_for(principal, task_id)
     size = clamp_limit(limit)
     start = after or 0

@@ -20,6 +20,10 @@ Project-level messages (never telemetry events; those stay per task):
 "project"?: <the project as GET /projects/{id} returns it>, "actor", "at"}``. ``created`` and
 ``joined`` go to the user's scope-all connections, ``left`` likewise after the rows are gone,
 ``updated`` (renamed, members changed) and ``deleted`` to the project's subscribers.
+
+Task-level messages, for what the activity log cannot carry because the task and its log are
+gone: ``{"type": "task", "change": "deleted", "taskId", "projectId", "actor", "at"}``, to the
+subscribers of the task and of its project, sent before the task's subscriptions go.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ SCOPE_ALL_MAX_PROJECTS = 1000
 SCOPE_BACKLOG_PROJECTS = 10
 SCOPE_BACKLOG_EVENTS = 50
 PROJECT_CHANGES = ("created", "joined", "updated", "left", "deleted")
+TASK_CHANGES = ("deleted",)
 
 
 def _principal_from_token(token: str) -> Principal:
@@ -333,6 +338,28 @@ def publish_project_change(
         fanout.post_many(
             connection_ids, project_message(change, project_id, actor=actor, project=project)
         )
+    return len(connection_ids)
+
+
+def task_message(change: str, task_id: str, project_id: str, *, actor: str) -> dict[str, Any]:
+    """The task-level WebSocket message (see the module docstring)."""
+    if change not in TASK_CHANGES:
+        raise ValueError(f"unknown task change {change!r}")
+    return {
+        "type": "task",
+        "change": change,
+        "taskId": task_id,
+        "projectId": project_id,
+        "actor": actor,
+        "at": now_iso(),
+    }
+
+
+def publish_task_change(change: str, task_id: str, project_id: str, *, actor: str) -> int:
+    """Post a task-level message to the subscribers of the task and its project; how many."""
+    connection_ids = fanout.subscribers_of(task_id, project_id)
+    if connection_ids:
+        fanout.post_many(connection_ids, task_message(change, task_id, project_id, actor=actor))
     return len(connection_ids)
 
 

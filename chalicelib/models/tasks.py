@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
@@ -27,6 +27,19 @@ Instruction = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ModuleName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
 ]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TaskSort = Literal["created", "updated", "duration"]
+SortOrder = Literal["desc", "asc"]
+# Why a queued task waits for a place (fair dispatch, chalicelib.logic.admission).
+WaitingCode = Literal["user_limit", "project_limit", "long_lane_full", "llm_lane_full"]
+
+
+class TaskWaiting(ApiModel):
+    """A queued task waits for a place: the cap it met, said for people, and since when."""
+
+    code: WaitingCode
+    message: str
+    since: str = Field(description="ISO 8601 UTC: when the task began waiting for this reason")
 
 
 class TaskOut(ApiModel):
@@ -45,6 +58,7 @@ class TaskOut(ApiModel):
                     "assigneeId": None,
                     "priority": "normal",
                     "status": "completed",
+                    "waiting": None,
                     "route": {
                         "target": "executor",
                         "module": "text.stats",
@@ -93,6 +107,11 @@ class TaskOut(ApiModel):
     assignee_id: str | None
     priority: Priority
     status: Status
+    waiting: TaskWaiting | None = Field(
+        default=None,
+        description="Why a queued task waits for a place (fair dispatch: per-person, "
+        "per-project, long-task and LLM-task caps); null otherwise",
+    )
     route: dict[str, Any] | None
     result: Any = None
     result_ref: str | None = Field(
@@ -112,6 +131,12 @@ class TaskOut(ApiModel):
 class TaskList(ApiModel):
     items: list[TaskOut]
     next_cursor: str | None
+    items_read: int | None = Field(
+        default=None,
+        description="Tasks read to fill this page. A filtered page (module, assignee, text "
+        "search, ...) reads at most a fixed number of tasks, so it may hold fewer items than "
+        "`limit`, even none, and still have a `nextCursor`: pass it to search further.",
+    )
 
 
 class TaskCreate(RequestModel):
@@ -156,8 +181,33 @@ class TaskListQuery(QueryModel):
     project_id: Id | None = Field(default=None, alias="projectId")
     status: Status | None = None
     assignee_id: Id | None = Field(default=None, alias="assigneeId")
+    module: ModuleName | None = Field(
+        default=None, description="The module the task runs (pinned or chosen by the router)"
+    )
+    q: SearchText | None = Field(
+        default=None,
+        description="Words that must all appear in the title or instruction (case-insensitive)",
+    )
+    created_from: AwareDatetime | None = Field(
+        default=None, alias="createdFrom", description="Created at or after (ISO 8601 with zone)"
+    )
+    created_before: AwareDatetime | None = Field(
+        default=None, alias="createdBefore", description="Created before (ISO 8601 with zone)"
+    )
+    sort: TaskSort = Field(
+        default="created",
+        description="created (any list), updated (needs a status), duration (needs a "
+        "terminal status: completed, failed or canceled)",
+    )
+    order: SortOrder = "desc"
     limit: Limit | None = None
     cursor: Cursor | None = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> TaskListQuery:
+        if self.created_from and self.created_before and self.created_before <= self.created_from:
+            raise ValueError("createdBefore must be after createdFrom")
+        return self
 
 
 class ActivityQuery(QueryModel):
@@ -262,12 +312,87 @@ class DispatchMessage(ApiModel):
 
     task_id: Annotated[str, StringConstraints(min_length=1)]
     attempt: int
+    # How many times this attempt already waited for a place (chalicelib.logic.admission).
+    deferrals: int = 0
 
     def body(self) -> str:
-        """The message body: ``{"taskId": ..., "attempt": ...}``."""
-        return json.dumps(self.to_json())
+        """The message body: ``{"taskId": ..., "attempt": ...}`` (and ``deferrals`` once it
+        waited)."""
+        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_defaults=True))
 
     @classmethod
     def parse(cls, body: str) -> DispatchMessage:
         """The message in ``body``; ``ValueError`` when it is not a dispatch message."""
         return cls.model_validate_json(body)
+
+
+BulkAction = Literal["cancel", "retry", "delete"]
+# What happened to one task of a bulk action. Done: canceled, cancel_requested (running: its
+# run stops), retried, deleted. Left alone: already_finished (cancel of a finished task),
+# not_retryable (retry of a task that did not fail or was not canceled), running (delete of a
+# running task), not_found (no such task, or not yours), conflict (it kept changing), error.
+BulkOutcome = Literal[
+    "canceled",
+    "cancel_requested",
+    "retried",
+    "deleted",
+    "already_finished",
+    "not_retryable",
+    "running",
+    "not_found",
+    "conflict",
+    "error",
+]
+BULK_DONE: tuple[BulkOutcome, ...] = ("canceled", "cancel_requested", "retried", "deleted")
+MAX_BULK_TASKS = 100
+
+
+class TaskBulkRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"action": "cancel", "taskIds": ["tsk_1d2c3b4a5f6e7d8c9b0a"]}]
+        }
+    )
+
+    action: BulkAction
+    task_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_TASKS)]
+
+
+class TaskBulkResult(ApiModel):
+    task_id: str
+    outcome: BulkOutcome
+    status: Status | None = Field(
+        default=None, description="The task's status afterwards (none when deleted or not found)"
+    )
+    message: str
+
+
+class TaskBulkResponse(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "cancel",
+                    "results": [
+                        {
+                            "taskId": "tsk_1d2c3b4a5f6e7d8c9b0a",
+                            "outcome": "canceled",
+                            "status": "canceled",
+                            "message": "Canceled.",
+                        },
+                        {
+                            "taskId": "tsk_0a9b8c7d6e5f4a3b2c1d",
+                            "outcome": "already_finished",
+                            "status": None,
+                            "message": "A completed task cannot be canceled.",
+                        },
+                    ],
+                    "summary": {"canceled": 1, "already_finished": 1},
+                }
+            ]
+        }
+    )
+
+    action: BulkAction
+    results: list[TaskBulkResult] = Field(description="One per distinct task id, in order")
+    summary: dict[str, int] = Field(description="How many tasks had each outcome")

@@ -1,6 +1,6 @@
 // Console bootstrap: settings, session, the one WebSocket, hash routing and the shell.
 import { Announcer } from "./announce.js";
-import { Api, END_SENTENCES } from "./api.js";
+import { Api, END_SENTENCES, recentSessionEnd } from "./api.js";
 import { h, replace } from "./dom.js";
 import { Live } from "./live.js";
 import { QueryCache } from "./query.js";
@@ -9,6 +9,7 @@ import { setupShortcuts } from "./shortcuts.js";
 import { setupThemeSwitch } from "./theme.js";
 import { TaskTitles } from "./titles.js";
 import * as adminView from "./views/admin.js";
+import * as apiKeysView from "./views/apikeys.js";
 import * as boardView from "./views/board.js";
 import * as dashboardView from "./views/dashboard.js";
 import * as projectView from "./views/project.js";
@@ -26,6 +27,7 @@ const ROUTES = [
   [/^\/projects\/([^/]+)\/settings$/, projectView, "projects"],
   [/^\/tasks\/([^/]+)$/, taskView, "projects"],
   [/^\/admin\/users$/, adminView, "admin"],
+  [/^\/account\/api-keys$/, apiKeysView, "account"],
 ];
 
 const CONN_TEXT = {
@@ -54,6 +56,7 @@ async function main() {
   const mainEl = document.getElementById("main");
   const nav = document.getElementById("mainnav");
   const navAdmin = document.getElementById("nav-admin");
+  const navKeys = document.getElementById("nav-keys");
   const whoami = document.getElementById("whoami");
   const signout = document.getElementById("signout");
   const conn = document.getElementById("conn-state");
@@ -95,7 +98,9 @@ async function main() {
   let providers = {}; // what the current screen offers to shortcuts: {newTask, search}
   let intent = null; // a shortcut's wish carried to the next screen ("newTask", "search")
   let lastProjectId = null; // the board "g b" and "n" go to from elsewhere
-  let signinNotice = null; // why the session ended, for the sign-in screen
+  // Why the session ended, for the sign-in screen. A tab opened or reloaded just after the
+  // session ended (here or in another tab, which may have lost the refresh race) says why too.
+  let signinNotice = api.signedIn ? null : END_SENTENCES[recentSessionEnd()] || null;
 
   const ctx = {
     api,
@@ -162,6 +167,7 @@ async function main() {
     conn.hidden = !on;
     shortcutsOpen.hidden = !on;
     navAdmin.hidden = !(user && user.role === "admin");
+    navKeys.hidden = !on;
     whoami.textContent = user ? `${user.name || user.email} (${user.role})` : "";
   }
 
@@ -186,7 +192,7 @@ async function main() {
       dispose = null;
     }
     providers = {};
-    for (const link of nav.querySelectorAll("a[data-nav]")) {
+    for (const link of document.querySelectorAll("#topbar a[data-nav]")) {
       if (match && link.dataset.nav === match[2]) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }

@@ -25,9 +25,10 @@ from typing import Any
 import pytest
 
 from chalicelib.auth.principal import Principal
+from chalicelib.config import get_settings
 from chalicelib.dal.models import Task
 from chalicelib.executor_client import ExecEvent
-from chalicelib.logic import dispatch, tasks
+from chalicelib.logic import tasks
 from chalicelib.models.tasks import TaskCreate
 from tests.chaos.harness import Faults, assert_ended_once, server_error, throttled
 from tests.chaos.support import (
@@ -57,10 +58,9 @@ ROUNDS = 40
 
 @pytest.fixture
 def chaos(realtime: Realtime, atomic_dynamodb: None, monkeypatch: pytest.MonkeyPatch) -> Realtime:
-    monkeypatch.setenv("AION_HEARTBEAT_SECONDS", "30")  # no renewals: runs are instant here
-    monkeypatch.setenv("AION_DISPATCH_MAX_RECEIVES", "3")
-    monkeypatch.setenv("AION_DISPATCH_MAX_REDRIVES", "2")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_HEARTBEAT_SECONDS", "30")  # no renewals: runs are instant here
+    realtime.setenv("AION_DISPATCH_MAX_RECEIVES", "3")
+    realtime.setenv("AION_DISPATCH_MAX_REDRIVES", "2")
     install_fakes(monkeypatch)
     return realtime
 
@@ -89,7 +89,7 @@ def _run_to_the_end(
     with pytest.MonkeyPatch.context() as patch:
         faults = faults_install(patch)
         task_ids = _create_all(owner, project.id)
-        life = ParallelLifecycle(chaos.queue_url, dispatch.get_config().max_receives)
+        life = ParallelLifecycle(chaos.queue_url, get_settings().dispatch.max_receives)
         life.run_all(task_ids, rounds=ROUNDS)
     # The verdict (read without faults) is about what the faults left behind.
     return faults, task_ids
@@ -177,8 +177,7 @@ def test_each_write_applied_whose_answer_is_lost_still_ends_the_task_once(
     answered with a 500 (botocore retries it: a conditional write then meets its own effect)."""
     from tests.chaos.harness import DYNAMODB_WRITES, Lifecycle
 
-    monkeypatch.setenv("AION_DISPATCH_MAX_ATTEMPTS", str(max_attempts))
-    dispatch.get_config.cache_clear()
+    chaos.setenv("AION_DISPATCH_MAX_ATTEMPTS", str(max_attempts))
 
     def one(at: frozenset[int]) -> tuple[WireFaults, list[str]]:
         if crash:
@@ -196,7 +195,7 @@ def test_each_write_applied_whose_answer_is_lost_still_ends_the_task_once(
                 at=at,
             ).install(patch)
             task_ids = _create_all_n(owner, project.id, 1)
-            life = Lifecycle(chaos.queue_url, dispatch.get_config().max_receives)
+            life = Lifecycle(chaos.queue_url, get_settings().dispatch.max_receives)
             for task_id in task_ids:
                 life.run(task_id, rounds=12)
         return faults, task_ids

@@ -15,8 +15,8 @@ import pytest
 
 from chalicelib import executor_client
 from chalicelib.auth.principal import Principal
+from chalicelib.config import get_settings
 from chalicelib.dal.models import Task
-from chalicelib.logic import dispatch
 from tests.chaos.support import (
     ExecutorProcess,
     ParallelLifecycle,
@@ -41,15 +41,13 @@ def executor(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ex
     """A live executor child (2 workers) that dispatch reaches through its real gRPC client."""
     # A lease long enough that a run never loses it to a slow CI heartbeat, short enough that
     # the (virtual-clock) sweeper's take-back is exercised the same way.
-    monkeypatch.setenv("AION_LEASE_SECONDS", "30")
-    monkeypatch.setenv("AION_HEARTBEAT_SECONDS", "0.5")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_LEASE_SECONDS", "30")
+    realtime.setenv("AION_HEARTBEAT_SECONDS", "0.5")
     process = ExecutorProcess(workers=2)
     try:
         yield process
     finally:
         process.stop()
-        dispatch.get_config.cache_clear()
 
 
 def _route_to(monkeypatch: pytest.MonkeyPatch, executor: ExecutorProcess, **params) -> None:
@@ -74,7 +72,7 @@ def test_executor_sigkilled_mid_run_then_back_every_task_completes(
     _route_to(monkeypatch, executor)
     owner, project_id = _owner()
     task_ids = create_tasks(owner, project_id, 2)
-    life = ParallelLifecycle(realtime.queue_url, dispatch.get_config().max_receives)
+    life = ParallelLifecycle(realtime.queue_url, get_settings().dispatch.max_receives)
     life.start_round()
     for task_id in task_ids:
         wait_for(lambda t=task_id: _running_on_a_worker(t), what=f"{task_id} running")
@@ -93,19 +91,18 @@ def test_executor_sigkilled_mid_run_then_back_every_task_completes(
 def test_executor_sigkilled_for_good_every_task_ends_within_its_deliveries(
     realtime: Realtime, executor: ExecutorProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AION_DISPATCH_MAX_RECEIVES", "3")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_DISPATCH_MAX_RECEIVES", "3")
     _route_to(monkeypatch, executor)
     owner, project_id = _owner()
     task_ids = create_tasks(owner, project_id, 2)
-    life = ParallelLifecycle(realtime.queue_url, dispatch.get_config().max_receives)
+    life = ParallelLifecycle(realtime.queue_url, get_settings().dispatch.max_receives)
     life.start_round()
     for task_id in task_ids:
         wait_for(lambda t=task_id: _running_on_a_worker(t), what=f"{task_id} running")
     executor.sigkill()
     life.finish_round()
     # Nothing answers any more: each delivery fails until the last one fails the task.
-    config = dispatch.get_config()
+    config = get_settings().dispatch
     life.run_all(task_ids, rounds=config.max_receives + 2)
     ended = assert_all_ended_once(task_ids)
     for task_id, task in ended.items():
@@ -121,7 +118,7 @@ def test_busy_worker_sigkilled_fails_only_its_task(
     _route_to(monkeypatch, executor, log_pid=True)
     owner, project_id = _owner()
     victim, bystander = create_tasks(owner, project_id, 2)
-    life = ParallelLifecycle(realtime.queue_url, dispatch.get_config().max_receives)
+    life = ParallelLifecycle(realtime.queue_url, get_settings().dispatch.max_receives)
     life.start_round()
 
     def worker_pid() -> int | None:
@@ -152,7 +149,7 @@ def test_idle_workers_sigkilled_the_next_tasks_complete(
 ) -> None:
     _route_to(monkeypatch, executor, seconds=0.3, steps=1, log_pid=True)
     owner, project_id = _owner()
-    life = ParallelLifecycle(realtime.queue_url, dispatch.get_config().max_receives)
+    life = ParallelLifecycle(realtime.queue_url, get_settings().dispatch.max_receives)
     # Two tasks at once run on the two workers: their logs name both pids.
     first = create_tasks(owner, project_id, 2)
     life.run_all(first, rounds=2)

@@ -14,8 +14,9 @@ import contextlib
 import pytest
 
 from chalicelib.auth.principal import Principal
+from chalicelib.config import get_settings
 from chalicelib.dal.models import Task
-from chalicelib.logic import dispatch, tasks
+from chalicelib.logic import tasks
 from chalicelib.models.tasks import TaskCreate
 from tests.chaos.harness import (
     ErrorFactory,
@@ -35,8 +36,7 @@ __all__ = ["realtime"]
 def quiet_lease(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Realtime:
     """No lease renewal during a run (the fake executor answers at once): the writes of a run
     are the same from one run to the next, so each can be failed by its index."""
-    monkeypatch.setenv("AION_HEARTBEAT_SECONDS", "30")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_HEARTBEAT_SECONDS", "30")
     return realtime
 
 
@@ -54,7 +54,7 @@ def _run(realtime: Realtime, plan: dict[int, ErrorFactory]) -> tuple[Faults, str
             # The client got an error; nothing of the task may be left behind.
             assert list(Task.by_project.query(project.id)) == []
             return faults, None
-        life = Lifecycle(realtime.queue_url, dispatch.get_config().max_receives)
+        life = Lifecycle(realtime.queue_url, get_settings().dispatch.max_receives)
         life.run(created.id)
     return faults, created.id
 
@@ -102,7 +102,7 @@ def test_a_failure_at_each_write_of_a_cancel_still_ends_the_task_once(
             # The client may see an error; the task must still end.
             with contextlib.suppress(Exception):
                 tasks.cancel_task(owner, created.id)
-            Lifecycle(quiet_lease.queue_url, dispatch.get_config().max_receives).run(created.id)
+            Lifecycle(quiet_lease.queue_url, get_settings().dispatch.max_receives).run(created.id)
         ended = assert_ended_once(created.id)
         assert ended.status in ("canceled", "completed"), (index, faults.seen)
 
@@ -123,7 +123,7 @@ def test_a_task_no_delivery_can_dispatch_fails_within_the_redrive_bound(
     project = seed_project()
     owner = Principal(user_id=project.owner_id, role="member")
     created, _ = tasks.create_task(owner, TaskCreate(project_id=project.id, instruction="x"))
-    config = dispatch.get_config()
+    config = get_settings().dispatch
     life = Lifecycle(quiet_lease.queue_url, config.max_receives)
     ended = life.run(created.id, rounds=config.max_redrives + 4)
     assert (ended.status, ended.error["code"]) == ("failed", "dispatch_stalled"), life.outcomes

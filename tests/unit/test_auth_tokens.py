@@ -5,26 +5,23 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import jwt
 import pytest
 
 from chalicelib import secrets as aion_secrets
 from chalicelib.auth import tokens
+from chalicelib.auth.credentials import bearer_credential
 from chalicelib.auth.principal import Principal
-from chalicelib.auth.settings import get_auth_settings
 from chalicelib.errors import Unauthorized
 
 SECRET = "test-jwt-secret-0123456789abcdef0123456789abcdef"
 OTHER = "another-secret-0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    get_auth_settings.cache_clear()
-    yield
-    get_auth_settings.cache_clear()
+# Settings read afresh in each test (some change the environment).
+pytestmark = pytest.mark.usefixtures("reset_caches")
 
 
 def _claims(**over: object) -> dict[str, object]:
@@ -45,6 +42,11 @@ def _claims(**over: object) -> dict[str, object]:
 def _sign(claims: dict[str, object], key: str = SECRET, kid: str | None = "default") -> str:
     headers = {"kid": kid} if kid is not None else {}
     return jwt.encode(claims, key, algorithm="HS256", headers=headers)
+
+
+def _claimed(header: str | None) -> Principal:
+    """What a bearer header's access token claims (requests then read the current user)."""
+    return tokens.decode_access_token(bearer_credential(header))
 
 
 def _b64(data: dict[str, object]) -> str:
@@ -71,26 +73,28 @@ def test_each_token_has_its_own_jti() -> None:
     assert a.token_id != b.token_id
 
 
-def test_lifetime_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lifetime_comes_from_settings(
+    monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> None:
     monkeypatch.setenv("AION_ACCESS_TOKEN_TTL_SECONDS", "60")
-    get_auth_settings.cache_clear()
+    reset_caches()
     assert tokens.issue_access_token("usr_1", "member")[1] == 60
 
 
 def test_bearer_header_parsing() -> None:
     token, _ = tokens.issue_access_token("usr_1", "member")
-    assert tokens.authenticate_bearer(f"Bearer {token}").user_id == "usr_1"
-    assert tokens.authenticate_bearer(f"bearer   {token}  ").user_id == "usr_1"
+    assert _claimed(f"Bearer {token}").user_id == "usr_1"
+    assert _claimed(f"bearer   {token}  ").user_id == "usr_1"
     for header in (None, "", "   ", token, f"Basic {token}", "Bearer", "Bearer  "):
         with pytest.raises(Unauthorized) as info:
-            tokens.authenticate_bearer(header)
+            _claimed(header)
         assert info.value.status == 401
         assert info.value.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def _rejects(token: str, message: str) -> Unauthorized:
     with pytest.raises(Unauthorized, match=message) as info:
-        tokens.authenticate_bearer(f"Bearer {token}")
+        _claimed(f"Bearer {token}")
     assert info.value.status == 401
     assert SECRET not in info.value.message
     return info.value

@@ -8,7 +8,9 @@ created and dispatched; the expected numbers are what the access pattern needs:
   (task update at the known seq + the activity item), except that the claim writes routed +
   running together and the terminal write takes the last coalesced progress along; the
   subscribers are looked up after the claim and after the terminal write (two topics each),
-  progress in between reuses the lookup.
+  progress in between reuses the lookup. Fair dispatch (chalicelib.logic.admission) adds a
+  Query per scope the run counts against (person, project) and one TransactWriteItems to take
+  the places and one to free them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from tests.unit.realtime_fakes import (
 
 __all__ = ["realtime"]
 
+# Fair dispatch: one Query per scope (person, project), one write to take, one to free.
+PLACE_QUERIES = 2
+PLACE_WRITES = 2
+
 
 class Calls:
     def __init__(self) -> None:
@@ -55,11 +61,10 @@ class Calls:
 
 
 @pytest.fixture
-def calls(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
+def calls(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Calls:
     """Count API calls; slow lease beats and a long subscriber cache so timing adds none."""
-    monkeypatch.setenv("AION_LEASE_SECONDS", "600")
-    monkeypatch.setenv("AION_HEARTBEAT_SECONDS", "300")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_LEASE_SECONDS", "600")
+    realtime.setenv("AION_HEARTBEAT_SECONDS", "300")
     monkeypatch.setattr(dispatch_run, "WATCHERS_MAX_AGE_S", 600.0)
     found = Calls()
     original = botocore.client.BaseClient._make_api_call
@@ -70,8 +75,7 @@ def calls(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls
         return original(client, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
-    yield found
-    dispatch.get_config.cache_clear()
+    return found
 
 
 def _subscribe_project(project_id: str, connection_id: str = "c-1") -> None:
@@ -109,8 +113,11 @@ def test_a_full_dispatch_costs_one_request_per_event_plus_reads(
     assert events == 6
     assert calls.dynamodb() == {
         "GetItem": 1,  # the task
-        "Query": 4,  # subscribers (task + project topic) after the claim and after the end
-        "TransactWriteItems": events - 1,  # claim carries two events
+        # Subscribers (task + project topic) after the claim and after the end; the places
+        # of the person's and the project's scopes.
+        "Query": 4 + PLACE_QUERIES,
+        # The claim carries two events; the places are taken and freed.
+        "TransactWriteItems": events - 1 + PLACE_WRITES,
     }
     # Every event reached the subscriber, in seq order, and the log matches.
     received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
@@ -121,8 +128,7 @@ def test_a_full_dispatch_costs_one_request_per_event_plus_reads(
 def test_the_last_coalesced_progress_rides_with_the_terminal_write(
     calls: Calls, realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "1")  # 0.5 waits behind "started"
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "1")  # 0.5 waits behind "started"
     install_fakes(monkeypatch, executor=fake_executor(_script()))
     project = seed_project()
     _subscribe_project(project.id)
@@ -138,7 +144,7 @@ def test_the_last_coalesced_progress_rides_with_the_terminal_write(
         ("progress", 0.5),  # held by the coalescer, written with completed
         ("status", 1.0),
     ]
-    assert calls.dynamodb()["TransactWriteItems"] == len(kinds) - 2
+    assert calls.dynamodb()["TransactWriteItems"] == len(kinds) - 2 + PLACE_WRITES
     received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
     assert received == [e.seq for e in outcome.events] == list(range(2, 8))
     assert [(a.kind, a.seq) for a in activity_of(task.id)][-2:] == [("progress", 6), ("status", 7)]
@@ -236,4 +242,4 @@ def test_status_events_reach_known_and_new_subscribers_once_each(
     assert early == [(e.seq, e.kind) for e in outcome.events]
     late = [(m["seq"], m["status"]) for m in realtime.mgmt.messages_to("c-late")]
     assert late == [(outcome.events[-1].seq, "completed")]
-    assert calls.dynamodb()["Query"] == 4
+    assert calls.dynamodb()["Query"] == 4 + PLACE_QUERIES

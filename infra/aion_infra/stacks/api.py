@@ -27,7 +27,7 @@ from aion_infra.settings import StageSettings
 from aion_infra.stacks.executor import grant_lambda_vpc_access
 from aion_infra.tables import TableSpec
 
-API_STAGE = "api"  # REST and WebSocket stage name (DESIGN.md: API Gateway's `api` stage)
+API_STAGE = "api"  # REST and WebSocket stage name (the dev stack serves the same paths under /api)
 DISPATCH_MAX_RECEIVES = 5  # SQS redrive; the dispatcher reads the same number (env)
 READ_ACTIONS = (
     "dynamodb:GetItem",
@@ -173,6 +173,8 @@ class ApiStack(Stack):
             # decorator builds its queue ARN from this name.
             "AION_DISPATCH_QUEUE_NAME": self.dispatch_queue_name,
             "AION_DISPATCH_MAX_RECEIVES": str(DISPATCH_MAX_RECEIVES),
+            "AION_LONG_LANE_SLOTS": str(settings.long_lane_slots),
+            "AION_LLM_LANE_SLOTS": str(settings.llm_lane_slots),
             "AION_EXECUTOR_TARGET": executor_target,
             "AION_WS_STAGE": API_STAGE,
             "AION_CORS_ORIGIN": console_origin,
