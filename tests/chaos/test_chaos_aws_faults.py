@@ -110,7 +110,7 @@ def test_throttles_and_5xx_on_the_wire_are_retried_and_every_task_ends_once(
     assert len(done) >= len(task_ids) // 2, {t: story(t) for t in task_ids}
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [11, 12])
 def test_writes_applied_whose_answer_is_lost_end_every_task_once(
     chaos: Realtime, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
@@ -127,7 +127,7 @@ def test_writes_applied_whose_answer_is_lost_end_every_task_once(
     assert_all_ended_once(task_ids)
 
 
-@pytest.mark.parametrize("seed", [21, 22, 23])
+@pytest.mark.parametrize("seed", [21, 22])
 def test_surfaced_errors_at_any_call_end_every_task_once(
     chaos: Realtime, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
