@@ -204,6 +204,9 @@ class Task(Model):
     # Times the sweeper re-sent the dispatch message of this queued attempt (none claimed it).
     redrives = NumberAttribute(null=True)
     last_seq = NumberAttribute(default=0)  # highest activity seq written for this task
+    # Id of the last write that reserved seqs (chalicelib.dal.task_updates): a write DynamoDB
+    # applied but whose answer was lost (a 5xx, retried) recognises itself by it.
+    write_id = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_project = TasksByProject()
