@@ -183,6 +183,7 @@ async function main() {
     navAdmin.hidden = !(user && user.role === "admin");
     navKeys.hidden = !on;
     whoami.textContent = user ? `${user.name || user.email} (${user.role})` : "";
+    whoami.title = whoami.textContent; // shortened on a laptop-wide header
   }
 
   async function render() {

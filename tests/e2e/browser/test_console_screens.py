@@ -288,3 +288,16 @@ def test_live_feed_pause_and_resume(page: Any, stack: Stack, admin_api: ApiClien
     page.get_by_role("button", name="Resume feed").click()
     expect(feed).to_contain_text("Feed two")
     assert feed.locator("li").count() <= 25
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_the_admin_header_is_one_row_on_a_laptop(page: Any, stack: Stack, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, stack.admin_email, stack.admin_password)
+    first = page.get_by_role("link", name="Dashboard", exact=True).bounding_box()
+    last = page.get_by_role("button", name="Sign out").bounding_box()
+    assert first and last
+    # Same row: the two ends of the header are vertically centred on one line.
+    assert abs((first["y"] + first["height"] / 2) - (last["y"] + last["height"] / 2)) < 8
+    # Shortened for room, the shortcuts button keeps its name.
+    expect(page.get_by_role("button", name="Shortcuts")).to_be_visible()
