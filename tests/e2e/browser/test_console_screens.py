@@ -11,7 +11,14 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import ApiClient, Stack, screenshot, sign_in
+from tests.e2e.browser.conftest import (
+    ApiClient,
+    SocketTap,
+    Stack,
+    screenshot,
+    sign_in,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -39,7 +46,9 @@ def test_xss_probe_stays_inert(page: Any, stack: Stack, admin_api: ApiClient) ->
     ).to_be_visible()
     page.goto("/#/dashboard")
     page.get_by_role("heading", name="Dashboard").wait_for()
-    page.wait_for_timeout(300)
+    # The dashboard has drawn this project: its name in the picker, its task in the charts.
+    page.get_by_label("Project").select_option(project["id"])
+    expect(page.locator(".chart-grid")).to_have_attribute("data-total", "1")
 
     assert page.evaluate("() => window.__xss") is None
     assert page.locator("img[src=x], #xss-bold, main script, main svg[onload]").count() == 0
@@ -138,15 +147,17 @@ def test_health_is_cached_and_never_fetched_twice_at_once(page: Any, stack: Stac
     page.get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.locator(".health-list li").first).to_be_visible()
     assert len(health_calls) == 1
-    # Five forced refetches in one tick: they share one in-flight request.
-    page.evaluate(
-        """() => {
-            const b = [...document.querySelectorAll('button')]
-              .find(x => x.textContent === 'Check now');
-            for (let i = 0; i < 5; i += 1) b.click();
-        }"""
-    )
-    page.wait_for_timeout(600)
+    # Five forced refetches in one tick: they share one in-flight request. Any second request
+    # would start with the first, before its answer, which is awaited here.
+    with page.expect_response(lambda r: r.url.endswith("/api/health")) as answered:
+        page.evaluate(
+            """() => {
+                const b = [...document.querySelectorAll('button')]
+                  .find(x => x.textContent === 'Check now');
+                for (let i = 0; i < 5; i += 1) b.click();
+            }"""
+        )
+    assert answered.value.ok
     assert len(health_calls) == 2
 
 
@@ -203,9 +214,12 @@ def test_admin_creates_user_and_changes_role(page: Any, stack: Stack, admin_api:
     role = page.get_by_label(f"Role of {email}")
     expect(role).to_have_value("member")
     role.select_option("admin")
-    page.wait_for_timeout(500)
-    users = admin_api.call("GET", "/users", params={"limit": 100})["items"]
-    assert next(u for u in users if u["email"] == email)["role"] == "admin"
+
+    def role_saved() -> bool:
+        users = admin_api.call("GET", "/users", params={"limit": 100})["items"]
+        return next(u for u in users if u["email"] == email)["role"] == "admin"
+
+    wait_until(page, role_saved, "the role change to be saved")
     # The new person can sign in and sees no Users link until they are admin: they are.
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, email, "a-long-password-123")
@@ -228,9 +242,11 @@ def test_member_sees_no_admin_screen(page: Any, stack: Stack, admin_api: ApiClie
 
 def test_live_feed_pause_and_resume(page: Any, stack: Stack, admin_api: ApiClient) -> None:
     project = admin_api.create_project(name="Feed project")
+    tap = SocketTap(page)
     sign_in(page, stack.admin_email, stack.admin_password)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
-    page.wait_for_timeout(300)  # the project subscription is sent after the projects load
+    # Events of every project reach this page once its scope-all subscription is confirmed.
+    wait_until(page, lambda: bool(tap.scope_replies()), "the scope-all subscription")
     feed = page.get_by_role("list", name="Latest events")
     admin_api.create_task(project["id"], title="Feed one")
     expect(feed).to_contain_text("Feed project")
