@@ -15,6 +15,7 @@ from botocore.stub import Stubber
 
 from chalicelib.config import get_settings
 from chalicelib.llm import LlmError, generate, llm_configured, provider_name
+from chalicelib.llm.prompt import SYSTEM_PROMPT
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_bedrock_reply(bedrock: Stubber) -> None:
         _converse_reply("Waves fold into foam."),
         {
             "modelId": MODEL,
-            "system": [{"text": pytest.importorskip("chalicelib.llm.prompt").SYSTEM_PROMPT}],
+            "system": [{"text": SYSTEM_PROMPT}],
             "messages": [
                 {
                     "role": "user",
