@@ -160,9 +160,8 @@ def new_page(browser: Any, stack: Stack) -> Iterator[Any]:
     probes: list[PageProbe] = []
 
     def make(**options: Any) -> Any:
-        context = browser.new_context(
-            base_url=stack.base_url, viewport={"width": 1280, "height": 860}, **options
-        )
+        options.setdefault("base_url", stack.base_url)  # another stack's console: base_url=...
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         context.aion_probes = probes  # open_tab registers its pages' probes here

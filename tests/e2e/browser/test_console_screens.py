@@ -185,6 +185,40 @@ def test_project_edit_conflict_is_explained(page: Any, stack: Stack, admin_api: 
     assert admin_api.call("GET", f"/projects/{project['id']}")["name"] == "My rename"
 
 
+def test_project_edit_conflict_can_take_their_version(
+    page: Any, stack: Stack, admin_api: ApiClient
+) -> None:
+    project = admin_api.create_project(name="Theirs project")
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto(f"/#/projects/{project['id']}/settings")
+    page.get_by_role("heading", name="Settings: Theirs project").wait_for()
+    theirs = admin_api.call(
+        "PATCH",
+        f"/projects/{project['id']}",
+        json={"name": "Their name", "description": "Their words"},
+        headers={"If-Match": str(project["version"])},
+    )
+    page.get_by_label("Name").fill("My name")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".form-error")).to_contain_text("Someone else saved this project")
+
+    page.get_by_role("button", name="Use their version").click()
+    expect(page.get_by_role("status").filter(has_text="Loaded their version.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Settings: Their name")
+    expect(page.get_by_label("Name")).to_have_value("Their name")
+    expect(page.get_by_label("Name")).to_be_focused()
+    expect(page.get_by_label("Description")).to_have_value("Their words")
+    expect(page.locator("#version-hint")).to_have_text(f"Version {theirs['version']}")
+    # Nothing of mine was saved; an edit from their version saves without a conflict.
+    assert admin_api.call("GET", f"/projects/{project['id']}")["name"] == "Their name"
+    page.get_by_label("Description").fill("Their words, and mine")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    saved = admin_api.call("GET", f"/projects/{project['id']}")
+    assert (saved["name"], saved["description"]) == ("Their name", "Their words, and mine")
+    assert saved["version"] == theirs["version"] + 1
+
+
 def test_members_can_be_added_and_removed(page: Any, stack: Stack, admin_api: ApiClient) -> None:
     member = admin_api.create_user()
     project = admin_api.create_project(name="Members project")
