@@ -84,8 +84,14 @@ admin: venv
 proto: venv
 	$(PY) proto/generate.py
 
-.PHONY: dev dev-reset test lint format proto openapi venv python-check admin bench clean \
-  browser-tools synth deploy router-model
+# Regenerate docs/openapi.json from the route table and models (checked by a unit test).
+openapi: venv
+	$(PY) -m scripts.openapi
+
+# Retrain the router's classifier from router_training/data into chalicelib/router/model.json
+# (deterministic; checked by a unit test). ARGS="--cv 5" also prints cross-validated scores.
+router-model: venv
+	$(PY) -m router_training.train $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

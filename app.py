@@ -15,7 +15,7 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib.api import auth, files, projects, router, system, tasks, users
+from chalicelib.api import api_keys, auth, files, projects, router, system, tasks, users
 from chalicelib.api.rest import INTERNAL_ERROR, install_middleware, logger
 from chalicelib.errors import AppError
 
@@ -25,7 +25,16 @@ app = Chalice(app_name="aion", configure_logs=False)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 install_middleware(app)
-for blueprint in (system.bp, auth.bp, users.bp, projects.bp, tasks.bp, files.bp, router.bp):
+for blueprint in (
+    system.bp,
+    auth.bp,
+    users.bp,
+    api_keys.bp,
+    projects.bp,
+    tasks.bp,
+    files.bp,
+    router.bp,
+):
     app.register_blueprint(blueprint)
 
 # Records of one batch run in parallel (chalicelib.logic.dispatch); keep a batch short enough

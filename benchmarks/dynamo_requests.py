@@ -58,18 +58,29 @@ for service in ("dynamodb", "sqs", "s3"):
     botocore.handlers.BUILTIN_HANDLERS.append((f"before-parameter-build.{service}", _count))
 
 # Minimum DynamoDB requests each access pattern needs, and why.
+# Every authenticated call reads its user (one GetItem): requests act with the user's current
+# role, and a disabled user's credentials stop at once (chalicelib/auth/accounts.py).
 MINIMUM = {
     "POST /tasks": (
-        2,
-        "read the project (membership) + one TransactWrite (task, event 1); the extra "
-        "Query looks up live WebSocket subscribers of the project (a new task has none)",
+        3,
+        "read the caller + read the project (membership) + one TransactWrite (task, event 1); "
+        "the extra Query looks up live WebSocket subscribers of the project (a new task has none)",
     ),
-    "GET /tasks/{id}": (2, "read the task + read its project (membership)"),
-    "GET /tasks?projectId=": (2, "read the project (membership) + one Query on by-project"),
-    "POST /auth/login": (
+    "GET /tasks/{id}": (3, "read the caller + read the task + read its project (membership)"),
+    "GET /tasks/{id} (API key)": (
         4,
-        "throttle UpdateItem + email->user + user + TransactWrite (refresh family+token); "
-        "the DeleteItem clears the throttle record after a success",
+        "read the key (by the id in it) + the caller + the task + its project; lastUsedAt is "
+        "written at most once a minute",
+    ),
+    "GET /tasks?projectId=": (
+        3,
+        "read the caller + read the project (membership) + one Query on by-project",
+    ),
+    "POST /auth/login": (
+        5,
+        "throttle UpdateItem per account+source and per account + email->user + user + "
+        "TransactWrite (refresh family+token); the DeleteItems clear both throttle records after "
+        "a success",
     ),
 }
 
@@ -123,6 +134,12 @@ def main() -> int:
             measure("warm-up", "POST", "/tasks", body)
             task = measure("POST /tasks", "POST", "/tasks", body)
             measure("GET /tasks/{id}", "GET", f"/tasks/{task['id']}")
+            key = json.loads(
+                client.http.post("/api-keys", headers=auth, body=json.dumps({"name": "bench"})).body
+            )["key"]
+            by_key = {"Authorization": f"Bearer {key}"}
+            measure("warm-up", "GET", f"/tasks/{task['id']}", headers=by_key)  # lastUsedAt
+            measure("GET /tasks/{id} (API key)", "GET", f"/tasks/{task['id']}", headers=by_key)
             measure("GET /tasks?projectId=", "GET", f"/tasks?projectId={project['id']}")
             login = {"email": "bench@example.test", "password": "bench-password"}
             measure(
@@ -134,13 +151,13 @@ def main() -> int:
             )
         results.pop("warm-up")
 
-    print(f"{'call':24} {'dynamodb':>8} {'minimum':>8}  requests")
+    print(f"{'call':26} {'dynamodb':>8} {'minimum':>8}  requests")
     for label, found in results.items():
         minimum, why = MINIMUM[label]
-        print(f"{label:24} {found['dynamodb']:8d} {minimum:8d}  {', '.join(found['ops'])}")
+        print(f"{label:26} {found['dynamodb']:8d} {minimum:8d}  {', '.join(found['ops'])}")
         if found["other"]:
-            print(f"{'':24} {'':8} {'':8}  + {', '.join(found['other'])}")
-        print(f"{'':24} {'':8} {'':8}  minimum: {why}")
+            print(f"{'':26} {'':8} {'':8}  + {', '.join(found['other'])}")
+        print(f"{'':26} {'':8} {'':8}  minimum: {why}")
     print(json.dumps({k: v["dynamodb"] for k, v in results.items()}))
     return 0
 

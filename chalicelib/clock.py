@@ -6,8 +6,13 @@ import time
 from datetime import UTC, datetime
 
 
+def to_iso(moment: datetime) -> str:
+    """``moment`` (timezone-aware) in the one format."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return to_iso(datetime.now(UTC))
 
 
 def now_epoch() -> int:

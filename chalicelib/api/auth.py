@@ -20,16 +20,21 @@ bp = ApiBlueprint(__name__)
     "/auth/login",
     name="login",
     summary="Exchange email and password for tokens",
+    description=(
+        "Failed attempts back off per account and source address (5 free), and per account "
+        "from anywhere past a high ceiling (429 with Retry-After). A disabled account is 403 "
+        "`account_disabled`, said only when the password is right."
+    ),
     tags=("auth",),
     auth=AUTH_NONE,
     body=M("auth:LoginRequest"),
     response=M("auth:TokenOut"),
-    errors=(401, 429),
+    errors=(401, 403, 429),
 )
 def login(call: Call) -> TokenOut:
     from chalicelib.logic import auth
 
-    return auth.login(call.body.email, call.body.password)
+    return auth.login(call.body.email, call.body.password, source_ip=call.request.source_ip)
 
 
 @bp.endpoint(
@@ -71,6 +76,7 @@ def logout(call: Call) -> ApiResponse:
     "/auth/ws-ticket",
     name="createWsTicket",
     summary="A single-use, 60-second ticket for the WebSocket token parameter",
+    description="An access token or an API key may ask for one.",
     tags=("auth",),
     response=M("auth:TicketOut"),
 )

@@ -99,6 +99,7 @@ class ApiBlueprint(Blueprint):
         summary: str,
         tags: tuple[str, ...] = (),
         auth: str = AUTH_USER,
+        api_key: bool = True,
         body: Any = None,
         query: Any = None,
         response: Any = None,
@@ -117,6 +118,7 @@ class ApiBlueprint(Blueprint):
             summary=summary,
             tags=tags,
             auth=auth,
+            api_key=api_key,
             body=body,
             query=query,
             response=response,
@@ -159,6 +161,7 @@ class ApiBlueprint(Blueprint):
     def _build_call(self, spec: RouteSpec, path_params: dict[str, str]) -> Call:
         current = self.current_request
         query_params = current.query_params or {}
+        identity = (current.context or {}).get("identity") or {}
         request = ApiRequest(
             method=current.method,
             path=spec.path,
@@ -167,6 +170,8 @@ class ApiBlueprint(Blueprint):
             path_params=path_params,
             body=current.raw_body or None,
             request_id=str((current.context or {}).get("requestId", "")),
+            source_ip=str(identity.get("sourceIp") or ""),
+            url_path=str((current.context or {}).get("path") or ""),
         )
         call = Call(request=request, principal=_authenticate(spec, request))
         if spec.query is not None:
@@ -194,10 +199,17 @@ def _authenticate(spec: RouteSpec, request: ApiRequest) -> Any:
         if not verify_bridge_token(request.header("x-bridge-token")):
             raise Unauthorized("A valid X-Bridge-Token is required.")
         return None
-    # Deferred: PyJWT and cryptography, paid by the first authenticated request only.
-    from chalicelib.auth.tokens import authenticate_bearer
+    # Deferred: PyJWT, pynamodb and the user model, paid by the first authenticated request.
+    from chalicelib.auth.bearer import authenticate_bearer
 
+    # The user's current role, read at each request: never the role a token claims.
     principal = authenticate_bearer(request.header("authorization"))
+    if principal.via_api_key and not spec.api_key:
+        raise Forbidden(
+            "API keys cannot manage API keys or users, nor change a password or role: "
+            "sign in to do this.",
+            code="api_key_not_allowed",
+        )
     if spec.auth == AUTH_ADMIN and not principal.is_admin:
         raise Forbidden("This needs the admin role.")
     logger.append_keys(user_id=principal.user_id)

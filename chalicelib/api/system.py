@@ -68,6 +68,10 @@ def api_reference(call: Call) -> ApiResponse:
     hosted_at = get_settings().docs_url
     if hosted_at:
         return ApiResponse(status=302, headers={"Location": hosted_at})
+    if call.request.url_path.endswith("/"):
+        # API Gateway serves /docs/ here too, where the page's relative URLs would point one
+        # level too deep (docs/docs/...): send the browser to /docs (relative: any stage).
+        return ApiResponse(status=301, headers={"Location": "../docs"})
     # Deferred: it loads pathlib, which no other route needs (measured: +15% of `import app`).
     from chalicelib.api import reference
 

@@ -14,7 +14,7 @@ from chalicelib.http import observability
 
 if TYPE_CHECKING:
     from chalicelib.models.stats import StatsOut
-    from chalicelib.models.tasks import ActivityList, TaskList, TaskOut
+    from chalicelib.models.tasks import ActivityList, TaskBulkResponse, TaskList, TaskOut
 
 bp = ApiBlueprint(__name__)
 
@@ -65,16 +65,43 @@ bp.endpoint(
     "GET",
     "/tasks",
     name="listTasks",
-    summary="Tasks of a project (optionally by status/assignee), or assigned to the caller",
+    summary="Tasks of a project or assigned to the caller: filtered, searched, sorted, paged",
     tags=("tasks",),
     query=M("tasks:TaskListQuery"),
     response=M("tasks:TaskList"),
-    errors=(403, 404),
+    errors=(400, 403, 404),
+    description="One DynamoDB Query per page. `status` and the sort order (`created`; "
+    "`updated` and `duration` need a status) pick the index; under `sort=created` the created "
+    "range is part of the key. Other filters (assigneeId, module, q, the created range under "
+    "another sort) are checked on the tasks read, at most 250 per page: such a page may hold "
+    "fewer than `limit` items, even none, and still have a `nextCursor` (`itemsRead` says how "
+    "many were read). Cursors are signed and belong to one list and one set of filters (400 "
+    "invalid_cursor otherwise).",
 )
 def list_tasks(call: Call) -> TaskList:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import task_lists
 
-    return tasks.list_tasks(call.user, call.query)
+    return task_lists.list_tasks(call.user, call.query)
+
+
+@bp.endpoint(
+    "POST",
+    "/tasks/bulk",
+    name="bulkTasks",
+    summary="Cancel, retry or delete up to 100 tasks; one result per task",
+    tags=("tasks",),
+    body=M("tasks:TaskBulkRequest"),
+    response=M("tasks:TaskBulkResponse"),
+    errors=(503,),
+    description="Each task goes through its own route's call (authorized per task, every "
+    "status change a state machine transition); a task that cannot be acted on (finished, "
+    "running, not found or not yours, changing) is reported in its result, never fails the "
+    "request. Duplicate ids count once.",
+)
+def bulk_tasks(call: Call) -> TaskBulkResponse:
+    from chalicelib.logic import task_bulk
+
+    return task_bulk.bulk_action(call.user, call.body)
 
 
 @bp.endpoint(

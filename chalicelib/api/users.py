@@ -1,4 +1,4 @@
-"""The caller (/me) and user management (admin).
+"""The caller (/me) and user management (admin, with a login session: never an API key).
 
 Logic imports are deferred (inside handlers) for the cold start: see ``chalicelib.api``.
 """
@@ -31,6 +31,7 @@ def get_me(call: Call) -> UserOut:
     summary="Create a user",
     tags=("users",),
     auth=AUTH_ADMIN,
+    api_key=False,
     body=M("users:UserCreate"),
     response=M("users:UserOut"),
     status=201,
@@ -49,6 +50,7 @@ def create_user(call: Call) -> UserOut:
     summary="List users, oldest first",
     tags=("users",),
     auth=AUTH_ADMIN,
+    api_key=False,
     query=M("base:ListQuery"),
     response=M("users:UserList"),
 )
@@ -62,9 +64,16 @@ def list_users(call: Call) -> UserList:
     "PATCH",
     "/users/{user_id}",
     name="updateUser",
-    summary="Update a user",
+    summary="Update a user: name, email, password, role, or disable / re-enable them",
+    description=(
+        "A role or password change ends the user's sessions and sockets; disabling them also "
+        "deletes their API keys, and refuses their tokens, keys and tickets at once. Admins "
+        "cannot disable themselves (409 `cannot_disable_self`). Users are disabled, never "
+        "deleted: their projects, tasks and history keep a valid owner and author."
+    ),
     tags=("users",),
     auth=AUTH_ADMIN,
+    api_key=False,
     body=M("users:UserUpdate"),
     response=M("users:UserOut"),
     if_match=True,
@@ -73,4 +82,9 @@ def list_users(call: Call) -> UserList:
 def update_user(call: Call) -> UserOut:
     from chalicelib.logic import users
 
-    return users.update_user(call.path("user_id"), call.body, version=call.version)  # type: ignore[arg-type]
+    return users.update_user(
+        call.user,
+        call.path("user_id"),
+        call.body,
+        version=call.version,  # type: ignore[arg-type]
+    )

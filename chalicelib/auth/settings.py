@@ -47,7 +47,8 @@ class AuthSettings:
     argon2_memory_kib: int
     argon2_time_cost: int
     argon2_parallelism: int
-    login_free_failures: int  # failures allowed before backoff starts
+    login_free_failures: int  # attempts per account and source before backoff starts
+    login_account_free_failures: int  # per account from anywhere: the ceiling
     login_backoff_base_s: int
     login_backoff_max_s: int
     login_failure_window_s: int  # quiet time after which the failure count starts over
@@ -68,6 +69,7 @@ def get_auth_settings() -> AuthSettings:
         argon2_time_cost=_int("AION_ARGON2_TIME_COST", OWASP_ARGON2_TIME_COST),
         argon2_parallelism=_int("AION_ARGON2_PARALLELISM", OWASP_ARGON2_PARALLELISM),
         login_free_failures=_int("AION_LOGIN_FREE_FAILURES", 5),
+        login_account_free_failures=_int("AION_LOGIN_ACCOUNT_FREE_FAILURES", 100),
         login_backoff_base_s=_int("AION_LOGIN_BACKOFF_BASE_SECONDS", 5),
         login_backoff_max_s=_int("AION_LOGIN_BACKOFF_MAX_SECONDS", 15 * 60),
         login_failure_window_s=_int("AION_LOGIN_FAILURE_WINDOW_SECONDS", 24 * 3600),

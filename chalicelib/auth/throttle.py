@@ -1,17 +1,30 @@
-"""Login throttling per account, keyed by a digest of the normalised email.
+"""Login throttling by account *and* source, keyed by digests of the normalised email.
 
-The key does not depend on whether the account exists, so an unknown email throttles exactly
-like a real one and the answers never reveal which emails are registered.
+Two counters per login attempt:
+
+- per account and source (the client's address: API Gateway's ``sourceIp``, never a header a
+  client can set; IPv6 by its /64, what one subscriber gets): ``login_free_failures`` (5)
+  attempts go through, then backoff. A guesser is slowed down where they are, and nobody
+  elsewhere can lock a user out. (Clients call the API directly; behind a proxy or CDN,
+  ``sourceIp`` would be the proxy's and this counter would be shared by its users.)
+- per account, from anywhere: a ceiling of ``login_account_free_failures`` (100) attempts,
+  then backoff for everyone. Only a guesser spread over many addresses reaches it (the price of
+  bounding guesses per account); a success clears it, as it clears the source's counter.
+
+Keys do not depend on whether the account exists, so an unknown email throttles exactly like a
+real one and the answers never reveal which emails are registered.
 
 Attempts are counted when they are *admitted* (before the password is checked), with atomic
 conditional writes, so a burst of parallel guesses cannot slip past the count. The first
 ``free`` attempts since the last success go through at once; from attempt ``free`` on, each
-admitted attempt locks the next one out for ``base * 2**(n - free)`` seconds (capped). A
-success deletes the row. After ``login_failure_window_s`` without attempts the count restarts.
+admitted attempt locks the next one out for ``base * 2**(n - free)`` seconds (capped). After
+``login_failure_window_s`` without attempts a count restarts. An attempt refused at its source
+is not counted against the account, so one address cannot push an account to its ceiling.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from datetime import UTC, datetime
@@ -25,18 +38,41 @@ from chalicelib.errors import Throttled
 
 # Rounds of read-and-conditional-write before a contended attempt is told to retry shortly.
 _MAX_ROUNDS = 3
+UNKNOWN_SOURCE = "unknown"
+
+
+def source_of(address: str | None) -> str:
+    """The throttling bucket of a client address: IPv4 as is, IPv6 by its /64 network."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return UNKNOWN_SOURCE
+    if ip.version == 6:
+        mapped = ip.ipv4_mapped  # type: ignore[union-attr]
+        if mapped is not None:
+            return str(mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def throttle_key(normalized_email: str) -> str:
+    """The account's row (the ceiling)."""
     return sha256_hex(f"login:{normalized_email}")
 
 
-def backoff_seconds(attempt: int) -> int:
-    """How long attempt number ``attempt`` (since the last success) locks out the next one."""
+def source_throttle_key(normalized_email: str, source: str) -> str:
+    """The row of one account from one source."""
+    return sha256_hex(f"login:{normalized_email}|from:{source}")
+
+
+def backoff_seconds(attempt: int, free: int | None = None) -> int:
+    """How long attempt number ``attempt`` (since the last success) locks out the next one,
+    when ``free`` attempts go through (default: the per-source allowance)."""
     s = get_auth_settings()
-    if attempt < s.login_free_failures:
+    free = s.login_free_failures if free is None else free
+    if attempt < free:
         return 0
-    exponent = min(attempt - s.login_free_failures, 32)  # 2**32 s is far past any cap
+    exponent = min(attempt - free, 32)  # 2**32 s is far past any cap
     return min(s.login_backoff_max_s, s.login_backoff_base_s * 2**exponent)
 
 
@@ -55,22 +91,27 @@ def _conditional_failed(exc: UpdateError | PutError) -> bool:
     return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
-def admit_login_attempt(normalized_email: str, *, now: float | None = None) -> None:
-    """Count one login attempt, or raise Throttled (429, Retry-After) while locked out."""
+def admit_login_attempt(normalized_email: str, source: str, *, now: float | None = None) -> None:
+    """Count one login attempt, or raise Throttled (429, Retry-After) while locked out.
+
+    ``source`` is a bucket from ``source_of``. The source's counter first: an attempt it
+    refuses never reaches the account's counter.
+    """
     at = time.time() if now is None else now
-    key = throttle_key(normalized_email)
     s = get_auth_settings()
-    window_end = _dt(at + s.login_failure_window_s)
+    _admit(source_throttle_key(normalized_email, source), s.login_free_failures, at)
+    _admit(throttle_key(normalized_email), s.login_account_free_failures, at)
+
+
+def _admit(key: str, free: int, at: float) -> None:
+    window_end = _dt(at + get_auth_settings().login_failure_window_s)
     for _ in range(_MAX_ROUNDS):
         # Fast path, one write: no row yet, or a fresh row well below the free attempts.
         try:
             LoginThrottle(key).update(
                 actions=[LoginThrottle.attempts.add(1), LoginThrottle.expires_at.set(window_end)],
                 condition=LoginThrottle.key.does_not_exist()
-                | (
-                    (LoginThrottle.attempts < s.login_free_failures - 1)
-                    & (LoginThrottle.expires_at > _dt(at))
-                ),
+                | ((LoginThrottle.attempts < free - 1) & (LoginThrottle.expires_at > _dt(at))),
             )
             return
         except UpdateError as exc:
@@ -81,7 +122,7 @@ def admit_login_attempt(normalized_email: str, *, now: float | None = None) -> N
         except LoginThrottle.DoesNotExist:
             continue  # reset by a success in between: take the fast path again
         if row.expires_at <= _dt(at):
-            if _restart_window(key, row, at, window_end):
+            if _restart_window(key, row, at, window_end, free):
                 return
             continue
         if row.locked_until > at:
@@ -91,7 +132,7 @@ def admit_login_attempt(normalized_email: str, *, now: float | None = None) -> N
             LoginThrottle(key).update(
                 actions=[
                     LoginThrottle.attempts.set(attempt),
-                    LoginThrottle.locked_until.set(int(at) + backoff_seconds(attempt)),
+                    LoginThrottle.locked_until.set(int(at) + backoff_seconds(attempt, free)),
                     LoginThrottle.expires_at.set(window_end),
                 ],
                 # Optimistic: only if nobody else counted an attempt since we read the row.
@@ -104,13 +145,15 @@ def admit_login_attempt(normalized_email: str, *, now: float | None = None) -> N
     raise _throttled(1)
 
 
-def _restart_window(key: str, stale: LoginThrottle, at: float, window_end: datetime) -> bool:
+def _restart_window(
+    key: str, stale: LoginThrottle, at: float, window_end: datetime, free: int
+) -> bool:
     """Replace a row whose window has passed (TTL deletes lazily) by attempt number one."""
     try:
         LoginThrottle(
             key,
             attempts=1,
-            locked_until=int(at) + backoff_seconds(1),
+            locked_until=int(at) + backoff_seconds(1, free),
             expires_at=window_end,
         ).save(condition=LoginThrottle.expires_at == stale.expires_at)
     except PutError as exc:
@@ -120,6 +163,7 @@ def _restart_window(key: str, stale: LoginThrottle, at: float, window_end: datet
     return True
 
 
-def reset_login_attempts(normalized_email: str) -> None:
-    """A successful login clears the count."""
+def reset_login_attempts(normalized_email: str, source: str) -> None:
+    """A successful login clears the account's count and its source's."""
+    LoginThrottle(source_throttle_key(normalized_email, source)).delete()
     LoginThrottle(throttle_key(normalized_email)).delete()

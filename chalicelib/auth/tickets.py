@@ -2,7 +2,9 @@
 
 Browsers cannot set headers on a WebSocket handshake, so the token travels in the query string
 where proxies may log it. A ticket limits that exposure: it lives 60 seconds and redeems once
-(a conditional delete, so two concurrent redemptions cannot both succeed).
+(a conditional delete, so two concurrent redemptions cannot both succeed). Whichever the
+token, the socket gets the user's current role, and a disabled user's token or ticket opens
+nothing (``chalicelib.auth.accounts``); the role stored with a ticket is only a record.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DeleteError
 
+from chalicelib.auth.accounts import current_principal
 from chalicelib.auth.digest import sha256_hex
-from chalicelib.auth.principal import ROLES, Principal
+from chalicelib.auth.principal import VIA_ACCESS_TOKEN, VIA_WS_TICKET, Principal
 from chalicelib.auth.settings import get_auth_settings
 from chalicelib.auth.tokens import decode_access_token, looks_like_jwt
 from chalicelib.dal.auth_models import WsTicket
@@ -62,9 +65,7 @@ def redeem_ws_ticket(ticket: str, *, now: float | None = None) -> Principal:
             raise Unauthorized(_INVALID_TICKET) from None
         raise
     item = WsTicket.from_raw_data(response["Attributes"])
-    if item.role not in ROLES:
-        raise Unauthorized(_INVALID_TICKET)
-    return Principal(user_id=item.user_id, role=item.role, token_id=f"ticket:{ticket_hash[:16]}")
+    return current_principal(item.user_id, token_id=f"ticket:{ticket_hash[:16]}", via=VIA_WS_TICKET)
 
 
 def principal_from_ws_token(token: str | None, *, now: float | None = None) -> Principal:
@@ -72,7 +73,8 @@ def principal_from_ws_token(token: str | None, *, now: float | None = None) -> P
     if not token:
         raise Unauthorized("A token is required to open the WebSocket.")
     if looks_like_jwt(token):
-        return decode_access_token(token)
+        claimed = decode_access_token(token)
+        return current_principal(claimed.user_id, token_id=claimed.token_id, via=VIA_ACCESS_TOKEN)
     if token.startswith(TICKET_PREFIX):
         return redeem_ws_ticket(token, now=now)
     raise Unauthorized("The WebSocket token is neither an access token nor a ticket.")

@@ -2,6 +2,8 @@
 
 Claims: ``iss``, ``aud``, ``sub`` (user id), ``role``, ``iat``, ``exp``, ``jti``. Decoding pins
 the algorithm list to HS256, so ``alg: none`` and algorithm-confusion tokens never verify.
+``decode_access_token`` returns what the token claims; requests are authorised with the user's
+current role instead (``chalicelib.auth.bearer``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import jwt
 
+from chalicelib.auth.bearer import rejected
 from chalicelib.auth.principal import ROLES, Principal
 from chalicelib.auth.settings import get_auth_settings
 from chalicelib.errors import Unauthorized
@@ -19,11 +22,10 @@ from chalicelib.secrets import get_jwt_keys
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "role", "iat", "exp", "jti"]
-_BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def _unauthorized(message: str, *, code: str | None = None) -> Unauthorized:
-    return Unauthorized(message, code=code, headers=dict(_BEARER_CHALLENGE))
+    return rejected(message, code=code)
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -90,14 +92,3 @@ def decode_access_token(token: str) -> Principal:
     if not isinstance(sub, str) or not sub or role not in ROLES or not isinstance(jti, str):
         raise _unauthorized("The access token is invalid.")
     return Principal(user_id=sub, role=role, token_id=jti)
-
-
-def authenticate_bearer(authorization_header: str | None) -> Principal:
-    """The caller of a request from its ``Authorization: Bearer <token>`` header."""
-    if not authorization_header or not authorization_header.strip():
-        raise _unauthorized("Authentication required: send Authorization: Bearer <token>.")
-    scheme, _, token = authorization_header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("The Authorization header must be 'Bearer <token>'.")
-    return decode_access_token(token)

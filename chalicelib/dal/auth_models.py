@@ -1,14 +1,14 @@
-"""Auth tables: refresh tokens and their families, login throttling, WebSocket tickets.
+"""Auth tables: refresh tokens and their families, login throttling, WebSocket tickets, API keys.
 
-Nothing secret is stored in clear: refresh tokens and tickets are kept as SHA-256 hex digests
-(they are 256-bit random, so a plain digest is enough), throttle rows by a digest of the email.
-Every table has a TTL; code still checks ``expires_at`` because DynamoDB deletes lazily.
+Nothing secret is stored in clear: refresh tokens, tickets and API keys are kept as SHA-256 hex
+digests (they are 256-bit random, so a plain digest is enough), throttle rows by a digest of
+the email. Every table has a TTL; code still checks expiry because DynamoDB deletes lazily.
 """
 
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.dal.base import TableMeta, table_name
@@ -84,3 +84,37 @@ class WsTicket(Model):
     user_id = UnicodeAttribute()
     role = UnicodeAttribute()
     expires_at = TTLAttribute()
+
+
+class ApiKeysByUser(GlobalSecondaryIndex["ApiKey"]):
+    """A user's keys, newest first (the list, and revoking them all when the user is disabled)."""
+
+    class Meta:
+        index_name = "by-user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ApiKey(Model):
+    """An API key. Looked up by its public id (in the key's text), verified by its digest.
+
+    Revoking deletes the item, so a revoked key is unknown at its next use. ``expires_at`` is
+    the key's own expiry (checked on every use); ``purge_at`` lets DynamoDB remove it later.
+    """
+
+    class Meta(TableMeta):
+        table_name = table_name("api-keys")
+
+    key_id = UnicodeAttribute(hash_key=True)  # "ak_<lookup>"; the key reads aion_<lookup>_<secret>
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    prefix = UnicodeAttribute()  # "aion_<lookup>": shown in lists, to recognise a key
+    secret_hash = UnicodeAttribute()  # SHA-256 hex of the whole key
+    created_at = UnicodeAttribute()  # ISO 8601 (chalicelib.clock)
+    expires_at = UnicodeAttribute(null=True)  # ISO 8601; None: until revoked
+    last_used_at = UnicodeAttribute(null=True)  # ISO 8601, written at most once a minute
+    purge_at = TTLAttribute(null=True)
+
+    by_user = ApiKeysByUser()

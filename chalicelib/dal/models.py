@@ -43,6 +43,8 @@ class User(Model):
     name = UnicodeAttribute()
     role = UnicodeAttribute()  # admin | member
     password_hash = UnicodeAttribute()
+    # A disabled user cannot log in, refresh, or use access tokens, API keys or tickets.
+    disabled = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -120,6 +122,29 @@ def project_status_key(project_id: str, status: str) -> str:
     return f"{project_id}#{status}"
 
 
+class TasksByProjectStatusUpdated(GlobalSecondaryIndex["Task"]):
+    """A board column sorted by last change (``GET /tasks?sort=updated``)."""
+
+    class Meta:
+        index_name = "by-project-status-updated"
+        projection = AllProjection()
+
+    project_status = UnicodeAttribute(hash_key=True)
+    updated_at = UnicodeAttribute(range_key=True)
+
+
+class TasksByProjectStatusDuration(GlobalSecondaryIndex["Task"]):
+    """A column of finished tasks sorted by run time (``GET /tasks?sort=duration``). Sparse:
+    only tasks in a terminal status carry ``duration_ms`` (``chalicelib.logic.lifecycle``)."""
+
+    class Meta:
+        index_name = "by-project-status-duration"
+        projection = AllProjection()
+
+    project_status = UnicodeAttribute(hash_key=True)
+    duration_ms = NumberAttribute(range_key=True)
+
+
 class TasksByAssignee(GlobalSecondaryIndex["Task"]):
     class Meta:
         index_name = "by-assignee"
@@ -165,6 +190,9 @@ class Task(Model):
     updated_at = UnicodeAttribute()
     started_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
+    # finished_at - started_at in ms (0 for a task that never ran), set on entering a terminal
+    # status and removed by a retry: the sort key of the by-project-status-duration index.
+    duration_ms = NumberAttribute(null=True)
     # Dispatch bookkeeping (not part of the API shape).
     lease_owner = UnicodeAttribute(null=True)
     lease_expires_at = NumberAttribute(null=True)
@@ -174,6 +202,8 @@ class Task(Model):
 
     by_project = TasksByProject()
     by_project_status = TasksByProjectStatus()
+    by_project_status_updated = TasksByProjectStatusUpdated()
+    by_project_status_duration = TasksByProjectStatusDuration()
     by_assignee = TasksByAssignee()
     by_status = TasksByStatus()
 

@@ -25,6 +25,7 @@ ALL_MODELS: list[type[Model]] = [
     auth_models.RefreshFamily,
     auth_models.LoginThrottle,
     auth_models.WsTicket,
+    auth_models.ApiKey,
     route_health_models.RouteHealth,
 ]
 

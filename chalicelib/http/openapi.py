@@ -20,7 +20,7 @@ _ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A
 _ERROR_TEXT = {
     400: "Bad input (the envelope names the field)",
     401: "Missing or invalid credentials",
-    403: "Not allowed for this role",
+    403: "Not allowed for this role or credential",
     404: "Not found, or not yours",
     409: "Conflict with the current state",
     412: "If-Match names a stale version",
@@ -30,6 +30,12 @@ _ERROR_TEXT = {
     429: "Throttled; see Retry-After",
     503: "A dependency is unavailable",
 }
+
+
+_NO_API_KEY = (
+    "Needs a login session: an API key is refused (403 `api_key_not_allowed`), so a leaked "
+    "key cannot manage keys or users, nor change a password or role."
+)
 
 
 class MissingExample(ValueError):
@@ -126,8 +132,11 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
             "parameters": _parameters(spec),
             "responses": {},
         }
-        if spec.description:
-            operation["description"] = spec.description
+        description = spec.description
+        if spec.auth not in (AUTH_NONE, AUTH_BRIDGE) and not spec.api_key:
+            description = " ".join(filter(None, (description, _NO_API_KEY)))
+        if description:
+            operation["description"] = description
         if spec.auth == AUTH_BRIDGE:
             operation["security"] = [{"bridgeToken": []}]
         elif spec.auth != AUTH_NONE:
@@ -165,7 +174,15 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": (
+                        "An access token (a JWT from POST /auth/login, 15 minutes) or an API key "
+                        "(aion_..., from POST /api-keys). Either acts with the user's current "
+                        "role."
+                    ),
+                },
                 "bridgeToken": {"type": "apiKey", "in": "header", "name": "X-Bridge-Token"},
             },
         },

@@ -35,6 +35,8 @@ class ApiRequest:
     path_params: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
     request_id: str = ""
+    source_ip: str = ""  # the client's address as API Gateway saw it (requestContext.identity)
+    url_path: str = ""  # the path as requested (on API Gateway with the stage: /api/docs/)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -41,6 +41,9 @@ class RouteSpec:
     summary: str
     tags: tuple[str, ...] = ()
     auth: str = AUTH_USER
+    # False: an API key is refused (403 api_key_not_allowed); what a leaked key must not do
+    # (manage keys or users, change a password or role) needs a login session.
+    api_key: bool = True
     body: Any = None  # ModelRef of the JSON request body
     query: Any = None  # ModelRef whose fields are the query parameters
     response: Any = None  # ModelRef of the success body (None = no body)
@@ -62,7 +65,7 @@ class RouteSpec:
         statuses = {400, *self.errors}
         if self.auth != AUTH_NONE:
             statuses.add(401)
-        if self.auth == AUTH_ADMIN:
+        if self.auth == AUTH_ADMIN or (self.auth != AUTH_NONE and not self.api_key):
             statuses.add(403)
         if self.path_params:
             statuses.add(404)

@@ -9,14 +9,15 @@ from __future__ import annotations
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.auth import refresh as refresh_tokens
+from chalicelib.auth.accounts import ACCOUNT_DISABLED, account_disabled
 from chalicelib.auth.emails import normalize_email
 from chalicelib.auth.passwords import hash_password, needs_rehash, verify_password
 from chalicelib.auth.principal import Principal
-from chalicelib.auth.throttle import admit_login_attempt, reset_login_attempts
+from chalicelib.auth.throttle import admit_login_attempt, reset_login_attempts, source_of
 from chalicelib.auth.tickets import issue_ws_ticket
 from chalicelib.auth.tokens import issue_access_token
 from chalicelib.dal.models import User, UserEmail
-from chalicelib.errors import Unauthorized
+from chalicelib.errors import Forbidden, Unauthorized
 from chalicelib.models.auth import TicketOut, TokenOut
 
 # The same answer for an unknown email and a wrong password.
@@ -57,15 +58,23 @@ def _session(user: User, refresh_token: str) -> TokenOut:
     )
 
 
-def login(email: str, password: str) -> TokenOut:
-    """Check credentials and open a session. Unauthorized or Throttled otherwise."""
+def login(email: str, password: str, *, source_ip: str, now: float | None = None) -> TokenOut:
+    """Check credentials and open a session. Unauthorized, Forbidden or Throttled otherwise.
+
+    ``source_ip`` is the client's address (throttling counts per account and per source);
+    ``now`` (epoch seconds) is the throttle's clock, injectable for tests.
+    """
     normalized = normalize_email(email)
-    admit_login_attempt(normalized)  # raises Throttled before any password work
+    source = source_of(source_ip)
+    admit_login_attempt(normalized, source, now=now)  # raises Throttled before password work
     user = _user_by_email(normalized)
     # Always runs argon2 (a dummy hash for unknown emails): equal cost either way.
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthorized(_BAD_CREDENTIALS, code="invalid_credentials")
-    reset_login_attempts(normalized)
+    if user.disabled:
+        # Said only to whoever knows the password; the attempt still counts (no reset).
+        raise Forbidden(ACCOUNT_DISABLED, code="account_disabled")
+    reset_login_attempts(normalized, source)
     if needs_rehash(user.password_hash):
         _upgrade_hash(user, password)
     issued = refresh_tokens.start_family(user.id)
@@ -76,10 +85,14 @@ def refresh(refresh_token: str) -> TokenOut:
     """Rotate the refresh token and issue a fresh access token (with the user's current role)."""
     issued = refresh_tokens.rotate(refresh_token)
     try:
-        user = User.get(issued.user_id)
+        user = User.get(issued.user_id, consistent_read=True)
     except User.DoesNotExist:
         refresh_tokens.revoke_family(issued.family_id, refresh_tokens.REASON_USER)
         raise Unauthorized("The session has ended. Log in again.", code="session_ended") from None
+    if user.disabled:
+        # Disabling revokes the sessions; this covers a rotation that raced the revocation.
+        refresh_tokens.revoke_family(issued.family_id, refresh_tokens.REASON_USER)
+        raise account_disabled()
     return _session(user, issued.token)
 
 
@@ -94,7 +107,7 @@ def ws_ticket(principal: Principal) -> TicketOut:
 
 
 def revoke_user_sessions(user_id: str) -> int:
-    """End every session of a user (call after a password or role change, or removal).
+    """End every session of a user (after a password or role change, or disabling them).
 
     Refresh tokens first, then the user's open WebSockets (they would otherwise keep
     receiving events with the old role for up to 2 h). Returns the revoked session count.

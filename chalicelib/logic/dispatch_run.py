@@ -381,6 +381,7 @@ def claim(
     delivery claimed it first (or it was canceled or moved on meanwhile)."""
     run = Run(task, route, new_id("lease"), receive_count, config, int(task.last_seq or 0))
     where = "the LLM" if route.target == "llm" else "the executor"
+    started_at = now_iso()
     try:
         written = lifecycle.transition(
             task,
@@ -391,7 +392,7 @@ def claim(
                 Task.route.set(route.stored),
                 Task.lease_owner.set(run.owner),
                 Task.lease_expires_at.set(time.time() + config.lease_seconds),
-                Task.started_at.set(now_iso()),
+                Task.started_at.set(started_at),
             ],
             events=[
                 EventDraft(
@@ -414,4 +415,5 @@ def claim(
         return None
     run.last_seq = written.events[-1].seq
     run.events.extend(written.events)
+    task.started_at = started_at  # the run's copy: its terminal write records the duration
     return run

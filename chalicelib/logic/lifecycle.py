@@ -32,7 +32,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib import aws_clients
-from chalicelib.clock import now_iso
+from chalicelib.clock import now_iso, parse_iso
 from chalicelib.config import get_settings
 from chalicelib.dal.models import Task, project_status_key
 from chalicelib.dal.task_updates import ConditionFailed as ConditionFailed  # re-exported
@@ -158,9 +158,22 @@ def release_lease_actions() -> list[Action]:
     return [Task.lease_owner.remove(), Task.lease_expires_at.remove()]
 
 
-def end_actions(now: str) -> list[Action]:
-    """A task that ends has finished and holds no lease."""
-    return [Task.finished_at.set(now), *release_lease_actions()]
+def end_actions(now: str, started_at: str | None = None) -> list[Action]:
+    """A task that ends has finished, took ``duration_ms`` (0 if it never started: the sort
+    key of a board column by run time) and holds no lease."""
+    return [
+        Task.finished_at.set(now),
+        Task.duration_ms.set(run_ms(started_at, now)),
+        *release_lease_actions(),
+    ]
+
+
+def run_ms(started_at: str | None, finished_at: str) -> int:
+    """Milliseconds from ``started_at`` to ``finished_at``; 0 for a task that never started."""
+    if not started_at:
+        return 0
+    delta = parse_iso(finished_at) - parse_iso(started_at)
+    return max(0, int(delta.total_seconds() * 1000))
 
 
 def touch_actions() -> list[Action]:
@@ -179,15 +192,17 @@ def new_attempt_actions(attempt: int) -> list[Action]:
         Task.route.remove(),
         Task.started_at.remove(),
         Task.finished_at.remove(),
+        Task.duration_ms.remove(),
         *release_lease_actions(),
     ]
 
 
-def _entry_actions(project_id: str, frm: Status, to: Status) -> list[Action]:
+def _entry_actions(task: TaskKey, frm: Status, to: Status) -> list[Action]:
     now = now_iso()
-    actions = status_actions(project_id, to, now)
+    actions = status_actions(task.project_id, to, now)
     if to in TERMINAL:
-        actions += end_actions(now)
+        # A task that ran carries its start (a run's copy: set by its claim).
+        actions += end_actions(now, getattr(task, "started_at", None))
     elif frm == RUNNING:
         actions += release_lease_actions()
     return actions
@@ -240,7 +255,7 @@ def transition(
     if to is not None and not can_move(frm, to):
         raise IllegalTransition(f"a {frm} task cannot become {to}")
     condition = status_is(frm) if guard is None else status_is(frm) & guard
-    moves = [] if to is None else _entry_actions(task.project_id, frm, to)
+    moves = [] if to is None else _entry_actions(task, frm, to)
     stored, after = write_events(
         task.id,
         task.project_id,

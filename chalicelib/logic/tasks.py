@@ -25,7 +25,6 @@ from chalicelib.dal.models import (
     File,
     IdempotencyRecord,
     Project,
-    ProjectMember,
     Task,
     project_status_key,
 )
@@ -33,7 +32,6 @@ from chalicelib.dal.task_updates import activity_item, event_of
 from chalicelib.dal.transactions import failed_tables, transact_write
 from chalicelib.errors import (
     Conflict,
-    Forbidden,
     InvalidState,
     NotFound,
     PreconditionFailed,
@@ -51,7 +49,6 @@ from chalicelib.logic.lifecycle import (
     RUNNING,
     ConditionFailed,
 )
-from chalicelib.logic.paging import query_page
 from chalicelib.logic.task_inputs import (
     claim_file,
     input_file,
@@ -62,8 +59,6 @@ from chalicelib.models.tasks import (
     ActivityList,
     EventDraft,
     TaskCreate,
-    TaskList,
-    TaskListQuery,
     TaskOut,
     TaskUpdate,
     TelemetryEvent,
@@ -245,46 +240,6 @@ def get_task(principal: Principal, task_id: str) -> TaskOut:
     return task_out(get_task_for(principal, task_id))
 
 
-def list_tasks(principal: Principal, query: TaskListQuery) -> TaskList:
-    status, assignee = query.status, query.assignee_id
-    if query.project_id:
-        project = get_project_for(principal, query.project_id)
-        condition = Task.assignee_id == assignee if assignee else None
-        index: Any
-        if status:
-            hash_key, index = project_status_key(project.id, status), Task.by_project_status
-        else:
-            hash_key, index = project.id, Task.by_project
-        scope = f"tasks:p:{project.id}:{status or ''}:{assignee or ''}"
-        items, cursor = query_page(
-            lambda **kw: index.query(
-                hash_key, filter_condition=condition, scan_index_forward=False, **kw
-            ),
-            scope=scope,
-            limit=query.limit,
-            cursor=query.cursor,
-        )
-        return TaskList(items=[task_out(t) for t in items], next_cursor=cursor)
-
-    assignee = assignee or principal.user_id
-    if assignee != principal.user_id and not principal.is_admin:
-        raise Forbidden("Filter by projectId to list tasks assigned to others.")
-    condition = Task.status == status if status else None
-    items, cursor = query_page(
-        lambda **kw: Task.by_assignee.query(
-            assignee, filter_condition=condition, scan_index_forward=False, **kw
-        ),
-        scope=f"tasks:a:{assignee}:{status or ''}",
-        limit=query.limit,
-        cursor=query.cursor,
-    )
-    if not principal.is_admin:
-        # Assigned tasks of projects the caller has since left stay hidden.
-        mine = {m.project_id for m in ProjectMember.query(principal.user_id)}
-        items = [t for t in items if t.project_id in mine]
-    return TaskList(items=[task_out(t) for t in items], next_cursor=cursor)
-
-
 # ------------------------------------------------------------------------------------ update
 
 
@@ -364,6 +319,13 @@ def delete_task(principal: Principal, task_id: str) -> None:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             raise InvalidState("The task started running; cancel it first.") from exc
         raise
+    # Open boards drop the card; before its children go (the task's subscriptions with them).
+    try:
+        from chalicelib.logic import websocket  # lazily: only deletes need it
+
+        websocket.publish_task_change("deleted", task.id, task.project_id, actor=principal.user_id)
+    except Exception:  # best effort: the task is gone either way; a refetch agrees
+        log.warning("live task deletion message failed", exc_info=True)
     delete_task_children(task)
 
 

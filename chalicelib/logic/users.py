@@ -1,4 +1,9 @@
-"""Users: creation with unique email (one transaction), updates with optimistic locking."""
+"""Users: creation with unique email (one transaction), updates with optimistic locking,
+disabling (and re-enabling).
+
+Users are disabled, never deleted: a deleted user would leave projects without an owner and
+tasks, activity and files naming someone unknown, while disabling cuts every access at once
+(sessions, sockets, API keys; tokens and tickets are refused) and can be undone."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ def user_out(user: User) -> UserOut:
         email=user.email,
         name=user.name,
         role=user.role,  # type: ignore[arg-type]
+        disabled=bool(user.disabled),
         created_at=user.created_at,
         updated_at=user.updated_at,
         version=user.version or 0,
@@ -78,19 +84,28 @@ def list_users(*, limit: int | None, cursor: str | None) -> UserList:
     return UserList(items=[user_out(u) for u in items], next_cursor=next_cursor)
 
 
-def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
+def update_user(actor: Principal, user_id: str, data: UserUpdate, *, version: int) -> UserOut:
+    """An admin's edit of a user. Disabling ends everything the user holds: sessions, sockets
+    and API keys; a role or password change ends their sessions and sockets."""
     user = get_user(user_id)
+    fields = data.model_fields_set
+    # Also when already disabled: ending what they hold again is harmless (and finishes a
+    # revocation an earlier call could not complete).
+    disabling = "disabled" in fields and data.disabled is True
+    if disabling and actor.user_id == user_id:
+        raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
     if user.version != version:
         raise PreconditionFailed(
             "The user changed since you read it.", details={"version": user.version}
         )
-    fields = data.model_fields_set
     actions = []
     new_email = normalize_email(data.email) if "email" in fields and data.email else None
     if "name" in fields and data.name is not None:
         actions.append(User.name.set(data.name))
     if "role" in fields and data.role is not None:
         actions.append(User.role.set(data.role))
+    if "disabled" in fields and data.disabled is not None:
+        actions.append(User.disabled.set(data.disabled))
     if "password" in fields and data.password is not None:
         from chalicelib.auth.passwords import hash_password
 
@@ -119,11 +134,16 @@ def update_user(user_id: str, data: UserUpdate, *, version: int) -> UserOut:
         if UserEmail.Meta.table_name in failed:
             raise _email_taken() from exc
         raise
-    if {"password", "role"} & fields:
-        # Sessions opened with the old password or role end now (access tokens age out).
+    if {"password", "role"} & fields or disabling:
+        # Sessions opened with the old password or role end now; access tokens carry no rights
+        # of their own (each request reads the current role and whether the user is disabled).
         from chalicelib.logic.auth import revoke_user_sessions
 
         revoke_user_sessions(user_id)
+    if disabling:
+        from chalicelib.logic.api_keys import revoke_user_keys
+
+        revoke_user_keys(user_id)
     return user_out(get_user(user_id))
 
 
@@ -146,7 +166,8 @@ def ensure_admin(
         )
         return created, True
     user = get_user(claim.user_id)
-    actions = [User.role.set("admin"), User.updated_at.set(now_iso())]
+    # Also the way back in when every admin was disabled or demoted.
+    actions = [User.role.set("admin"), User.disabled.set(False), User.updated_at.set(now_iso())]
     if password:
         actions.append(User.password_hash.set(hash_password(password)))
     user.update(actions=actions)

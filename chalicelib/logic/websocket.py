@@ -13,13 +13,17 @@ after the membership is written) to the connections holding a ``user#`` row. The
 writes its ``user#`` row before it lists the memberships, and the grant writes the membership
 before it looks for ``user#`` rows: whichever comes second sees the other, so no project falls
 between the two (both may happen: the rows are the same). Leaving a project drops its rows like
-any member's (``telemetry.drop_project_subscriptions``).
+any member's (``connections.drop_project_subscriptions``).
 
 Project-level messages (never telemetry events; those stay per task):
 ``{"type": "project", "change": "created"|"joined"|"updated"|"left"|"deleted", "projectId",
 "project"?: <the project as GET /projects/{id} returns it>, "actor", "at"}``. ``created`` and
 ``joined`` go to the user's scope-all connections, ``left`` likewise after the rows are gone,
 ``updated`` (renamed, members changed) and ``deleted`` to the project's subscribers.
+
+Task-level messages, for what the activity log cannot carry because the task and its log are
+gone: ``{"type": "task", "change": "deleted", "taskId", "projectId", "actor", "at"}``, to the
+subscribers of the task and of its project, sent before the task's subscriptions go.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from chalicelib.dal.realtime_models import (
     task_topic,
 )
 from chalicelib.errors import AppError, BadRequest, Unauthorized
-from chalicelib.logic import access, telemetry
+from chalicelib.logic import access, connections, fanout, telemetry
 
 RECENT_TASK_EVENTS = 50
 RECENT_PROJECT_TASKS = 20
@@ -51,6 +55,7 @@ SCOPE_ALL_MAX_PROJECTS = 1000
 SCOPE_BACKLOG_PROJECTS = 10
 SCOPE_BACKLOG_EVENTS = 50
 PROJECT_CHANGES = ("created", "joined", "updated", "left", "deleted")
+TASK_CHANGES = ("deleted",)
 
 
 def _principal_from_token(token: str) -> Principal:
@@ -83,7 +88,7 @@ def connect(connection_id: str, token: str | None, task_id: str | None = None) -
 
 
 def disconnect(connection_id: str) -> None:
-    telemetry.forget_connection(connection_id)
+    connections.forget_connection(connection_id)
 
 
 def _subscription(
@@ -307,7 +312,7 @@ def grant_project(user_id: str, project: dict[str, Any], *, change: str, actor: 
     with Subscription.batch_write() as batch:
         for connection_id in connection_ids:
             batch.save(_subscription(project_topic(project_id), connection_id, user_id, project_id))
-    telemetry.post_many(
+    fanout.post_many(
         connection_ids, project_message(change, project_id, actor=actor, project=project)
     )
     return len(connection_ids)
@@ -316,10 +321,10 @@ def grant_project(user_id: str, project: dict[str, Any], *, change: str, actor: 
 def revoke_project(user_id: str, project_id: str, *, actor: str) -> int:
     """The user left the project: drop their subscriptions in it (its topic and its tasks'),
     then tell their scope-all connections (``left``). Returns how many rows went."""
-    dropped = telemetry.drop_project_subscriptions(project_id, user_id)
+    dropped = connections.drop_project_subscriptions(project_id, user_id)
     connection_ids = scope_all_connections(user_id)
     if connection_ids:
-        telemetry.post_many(connection_ids, project_message("left", project_id, actor=actor))
+        fanout.post_many(connection_ids, project_message("left", project_id, actor=actor))
     return dropped
 
 
@@ -327,11 +332,33 @@ def publish_project_change(
     change: str, project_id: str, *, actor: str, project: dict[str, Any] | None = None
 ) -> int:
     """Post a project-level message to the project's subscribers; returns how many."""
-    connection_ids = telemetry.subscribers([project_topic(project_id)])
+    connection_ids = fanout.subscribers([project_topic(project_id)])
     if connection_ids:
-        telemetry.post_many(
+        fanout.post_many(
             connection_ids, project_message(change, project_id, actor=actor, project=project)
         )
+    return len(connection_ids)
+
+
+def task_message(change: str, task_id: str, project_id: str, *, actor: str) -> dict[str, Any]:
+    """The task-level WebSocket message (see the module docstring)."""
+    if change not in TASK_CHANGES:
+        raise ValueError(f"unknown task change {change!r}")
+    return {
+        "type": "task",
+        "change": change,
+        "taskId": task_id,
+        "projectId": project_id,
+        "actor": actor,
+        "at": now_iso(),
+    }
+
+
+def publish_task_change(change: str, task_id: str, project_id: str, *, actor: str) -> int:
+    """Post a task-level message to the subscribers of the task and its project; how many."""
+    connection_ids = fanout.subscribers_of(task_id, project_id)
+    if connection_ids:
+        fanout.post_many(connection_ids, task_message(change, task_id, project_id, actor=actor))
     return len(connection_ids)
 
 
@@ -360,7 +387,7 @@ def _project_events(project_id: str) -> list[dict[str, Any]]:
 def fit_reply(reply: dict[str, Any]) -> dict[str, Any]:
     """Drop the oldest events until the reply fits one WebSocket message."""
     events = reply.get("events", [])
-    while events and len(json.dumps(reply, default=str)) > telemetry.MAX_MESSAGE_BYTES:
+    while events and len(json.dumps(reply, default=str)) > fanout.MAX_MESSAGE_BYTES:
         events = events[len(events) // 2 or 1 :] if len(events) > 1 else []
         reply = {**reply, "events": events, "truncated": True}
     return reply

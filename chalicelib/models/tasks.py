@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
@@ -27,6 +27,9 @@ Instruction = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ModuleName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
 ]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TaskSort = Literal["created", "updated", "duration"]
+SortOrder = Literal["desc", "asc"]
 
 
 class TaskOut(ApiModel):
@@ -106,6 +109,12 @@ class TaskOut(ApiModel):
 class TaskList(ApiModel):
     items: list[TaskOut]
     next_cursor: str | None
+    items_read: int | None = Field(
+        default=None,
+        description="Tasks read to fill this page. A filtered page (module, assignee, text "
+        "search, ...) reads at most a fixed number of tasks, so it may hold fewer items than "
+        "`limit`, even none, and still have a `nextCursor`: pass it to search further.",
+    )
 
 
 class TaskCreate(RequestModel):
@@ -150,8 +159,33 @@ class TaskListQuery(QueryModel):
     project_id: Id | None = Field(default=None, alias="projectId")
     status: Status | None = None
     assignee_id: Id | None = Field(default=None, alias="assigneeId")
+    module: ModuleName | None = Field(
+        default=None, description="The module the task runs (pinned or chosen by the router)"
+    )
+    q: SearchText | None = Field(
+        default=None,
+        description="Words that must all appear in the title or instruction (case-insensitive)",
+    )
+    created_from: AwareDatetime | None = Field(
+        default=None, alias="createdFrom", description="Created at or after (ISO 8601 with zone)"
+    )
+    created_before: AwareDatetime | None = Field(
+        default=None, alias="createdBefore", description="Created before (ISO 8601 with zone)"
+    )
+    sort: TaskSort = Field(
+        default="created",
+        description="created (any list), updated (needs a status), duration (needs a "
+        "terminal status: completed, failed or canceled)",
+    )
+    order: SortOrder = "desc"
     limit: Limit | None = None
     cursor: Cursor | None = None
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> TaskListQuery:
+        if self.created_from and self.created_before and self.created_before <= self.created_from:
+            raise ValueError("createdBefore must be after createdFrom")
+        return self
 
 
 class ActivityQuery(QueryModel):
@@ -265,3 +299,75 @@ class DispatchMessage(ApiModel):
     def parse(cls, body: str) -> DispatchMessage:
         """The message in ``body``; ``ValueError`` when it is not a dispatch message."""
         return cls.model_validate_json(body)
+
+
+BulkAction = Literal["cancel", "retry", "delete"]
+# What happened to one task of a bulk action. Done: canceled, cancel_requested (running: its
+# run stops), retried, deleted. Left alone: already_finished (cancel of a finished task),
+# not_retryable (retry of a task that did not fail or was not canceled), running (delete of a
+# running task), not_found (no such task, or not yours), conflict (it kept changing), error.
+BulkOutcome = Literal[
+    "canceled",
+    "cancel_requested",
+    "retried",
+    "deleted",
+    "already_finished",
+    "not_retryable",
+    "running",
+    "not_found",
+    "conflict",
+    "error",
+]
+BULK_DONE: tuple[BulkOutcome, ...] = ("canceled", "cancel_requested", "retried", "deleted")
+MAX_BULK_TASKS = 100
+
+
+class TaskBulkRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"action": "cancel", "taskIds": ["tsk_1d2c3b4a5f6e7d8c9b0a"]}]
+        }
+    )
+
+    action: BulkAction
+    task_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BULK_TASKS)]
+
+
+class TaskBulkResult(ApiModel):
+    task_id: str
+    outcome: BulkOutcome
+    status: Status | None = Field(
+        default=None, description="The task's status afterwards (none when deleted or not found)"
+    )
+    message: str
+
+
+class TaskBulkResponse(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "cancel",
+                    "results": [
+                        {
+                            "taskId": "tsk_1d2c3b4a5f6e7d8c9b0a",
+                            "outcome": "canceled",
+                            "status": "canceled",
+                            "message": "Canceled.",
+                        },
+                        {
+                            "taskId": "tsk_0a9b8c7d6e5f4a3b2c1d",
+                            "outcome": "already_finished",
+                            "status": None,
+                            "message": "A completed task cannot be canceled.",
+                        },
+                    ],
+                    "summary": {"canceled": 1, "already_finished": 1},
+                }
+            ]
+        }
+    )
+
+    action: BulkAction
+    results: list[TaskBulkResult] = Field(description="One per distinct task id, in order")
+    summary: dict[str, int] = Field(description="How many tasks had each outcome")

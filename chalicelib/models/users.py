@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.models.base import ApiModel, RequestModel
 
@@ -26,6 +26,7 @@ class UserOut(ApiModel):
                     "email": "ada@example.com",
                     "name": "Ada Lovelace",
                     "role": "member",
+                    "disabled": False,
                     "createdAt": "2026-11-02T09:14:03.120Z",
                     "updatedAt": "2026-11-02T09:14:03.120Z",
                     "version": 1,
@@ -38,6 +39,9 @@ class UserOut(ApiModel):
     email: str
     name: str
     role: Role
+    disabled: bool = Field(
+        default=False, description="A disabled user cannot sign in or use any credential"
+    )
     created_at: str
     updated_at: str
     version: int
@@ -77,3 +81,10 @@ class UserUpdate(RequestModel):
     name: Name | None = None
     password: Password | None = None
     role: Role | None = None
+    disabled: bool | None = Field(
+        default=None,
+        description=(
+            "true: the user can no longer sign in; their sessions, sockets and API keys end at "
+            "once (keys are deleted). false: they may sign in again."
+        ),
+    )

@@ -9,6 +9,7 @@ import { setupShortcuts } from "./shortcuts.js";
 import { setupThemeSwitch } from "./theme.js";
 import { TaskTitles } from "./titles.js";
 import * as adminView from "./views/admin.js";
+import * as apiKeysView from "./views/apikeys.js";
 import * as boardView from "./views/board.js";
 import * as dashboardView from "./views/dashboard.js";
 import * as projectView from "./views/project.js";
@@ -26,6 +27,7 @@ const ROUTES = [
   [/^\/projects\/([^/]+)\/settings$/, projectView, "projects"],
   [/^\/tasks\/([^/]+)$/, taskView, "projects"],
   [/^\/admin\/users$/, adminView, "admin"],
+  [/^\/account\/api-keys$/, apiKeysView, "account"],
 ];
 
 const CONN_TEXT = {
@@ -54,6 +56,7 @@ async function main() {
   const mainEl = document.getElementById("main");
   const nav = document.getElementById("mainnav");
   const navAdmin = document.getElementById("nav-admin");
+  const navKeys = document.getElementById("nav-keys");
   const whoami = document.getElementById("whoami");
   const signout = document.getElementById("signout");
   const conn = document.getElementById("conn-state");
@@ -162,6 +165,7 @@ async function main() {
     conn.hidden = !on;
     shortcutsOpen.hidden = !on;
     navAdmin.hidden = !(user && user.role === "admin");
+    navKeys.hidden = !on;
     whoami.textContent = user ? `${user.name || user.email} (${user.role})` : "";
   }
 
@@ -186,7 +190,7 @@ async function main() {
       dispose = null;
     }
     providers = {};
-    for (const link of nav.querySelectorAll("a[data-nav]")) {
+    for (const link of document.querySelectorAll("#topbar a[data-nav]")) {
       if (match && link.dataset.nav === match[2]) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }

@@ -43,6 +43,7 @@ export class Live {
     this.stateListeners = new Set();
     this.resyncListeners = new Set();
     this.projectListeners = new Set();
+    this.taskListeners = new Set();
     this.timers = {};
   }
 
@@ -71,6 +72,15 @@ export class Live {
   onProject(fn) {
     this.projectListeners.add(fn);
     return () => this.projectListeners.delete(fn);
+  }
+
+  /**
+   * fn(message) for task-level changes that the task's own log cannot carry:
+   * {type: "task", change: "deleted", taskId, projectId, actor, at}.
+   */
+  onTask(fn) {
+    this.taskListeners.add(fn);
+    return () => this.taskListeners.delete(fn);
   }
 
   /** The latest events (newest last), for screens that show a feed as soon as they open. */
@@ -194,6 +204,7 @@ export class Live {
     if (!data || typeof data !== "object") return;
     if (data.type === "telemetry") this.ingest(data);
     else if (data.type === "project") this.handleProject(data);
+    else if (data.type === "task") this.handleTask(data);
     else if (data.type === "subscribed") {
       if (data.scope === "all" && Array.isArray(data.projectIds)) {
         this.projectIds = new Set(data.projectIds);
@@ -214,6 +225,15 @@ export class Live {
       this.projectIds.delete(message.projectId);
     }
     this.emitProject(message);
+  }
+
+  handleTask(message) {
+    if (!message.taskId) return;
+    if (message.change === "deleted") {
+      // A feed opened later must not bring the deleted task back.
+      this.recent = this.recent.filter((ev) => ev.taskId !== message.taskId);
+    }
+    for (const fn of this.taskListeners) fn(message);
   }
 
   emitProject(message) {

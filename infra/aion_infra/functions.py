@@ -83,7 +83,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         logical_id="WebsocketConnect",
         kind="websocket",
         tables_rw=("ws-tickets", "ws-connections", "ws-subscriptions"),
-        tables_ro=_AUTHZ_RO,
+        # users: the token's user as they are now (current role; a disabled user is refused).
+        tables_ro=(*_AUTHZ_RO, "users"),
         jwt_secret=True,
         memory_mb=512,
         timeout_s=10,

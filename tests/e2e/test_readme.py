@@ -140,6 +140,7 @@ def test_readme_command_blocks_run_as_written(tmp_path: Path) -> None:
     assert re.search(r"\d+ completed ", transcript), transcript[-2000:]
     assert re.search(r'"status":\s*"ready"', transcript)  # the uploaded file completed
     assert "text.stats" in transcript  # the executor's ListModules
+    assert re.search(r"^words\s+3\s*$", transcript, flags=re.M)  # aion run with an API key
     # Nothing the README told the reader to start is left running.
     assert procs.port_free(executor_port)
     assert (work / ".aion-dev" / "moto").is_dir()

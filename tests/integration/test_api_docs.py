@@ -70,3 +70,12 @@ def test_redirects_where_the_reference_is_hosted(api: ApiClient, monkeypatch) ->
         get_settings.cache_clear()
     assert response.status_code == 302
     assert response.headers["Location"] == "https://console.example.com/docs/index.html"
+
+
+def test_a_trailing_slash_redirects_to_the_page(api: ApiClient) -> None:
+    """At /docs/ the page's relative URLs would resolve one level too deep (docs/docs/...)."""
+    response = _get(api, "/docs/")
+    assert response.status_code == 301
+    # Relative, so it works under any stage or base path: /api/docs/ -> /api/docs.
+    assert response.headers["Location"] == "../docs"
+    assert _get(api, "/docs").status_code == 200

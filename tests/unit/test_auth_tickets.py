@@ -13,8 +13,15 @@ from chalicelib.auth.tokens import issue_access_token
 from chalicelib.auth.websocket import principal_from_ws_token
 from chalicelib.dal.auth_models import WsTicket
 from chalicelib.errors import Unauthorized
+from tests.unit.auth_support import seed_user
 
 ALICE = Principal(user_id="usr_alice", role="member", token_id="j1")
+
+
+@pytest.fixture(autouse=True)
+def _users(aws: None) -> None:
+    seed_user("usr_alice")
+    seed_user("usr_bob", "admin")
 
 
 def test_ticket_redeems_once(aws: None) -> None:
@@ -88,3 +95,26 @@ def test_ws_token_ticket_expiry_uses_injected_clock(aws: None) -> None:
     ticket, _ = tickets.issue_ws_ticket(ALICE, now=time.time() - 61)
     with pytest.raises(Unauthorized):
         principal_from_ws_token(ticket)
+
+
+def test_a_ticket_carries_the_current_role_not_the_one_it_was_issued_with(aws: None) -> None:
+    ticket, _ = tickets.issue_ws_ticket(Principal(user_id="usr_bob", role="admin"))
+    seed_user("usr_bob", "member")  # demoted after the ticket was issued
+    assert tickets.redeem_ws_ticket(ticket).role == "member"
+    token, _ = issue_access_token("usr_bob", "admin")
+    principal = principal_from_ws_token(token)
+    assert (principal.role, principal.via) == ("member", "access_token")
+
+
+def test_a_disabled_or_removed_user_opens_no_socket(aws: None) -> None:
+    ticket, _ = tickets.issue_ws_ticket(ALICE)
+    token, _ = issue_access_token("usr_alice", "member")
+    seed_user("usr_alice", disabled=True)
+    for credential in (ticket, token):
+        with pytest.raises(Unauthorized) as info:
+            principal_from_ws_token(credential)
+        assert info.value.code == "account_disabled"
+    ghost, _ = issue_access_token("usr_ghost", "member")
+    with pytest.raises(Unauthorized) as info:
+        principal_from_ws_token(ghost)
+    assert info.value.code == "account_not_found"

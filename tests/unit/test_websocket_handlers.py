@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth.tokens import issue_access_token
 from chalicelib.dal.models import Task
 from chalicelib.dal.realtime_models import Connection
+from tests.unit.auth_support import user_token
 from tests.unit.realtime_fakes import (
     Realtime,
     activity_of,
@@ -50,7 +50,7 @@ def test_connect_refuses_without_token_and_accepts_a_valid_one(app: Any) -> None
     refused = handler(_ws_event("$connect", "c-1"), None)
     assert refused["statusCode"] == 401
     assert json.loads(refused["body"])["error"]["code"] == "unauthorized"
-    token = issue_access_token("usr_a", "member")[0]
+    token = user_token("usr_a")
     accepted = handler(_ws_event("$connect", "c-1", queryStringParameters={"token": token}), None)
     assert accepted["statusCode"] == 200
     assert Connection.get("c-1").user_id == "usr_a"
@@ -59,7 +59,7 @@ def test_connect_refuses_without_token_and_accepts_a_valid_one(app: Any) -> None
 def test_message_reply_is_posted_back_and_disconnect_cleans_up(
     app: Any, realtime: Realtime
 ) -> None:
-    token = issue_access_token("usr_a", "member")[0]
+    token = user_token("usr_a")
     app.handler_map["ws_connect"](
         _ws_event("$connect", "c-1", queryStringParameters={"token": token}), None
     )

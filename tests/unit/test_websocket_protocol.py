@@ -6,17 +6,17 @@ import json
 
 import pytest
 
-from chalicelib.auth.tokens import issue_access_token
 from chalicelib.dal.realtime_models import Connection, Subscription, project_topic, task_topic
 from chalicelib.errors import NotFound, Unauthorized
 from chalicelib.logic import telemetry, websocket
+from tests.unit.auth_support import user_token
 from tests.unit.realtime_fakes import Realtime, realtime, seed_project, seed_task
 
 __all__ = ["realtime"]
 
 
 def _token(user_id: str, role: str = "member") -> str:
-    return issue_access_token(user_id, role)[0]
+    return user_token(user_id, role)
 
 
 def _msg(**body: object) -> str:

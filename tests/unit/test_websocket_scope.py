@@ -98,9 +98,9 @@ def test_a_project_created_later_is_granted_and_announced(realtime: Realtime) ->
     assert _project_messages(realtime, "c-other") == []
     # Its tasks' events now reach the scope-all socket through the project topic.
     task = seed_task(Project.get(created.id))
-    event = telemetry.emit({"taskId": task.id, "kind": "log", "message": "hi", "actor": "w"})
+    event = telemetry.record_external(task_id=task.id, kind="log", message="hi", actor="w")
     telemetry_to_a = [m for m in realtime.mgmt.messages_to("c-a") if m.get("type") == "telemetry"]
-    assert [(m["taskId"], m["seq"]) for m in telemetry_to_a] == [(task.id, event["seq"])]
+    assert [(m["taskId"], m["seq"]) for m in telemetry_to_a] == [(task.id, event.seq)]
 
 
 def test_joining_later_grants_leaving_drops_and_both_are_announced(realtime: Realtime) -> None:

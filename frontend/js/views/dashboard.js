@@ -357,6 +357,19 @@ export async function render(ctx) {
       paintFeed();
     }),
   );
+  // A task deleted anywhere leaves the feed (and its project's charts) at once.
+  disposers.push(
+    live.onTask((message) => {
+      if (message.change !== "deleted") return;
+      ctx.titles.set(message.taskId, null);
+      if (message.projectId === projectSelect.value) statsSoon();
+      const gone = (ev) => ev.taskId === message.taskId;
+      held = held.filter((ev) => !gone(ev));
+      if (!shown.some(gone)) return;
+      shown.splice(0, shown.length, ...shown.filter((ev) => !gone(ev)));
+      paintFeed();
+    }),
+  );
   paintFeed();
 
   return () => disposers.forEach((d) => d());

@@ -473,6 +473,15 @@ export async function render(ctx) {
   // any hole between what the history had and what arrives live.
   disposers.push(live.watchTask(taskId, onLiveEvent));
   disposers.push(live.onResync(reloadTask));
+  // Deleted elsewhere (someone else, another tab): say so rather than show what is gone.
+  disposers.push(
+    live.onTask((message) => {
+      if (message.taskId !== taskId || message.change !== "deleted") return;
+      clearInterval(watchdog);
+      const board = `#/projects/${encodeURIComponent(task.projectId)}`;
+      replace(actionErrors, h("p", { class: "form-error", role: "alert" }, "This task was deleted. ", h("a", { href: board }, "Back to the board")));
+    }),
+  );
   paintTask();
   paintInput();
   try {

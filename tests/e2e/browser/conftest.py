@@ -49,9 +49,11 @@ class ApiClient:
     def __init__(self, api_url: str, email: str, password: str) -> None:
         self.api_url = api_url.rstrip("/")
         self.http = requests.Session()
-        body = self.call(
-            "POST", "/auth/login", json={"email": email, "password": password}, auth=False
-        )
+        self._credentials = {"email": email, "password": password}
+        self._sign_in()
+
+    def _sign_in(self) -> None:
+        body = self.call("POST", "/auth/login", json=self._credentials, auth=False)
         self.user = body["user"]
         self.refresh_token = body["refreshToken"]
         self.http.headers["Authorization"] = f"Bearer {body['accessToken']}"
@@ -61,9 +63,22 @@ class ApiClient:
         response = self.http.request(
             method, self.api_url + path, headers=headers, timeout=15, **kwargs
         )
+        if auth and response.status_code == 401 and _code(response) == "token_expired":
+            # A session-long client outlives its 15-minute access token on a slow run.
+            self._refresh()
+            response = self.http.request(
+                method, self.api_url + path, headers=headers, timeout=15, **kwargs
+            )
         if response.status_code >= 400:
             raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text}")
         return response.json() if response.content else None
+
+    def _refresh(self) -> None:
+        body = self.call(
+            "POST", "/auth/refresh", json={"refreshToken": self.refresh_token}, auth=False
+        )
+        self.refresh_token = body["refreshToken"]
+        self.http.headers["Authorization"] = f"Bearer {body['accessToken']}"
 
     def create_user(self, role: str = "member") -> dict[str, Any]:
         tag = uuid.uuid4().hex[:8]
@@ -93,6 +108,13 @@ class ApiClient:
     def create_task(self, project_id: str, **fields: Any) -> dict[str, Any]:
         body = {"projectId": project_id, "instruction": "Count the words", **fields}
         return self.call("POST", "/tasks", json=body)
+
+
+def _code(response: Any) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass

@@ -63,3 +63,13 @@ def test_docs_render_every_operation_without_the_network(new_page: Any, stack: S
             for name in ("swagger-ui-bundle.js", "swagger-ui.css", "reference.js", "reference.css")
         }
     )
+
+
+def test_docs_with_a_trailing_slash_land_on_the_working_page(new_page: Any, stack: Stack) -> None:
+    page = new_page()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(f"{stack.api_url}/docs/")
+    expect(page.locator(".information-container .title")).to_contain_text("AION API")
+    assert page.url == f"{stack.api_url}/docs"
+    assert failed == []

@@ -107,6 +107,22 @@ def test_axe_zero_violations_on_every_screen_in_every_mode(
         page.wait_for_load_state("networkidle")
         found |= _check_modes(page, screen)
 
+    # The board with its filters in use, in selection mode, then the bulk confirmation.
+    page.goto(f"/#/projects/{project['id']}")
+    page.get_by_role("heading", name=project["name"], level=1).wait_for()
+    filters = page.get_by_role("search", name="Filters")
+    filters.get_by_label("Search", exact=True).fill("Axe")
+    filters.get_by_label("Module", exact=True).select_option("data.csv_profile")
+    page.get_by_role("button", name="Select tasks").click()
+    page.get_by_role("checkbox", name="Select Axe task").check()
+    expect(page.get_by_text("1 selected")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    found |= _check_modes(page, "board-filters-selection")
+    page.get_by_role("button", name="Delete selected").click()
+    page.get_by_role("dialog", name="Delete 1 task?").wait_for()
+    found |= _check_modes(page, "dialog-bulk-delete")
+    page.keyboard.press("Escape")
+
     # The dialogs: edit a task, confirm deleting a project, the shortcuts overlay.
     page.goto(f"/#/tasks/{task['id']}")
     page.get_by_role("heading", name=task["title"], level=1).wait_for()

@@ -45,7 +45,7 @@ def test_full_flow_sign_in_project_task_completes_live(page: Any, stack: Stack) 
 
     page.get_by_label("Instruction").fill("Count the words in this text")
     page.get_by_label("Input text").fill("one two three four five")
-    page.get_by_label("Module").select_option("text.stats")
+    page.get_by_role("form", name="New task").get_by_label("Module").select_option("text.stats")
     screenshot(page, "board")
     page.get_by_role("button", name="Create task").click()
 
@@ -127,7 +127,7 @@ def test_websocket_dropped_mid_task_every_event_exactly_once(
     page.get_by_label("Input text").fill(
         "The quick brown fox jumps. It lands softly. Everyone claps. The fox bows. The end."
     )
-    page.get_by_label("Module").select_option("text.summarize")
+    page.get_by_role("form", name="New task").get_by_label("Module").select_option("text.summarize")
     page.get_by_role("button", name="Create task").click()
 
     expect(page.locator("#timeline")).to_contain_text("completed", timeout=30_000)
@@ -221,7 +221,7 @@ def test_board_file_input_uploads_with_progress_and_becomes_the_input(
     page.get_by_label("Instruction").fill("Hash these notes")
     page.get_by_label("File", exact=True).check()
     page.get_by_label("Input file").set_input_files(str(upload))
-    page.get_by_label("Module").select_option("crypto.hash")
+    page.get_by_role("form", name="New task").get_by_label("Module").select_option("crypto.hash")
     page.evaluate(
         """() => { window.__progress = [];
             new MutationObserver(() => window.__progress.push(

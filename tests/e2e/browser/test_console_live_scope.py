@@ -114,7 +114,9 @@ def _csv_task_via_board(page: Any, project: dict[str, Any]) -> str:
     page.get_by_label("Title").fill("Gap-free profile")
     page.get_by_label("Instruction").fill("Profile this table")
     page.get_by_label("Input text").fill(CSV)
-    page.get_by_label("Module").select_option("data.csv_profile")
+    page.get_by_role("form", name="New task").get_by_label("Module").select_option(
+        "data.csv_profile"
+    )
     page.get_by_role("button", name="Create task").click()
     page.get_by_role("heading", name="Gap-free profile", level=1).wait_for()
     return page.url.rsplit("/", 1)[-1]

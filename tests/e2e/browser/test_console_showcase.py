@@ -71,6 +71,22 @@ def test_showcase_screens(new_page: Any, stack: Stack, admin_api: ApiClient) -> 
     assert len(set(tops)) == 1, tops  # six columns in one row
     screenshot(page, "showcase-board")
 
+    # The board at work: a filter in use, selection mode, a bulk action's summary.
+    filters = page.get_by_role("search", name="Filters")
+    filters.get_by_label("Sort", exact=True).select_option("duration-desc")
+    expect(page.locator(".sort-note").first).to_be_visible()
+    page.get_by_role("button", name="Select tasks").click()
+    for title in ("Write a haiku about queues", "Hash the intro"):
+        page.get_by_role("checkbox", name=f"Select {title}").check()
+    page.get_by_role("button", name="Cancel selected").click()
+    page.get_by_role("dialog", name="Cancel 2 tasks?").get_by_role(
+        "button", name="Cancel 2 tasks"
+    ).click()
+    expect(page.locator(".bulk-summary")).to_have_text("1 canceled, 1 already finished.")
+    expect(page.locator('.column[data-column="canceled"] a.card')).to_have_count(1)
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "showcase-board-bulk")
+
     page.goto(f"/#/tasks/{tasks['csv']['id']}")
     page.get_by_role("heading", name="Profile the cities table", level=1).wait_for()
     page.wait_for_load_state("networkidle")

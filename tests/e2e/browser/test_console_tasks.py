@@ -131,7 +131,7 @@ def test_inputs_json_long_text_and_file(
     page.get_by_label("Instruction").fill("Hash these notes")
     page.get_by_label("File", exact=True).check()
     page.get_by_label("Input file").set_input_files(str(upload))
-    page.get_by_label("Module").select_option("crypto.hash")
+    page.get_by_role("form", name="New task").get_by_label("Module").select_option("crypto.hash")
     page.get_by_role("button", name="Create task").click()
     page.get_by_role("heading", name="Hash these notes", level=1).wait_for()
     task_input = page.locator("#task-input")
