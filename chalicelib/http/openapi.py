@@ -15,6 +15,8 @@ from typing import Any
 from chalicelib.http.routes import AUTH_ADMIN, AUTH_BRIDGE, AUTH_NONE, RouteTable, resolve_model
 
 _REF = "#/components/schemas/{model}"
+# What chalicelib.http.request.required_version reads as a version.
+IF_MATCH_PATTERN = r'^(W/)?"?[0-9]{1,12}"?$'
 # Every object id is "<kind>_<hex>" (chalicelib.ids); path parameters say so.
 _ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
 _ERROR_TEXT = {
@@ -123,6 +125,7 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
     schemas["Error"] = _error_schema()
     schemas = dict(sorted(schemas.items()))  # a stable document: docs/openapi.json is diffed
 
+    operation_ids = {spec.name for spec in documented}
     paths: dict[str, dict[str, Any]] = {}
     for spec in documented:
         operation: dict[str, Any] = {
@@ -156,6 +159,8 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
             success["content"] = {"application/json": _media(schema, schemas, spec)}
         if spec.if_match:
             success["headers"] = {"ETag": {"schema": {"type": "string"}}}
+        if spec.links:
+            success["links"] = _links(spec, operation_ids)
         operation["responses"][str(spec.status)] = success
         statuses = spec.error_statuses()
         if spec.auth == AUTH_ADMIN and 403 not in statuses:
@@ -189,6 +194,21 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
     }
 
 
+def _links(spec: Any, operation_ids: set[str]) -> dict[str, Any]:
+    """The success answer's OpenAPI links, named after their target operations."""
+    links: dict[str, Any] = {}
+    for link in spec.links:
+        if link.operation not in operation_ids:
+            raise ValueError(f"{spec.method} {spec.path}: link to unknown {link.operation!r}")
+        name = link.operation
+        n = 2
+        while name in links:  # a second link to the same operation (other inputs)
+            name = f"{link.operation}{n}"
+            n += 1
+        links[name] = link.to_openapi()
+    return links
+
+
 def _media(schema: dict[str, Any], schemas: dict[str, Any], spec: Any) -> dict[str, Any]:
     where = f"{spec.method} {spec.path}"
     try:
@@ -217,8 +237,9 @@ def _parameters(spec: Any) -> list[dict[str, Any]]:
                 "name": "If-Match",
                 "in": "header",
                 "required": True,
-                "description": "The version being updated (as returned in `version`/ETag).",
-                "schema": {"type": "string"},
+                "description": "The version being updated (as returned in `version`/ETag): "
+                '`3`, `"3"` or `W/"3"`. Another value is 412, like a stale version.',
+                "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
             }
         )
     if spec.idempotency_key:

@@ -117,6 +117,18 @@ class TaskList(ApiModel):
     )
 
 
+# A task's assignee is a member of its project (400 otherwise): an id the client was given,
+# never one made up. The document says so with a format of its own.
+MEMBER_ID_FORMAT = "aion-member-id"
+AssigneeId = Annotated[
+    Id,
+    Field(
+        description="The id of a member of the task's project (400 otherwise)",
+        json_schema_extra={"format": MEMBER_ID_FORMAT},
+    ),
+]
+
+
 class TaskCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -137,7 +149,7 @@ class TaskCreate(RequestModel):
     input: Any = None
     params: dict[str, Any] = Field(default_factory=dict)
     module: ModuleName | None = None
-    assignee_id: Id | None = None
+    assignee_id: AssigneeId | None = None
     priority: Priority = "normal"
 
 
@@ -151,7 +163,7 @@ class TaskUpdate(RequestModel):
     input: Any = None
     params: dict[str, Any] | None = None
     module: ModuleName | None = None
-    assignee_id: Id | None = None
+    assignee_id: AssigneeId | None = None
     priority: Priority | None = None
 
 
