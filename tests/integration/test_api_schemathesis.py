@@ -31,8 +31,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import FlakyStrategyDefinition
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from moto import mock_aws
 
 from chalicelib.logic.lifecycle import TERMINAL
