@@ -62,11 +62,16 @@ dev-reset: venv
 test: venv browser-tools
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Format, lint, types (mypy: pyproject.toml) and the layers (import-linter contracts).
 lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(PY) -m ruff format .
@@ -105,7 +110,7 @@ mutation: venv
 	$(PY) -m scripts.mutation_score --min 85 --survivors
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache mutants
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache mutants
 
 # --- AWS (infra/, CDK in Python; see README "Deploy to AWS") ---------------------------------
 # Offline: no credentials or Docker. Both stages, or one with STAGE=dev|prod; cdk-nag findings

@@ -10,14 +10,18 @@ it is imported inside each handler, so a function pays only for what its own eve
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from chalice import Chalice, Rate, Response
 
 from chalicelib.api import api_keys, auth, files, projects, router, system, tasks, users
 from chalicelib.api.rest import INTERNAL_ERROR, install_middleware, logger
+from chalicelib.config import get_settings
 from chalicelib.errors import AppError
+
+# The environment, validated once, here at cold start: a bad value fails the import with an
+# error naming the variable (chalicelib.config).
+settings = get_settings()
 
 # configure_logs=False: Powertools owns logging (Chalice would add a second handler).
 app = Chalice(app_name="aion", configure_logs=False)
@@ -45,7 +49,7 @@ DISPATCH_BATCH_SIZE = 5
 @app.on_ws_connect()
 def ws_connect(event: Any) -> Response:
     """``$connect``: no authorizer in Chalice, so the token is checked here; non-200 refuses."""
-    from chalicelib.logic import websocket
+    from chalicelib.logic import websocket  # deferred: this Lambda's own logic only
 
     params = event.to_dict().get("queryStringParameters") or {}
     try:
@@ -61,7 +65,7 @@ def ws_connect(event: Any) -> Response:
 @app.on_ws_message()
 def ws_message(event: Any) -> None:
     """``$default``: subscribe / unsubscribe / ping; the reply is posted to the same socket."""
-    from chalicelib.logic import telemetry, websocket
+    from chalicelib.logic import telemetry, websocket  # deferred: this Lambda's own logic only
 
     try:
         reply = websocket.message(event.connection_id, event.to_dict().get("body"))
@@ -74,18 +78,18 @@ def ws_message(event: Any) -> None:
 @app.on_ws_disconnect()
 def ws_disconnect(event: Any) -> None:
     """``$disconnect`` is best effort on API Gateway; the TTL removes what it misses."""
-    from chalicelib.logic import websocket
+    from chalicelib.logic import websocket  # deferred: this Lambda's own logic only
 
     websocket.disconnect(event.connection_id)
 
 
 @app.on_sqs_message(
-    queue=os.environ.get("AION_DISPATCH_QUEUE_NAME", "aion-dev-dispatch"),
+    queue=settings.dispatch_queue_name,
     batch_size=DISPATCH_BATCH_SIZE,
 )
 def dispatch(event: Any) -> None:
     """Run the tasks of a batch. Raises (so SQS redelivers with backoff) if any must retry."""
-    from chalicelib.logic import dispatch as dispatcher
+    from chalicelib.logic import dispatch as dispatcher  # deferred: this Lambda's own logic only
 
     context = event.context
     remaining = None
@@ -101,7 +105,7 @@ def dispatch(event: Any) -> None:
 def sweep(event: Any) -> None:
     """Re-queue or fail running tasks whose lease expired; re-send stale queued tasks; carry
     on purging deleted projects."""
-    from chalicelib.logic import sweeper
+    from chalicelib.logic import sweeper  # deferred: this Lambda's own logic only
 
     report = sweeper.sweep()
     if report.examined or report.purge.projects:

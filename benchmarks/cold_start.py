@@ -6,8 +6,9 @@ sample is a new interpreter timing its own import with perf_counter (interpreter
 the same for both and left out); samples alternate between the two so machine load hits both.
 
 Also printed, for information: import + the code a first POST /tasks loads (JWT check, pydantic
-body model, then the task logic with pynamodb), without touching AWS: what moved from the
-import into the first request.
+body model, then the task logic with pynamodb), without touching AWS (the user record the
+request reads is stubbed): what moved from the import into the first request. The settings
+model is validated on import (chalicelib.config), so pydantic loads there.
 
     python benchmarks/cold_start.py [--samples 21] [--venv DIR]
 
@@ -34,7 +35,10 @@ APP = "import app"
 FIRST_REQUEST = """
 import json, types
 import app
+from chalicelib.auth import accounts
 from chalicelib.auth.tokens import issue_access_token
+# Every request reads its user's record (the current role): a DynamoDB call, not cold start.
+accounts.current_user = lambda user_id: types.SimpleNamespace(id=user_id, role="member")
 token, _ = issue_access_token("usr_bench", "member")
 event = {
     "resource": "/tasks", "path": "/tasks", "httpMethod": "POST",

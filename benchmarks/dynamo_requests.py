@@ -91,14 +91,14 @@ def main() -> int:
     with mock_aws():
         import boto3
 
-        from chalicelib.config import get_settings
         from chalicelib.dal.registry import create_all_tables
+        from chalicelib.shared.caches import reset_process_caches
 
         create_all_tables()
         url = boto3.client("sqs").create_queue(QueueName="bench-dispatch")["QueueUrl"]
         boto3.client("s3").create_bucket(Bucket="aion-bench-files")
         os.environ["AION_DISPATCH_QUEUE_URL"] = url
-        get_settings.cache_clear()
+        reset_process_caches()
 
         from chalice.test import Client
 

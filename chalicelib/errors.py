@@ -1,7 +1,8 @@
 """Domain errors. Each maps to one HTTP status and one snake_case code of the envelope
 
-``{"error": {"code": ..., "message": ..., "details": ...}}`` (DESIGN.md). Logic raises these;
-only app.py turns them into responses.
+``{"error": {"code": ..., "message": ..., "details": ...}}`` (docs/openapi.json: Error). The
+domain raises these; only the API edge (chalicelib/api/rest.py, app.py's WebSocket handlers)
+turns them into responses.
 """
 
 from __future__ import annotations

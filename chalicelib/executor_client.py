@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chalicelib.config import get_settings
+from chalicelib.secrets import get_bridge_token
+from chalicelib.shared.caches import on_reset
 from chalicelib.shared.failures import Failure
 
 TOKEN_METADATA_KEY = "x-bridge-token"  # noqa: S105 (a header name)
@@ -94,6 +97,7 @@ def _grpc() -> Any:
 
 
 def _generated_modules() -> tuple[Any, Any]:
+    # Deferred with grpc: protobuf and the stubs load with the first call.
     from chalicelib.executor_proto import executor_pb2, executor_pb2_grpc
 
     return executor_pb2, executor_pb2_grpc
@@ -258,7 +262,7 @@ class ExecutorClient:
         if not self._target:
             return False
         try:
-            from grpc_health.v1 import health_pb2, health_pb2_grpc
+            from grpc_health.v1 import health_pb2, health_pb2_grpc  # deferred: GET /health only
 
             self._get_rpc()
             health_rpc = health_pb2_grpc.HealthStub(self._channel)
@@ -360,7 +364,6 @@ _client_lock = threading.Lock()
 
 
 def _bridge_token() -> str:
-    from chalicelib.secrets import get_bridge_token
 
     return get_bridge_token()
 
@@ -370,13 +373,12 @@ def get_executor_client() -> ExecutorClient:
     global _client
     with _client_lock:
         if _client is None:
-            from chalicelib.config import get_settings
-
             target = get_settings().executor_target
             _client = ExecutorClient(target, _bridge_token() if target else "")
         return _client
 
 
+@on_reset
 def reset_executor_client() -> None:
     """Forget the process-wide client (tests; settings changed)."""
     global _client

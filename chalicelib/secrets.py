@@ -11,6 +11,9 @@ The JWT secret is either a plain string (one key, kid ``default``) or JSON for r
 
 New tokens are signed with ``current``; tokens signed with any listed key still verify until
 the old key is removed. Secret values never appear in logs, exceptions or responses.
+
+Secrets are read on each use rather than held by ``chalicelib.config``'s settings: a rotated
+value (Secrets Manager, or the environment in tests) is picked up without a restart.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
 
+from chalicelib.config import get_settings
 from chalicelib.errors import ServiceUnavailable
 
 DEFAULT_KID = "default"
@@ -84,10 +88,8 @@ def _fetch_from_secrets_manager(arn: str, *, what: str) -> str:
     # Imported here: only cloud Lambdas take this path, and Powertools adds to cold start.
     from aws_lambda_powertools.utilities import parameters
 
-    from chalicelib.auth.settings import get_auth_settings
-
     try:
-        value = parameters.get_secret(arn, max_age=get_auth_settings().secrets_max_age_s)
+        value = parameters.get_secret(arn, max_age=get_settings().secrets_max_age_s)
     except parameters.exceptions.GetParameterError as exc:
         # The cause names the ARN and the AWS error only; still, keep the client message generic.
         raise ServiceUnavailable(f"the {what} is temporarily unavailable") from exc

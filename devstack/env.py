@@ -18,7 +18,7 @@ FAKE_ACCESS_KEY = "devstack"
 FAKE_SECRET_KEY = "devstack"  # noqa: S105 (not a secret: moto ignores it)
 WS_API_ID = "devstackws"
 WS_STAGE = "ws"
-# Inherited from the caller's environment when set (see DESIGN.md "Configuration").
+# Inherited from the caller's environment when set (README, "Configuration").
 USER_SETTABLE = {
     "AION_TABLE_PREFIX": "aion-dev-",
     "AION_FILES_BUCKET": "aion-dev-files",

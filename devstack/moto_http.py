@@ -189,7 +189,8 @@ def fast_header_parsing() -> None:
     ``http.server`` calls ``http.client.parse_headers`` through the module at request time;
     this process serves only moto, so replacing it here affects nothing else.
     """
-    http.client.parse_headers = _fast_parse_headers
+    # typeshed spells parse_headers as overloads (by _class); this one function covers both.
+    http.client.parse_headers = _fast_parse_headers  # type: ignore[assignment]
 
 
 def cache_method_names() -> None:
@@ -203,9 +204,9 @@ def cache_method_names() -> None:
     original = responses.method_names_from_class
     if getattr(original, "cached", False):
         return
-    known: dict[type, list[str]] = {}
+    known: dict[object, list[str]] = {}
 
-    def method_names_from_class(clazz: type) -> list[str]:
+    def method_names_from_class(clazz: object) -> list[str]:
         names = known.get(clazz)
         if names is None:
             names = known[clazz] = original(clazz)
@@ -236,7 +237,7 @@ def skip_request_id_scan() -> None:
         return original(headers, body)
 
     enrich.scoped = True  # type: ignore[attr-defined]
-    BaseResponse._enrich_response = staticmethod(enrich)  # type: ignore[method-assign,assignment]
+    BaseResponse._enrich_response = staticmethod(enrich)  # type: ignore[method-assign]
 
 
 def _answering_ready(app: Any) -> Any:

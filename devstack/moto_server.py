@@ -396,13 +396,13 @@ def _all_or_nothing(original: Any, *, update: bool) -> Any:
     """
     from moto.dynamodb.exceptions import ItemSizeTooLarge, ItemSizeToUpdateTooLarge
 
-    def put(self: Any, table_name: str, item_attrs: Any, *args: Any, **kwargs: Any) -> Any:
+    def checked_put(self: Any, table_name: str, item_attrs: Any, *args: Any, **kwargs: Any) -> Any:
         # A put replaces the whole item: its size is known before anything is written.
         if isinstance(item_attrs, dict) and item_size(item_attrs) > MAX_ITEM_BYTES:
             raise ItemSizeTooLarge()
         return original(self, table_name, item_attrs, *args, **kwargs)
 
-    def update(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
+    def restoring_update(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         snapshots = _ItemSnapshots()
         if isinstance(key, dict):
             snapshots.save(self, table_name, key)
@@ -416,7 +416,7 @@ def _all_or_nothing(original: Any, *, update: bool) -> Any:
             raise ItemSizeToUpdateTooLarge()
         return item
 
-    return update if update else put
+    return restoring_update if update else checked_put
 
 
 def install() -> None:
@@ -428,7 +428,9 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import LimitedSizeDict
     from moto.dynamodb.models.table import Table
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    # The module starts with "# type: ignore", so mypy sees none of its names.
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
     from moto.dynamodb.responses import DynamoHandler
 
     original_call_action = DynamoHandler.call_action
@@ -451,7 +453,7 @@ def install() -> None:
     UpdateExpressionParser.make = _cached_update_parsing(UpdateExpressionParser.make)
     # moto's own limit (405,000 of its own size units, checked per top-level attribute, each
     # time O(item)) is replaced by DynamoDB's, checked once on the written item.
-    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign,assignment]
+    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign]
     DynamoDBBackend.put_item = _all_or_nothing(DynamoDBBackend.put_item, update=False)  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _all_or_nothing(DynamoDBBackend.update_item, update=True)  # type: ignore[method-assign]
     _installed = True

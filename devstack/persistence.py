@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -442,11 +443,11 @@ class Journal:
                     }
         for account, region, backend in _backends(sqs_backends):
             for queue in list(backend.queues.values()):
-                for message in _copied(lambda q=queue: list(q._messages)):
+                for message in _copied(partial(_listed_messages, queue)):
                     yield _message_record(message, account, region, queue.name)
         for account, region, backend in _backends(s3_backends):
             for bucket in list(backend.buckets.values()):
-                for name in _copied(lambda b=bucket: list(dict.keys(b.keys))):
+                for name in _copied(partial(_listed_keys, bucket)):
                     current = bucket.keys.get(name)
                     if isinstance(current, FakeKey):
                         yield {
@@ -470,6 +471,14 @@ class Journal:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _listed_messages(queue: Any) -> list[Any]:
+    return list(queue._messages)
+
+
+def _listed_keys(bucket: Any) -> list[str]:
+    return list(dict.keys(bucket.keys))
 
 
 def _copied(read: Callable[[], list[Any]]) -> list[Any]:
@@ -555,7 +564,7 @@ def _sqs_record(message_id: str, account: str, region: str, queue_name: str) -> 
     for candidate in candidates:
         if candidate is None:
             continue
-        for message in _copied(lambda c=candidate: list(c._messages)):
+        for message in _copied(partial(_listed_messages, candidate)):
             if message.id == message_id:
                 return _message_record(message, account, region, candidate.name)
     return {"t": "sqs", "a": account, "r": region, "id": message_id, "q": None}
@@ -587,12 +596,16 @@ class _Replayer:
             from moto.s3.models import s3_backends
             from moto.sqs.models import sqs_backends
 
-            backends = {"dynamodb": dynamodb_backends, "sqs": sqs_backends, "s3": s3_backends}
+            backends: dict[str, Any] = {
+                "dynamodb": dynamodb_backends,
+                "sqs": sqs_backends,
+                "s3": s3_backends,
+            }
             found = self._backends[key] = backends[service][account][region]
         return found
 
     def apply(self, record: dict[str, Any], *, has_bytes: bool = True) -> None:
-        kind = record.get("t")
+        kind = str(record.get("t", ""))
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if kind == "def":
             self._definition(record)

@@ -47,7 +47,7 @@ def build_web_app(
     if app is not None:
         rest = RestGateway(app, invoker)
         rest.register(web_app)
-        kwargs = {"idle_timeout_s": idle_timeout_s} if idle_timeout_s else {}
+        kwargs: dict[str, Any] = {"idle_timeout_s": idle_timeout_s} if idle_timeout_s else {}
         ws = WebSocketGateway(
             app, invoker, api_id=ws_api_id, stage=ws_stage, region=region, **kwargs
         )

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,19 +343,23 @@ class DevStack:
         """Stop in reverse order; every step runs even if an earlier one failed."""
         if self.executor is not None:
             self.executor.halt_restarts()  # an executor exiting from now on stays down
-        steps = [
-            ("schedule driver", lambda: self.schedule_driver and self.schedule_driver.stop()),
-            ("SQS driver", lambda: self.sqs_driver and self.sqs_driver.stop()),
+        steps: list[tuple[str, Callable[[], object]]] = [
+            (
+                "schedule driver",
+                lambda: self.schedule_driver.stop() if self.schedule_driver else None,
+            ),
+            ("SQS driver", lambda: self.sqs_driver.stop() if self.sqs_driver else None),
         ]
         for name, step in steps:
             await _quietly(name, asyncio.to_thread(step))
         if self._runner is not None:
             await _quietly("HTTP server", self._runner.cleanup())
-        for name, step in [
-            ("executor", lambda: self.executor and self.executor.stop()),
-            ("moto server", lambda: self.moto and self.moto.stop()),
-            ("Lambda pool", lambda: self.invoker and self.invoker.shutdown()),
-        ]:
+        steps = [
+            ("executor", lambda: self.executor.stop() if self.executor else None),
+            ("moto server", lambda: self.moto.stop() if self.moto else None),
+            ("Lambda pool", lambda: self.invoker.shutdown() if self.invoker else None),
+        ]
+        for name, step in steps:
             await _quietly(name, asyncio.to_thread(step))
         self.state.release()
 

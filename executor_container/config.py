@@ -1,4 +1,4 @@
-"""Executor settings, read once from the environment (see PLAN/DESIGN for the names)."""
+"""Executor settings, read once from the environment (README, "The executor", names them)."""
 
 from __future__ import annotations
 

@@ -14,11 +14,11 @@ import os
 import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.shared.caches import process_cache
 from chalicelib.shared.failures import Failure
 
 MiB = 1024 * 1024
@@ -77,7 +77,7 @@ class ModuleSpec:
     timeout_seconds: float = 30.0
     cpu_seconds: float = 30.0
     # Imports heavy libraries once per worker, before its first call.
-    warm: Callable[[], None] | None = None
+    warm: Callable[[], object] | None = None
     params_schema: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -115,7 +115,7 @@ def _module_files() -> Iterator[str]:
             yield extra.strip()
 
 
-@lru_cache(maxsize=1)
+@process_cache
 def catalogue() -> dict[str, ModuleSpec]:
     """Every registered module by name (sorted)."""
     found: dict[str, ModuleSpec] = {}

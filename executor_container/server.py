@@ -438,7 +438,7 @@ def _add_executor_service(
     # grpcio runs a behaviour on the pool named by this attribute (experimental API; a
     # grpcio without it uses the server's threads: slower, same behaviour).
     execute.experimental_thread_pool = threads  # type: ignore[attr-defined]
-    handlers = {
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
         "Execute": grpc.unary_stream_rpc_method_handler(
             execute,
             request_deserializer=pb.ExecuteRequest.FromString,

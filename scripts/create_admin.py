@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.config import get_settings
     from chalicelib.dal.models import UserEmail
     from chalicelib.logic.users import ensure_admin
+    from chalicelib.shared.caches import reset_process_caches
 
-    get_settings.cache_clear()
+    reset_process_caches()
     try:
         exists = UserEmail.count(normalize_email(args.email)) > 0
     except Exception as exc:

@@ -27,7 +27,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from moto import mock_aws
@@ -64,3 +64,15 @@ def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
                 return __original(*args, **kwargs)
 
         monkeypatch.setattr(DynamoDBBackend, name, functools.wraps(original)(serialized))
+
+
+@pytest.fixture
+def reset_caches() -> Iterator[Callable[[], None]]:
+    """Process-wide caches (settings, boto3 and gRPC clients, catalogues: every one registered
+    in chalicelib.shared.caches) forgotten before and after the test. A test that changes the
+    environment calls the yielded function again, so the next read sees the change."""
+    from chalicelib.shared.caches import reset_process_caches
+
+    reset_process_caches()
+    yield reset_process_caches
+    reset_process_caches()

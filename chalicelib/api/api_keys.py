@@ -34,7 +34,7 @@ bp = ApiBlueprint(__name__)
     links=(link("revokeApiKey", {"path.key_id": RESPONSE_ID}),),
 )
 def create_api_key(call: Call) -> ApiKeyCreated:
-    from chalicelib.logic import api_keys
+    from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)
 
     return api_keys.create_key(call.user, call.body)
 
@@ -51,7 +51,7 @@ def create_api_key(call: Call) -> ApiKeyCreated:
     links=(link("listApiKeys", NEXT_PAGE),),
 )
 def list_api_keys(call: Call) -> ApiKeyList:
-    from chalicelib.logic import api_keys
+    from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)
 
     return api_keys.list_keys(call.user, limit=call.query.limit, cursor=call.query.cursor)
 
@@ -66,6 +66,6 @@ def list_api_keys(call: Call) -> ApiKeyList:
     status=204,
 )
 def revoke_api_key(call: Call) -> None:
-    from chalicelib.logic import api_keys
+    from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)
 
     api_keys.revoke_key(call.user, call.path("key_id"))

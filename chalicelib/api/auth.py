@@ -37,7 +37,7 @@ SESSION_LINKS = (link("refreshTokens", body=_ISSUED), link("logout", body=_ISSUE
     links=SESSION_LINKS,
 )
 def login(call: Call) -> TokenOut:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     return auth.login(call.body.email, call.body.password, source_ip=call.request.source_ip)
 
@@ -55,7 +55,7 @@ def login(call: Call) -> TokenOut:
     links=SESSION_LINKS,
 )
 def refresh(call: Call) -> TokenOut:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     return auth.refresh(call.body.refresh_token)
 
@@ -71,7 +71,7 @@ def refresh(call: Call) -> TokenOut:
     status=204,
 )
 def logout(call: Call) -> ApiResponse:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     auth.logout(call.body.refresh_token)
     return ApiResponse(status=204)
@@ -87,6 +87,6 @@ def logout(call: Call) -> ApiResponse:
     response=M("auth:TicketOut"),
 )
 def ws_ticket(call: Call) -> TicketOut:
-    from chalicelib.logic import auth
+    from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
 
     return auth.ws_ticket(call.user)

@@ -31,7 +31,7 @@ UPLOAD_LINKS = (link("getFile", _NEW_FILE), link("completeFile", _NEW_FILE))
     links=UPLOAD_LINKS,
 )
 def create_file(call: Call) -> FileUpload:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.create_upload(call.user, call.path("task_id"), call.body)
 
@@ -52,7 +52,7 @@ def create_file(call: Call) -> FileUpload:
     links=(*UPLOAD_LINKS, link("createTask", input="$response.body#/file/id")),
 )
 def create_project_file(call: Call) -> FileUpload:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.create_project_upload(call.user, call.path("project_id"), call.body)
 
@@ -67,7 +67,7 @@ def create_project_file(call: Call) -> FileUpload:
     response=M("files:FileList"),
 )
 def list_files(call: Call) -> FileList:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.list_files(
         call.user, call.path("task_id"), limit=call.query.limit, cursor=call.query.cursor
@@ -83,7 +83,7 @@ def list_files(call: Call) -> FileList:
     response=M("files:FileOut"),
 )
 def get_file(call: Call) -> FileOut:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.get_file(call.user, call.path("file_id"))
 
@@ -101,6 +101,6 @@ def get_file(call: Call) -> FileOut:
     errors=(409,),
 )
 def complete_file(call: Call) -> FileOut:
-    from chalicelib.logic import files
+    from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
 
     return files.complete_upload(call.user, call.path("file_id"))

@@ -51,7 +51,7 @@ PROJECT_LINKS = (
     links=PROJECT_LINKS,
 )
 def create_project(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.create_project(call.user, call.body)
 
@@ -67,7 +67,7 @@ def create_project(call: Call) -> ProjectOut:
     links=(link("listProjects", NEXT_PAGE),),
 )
 def list_projects(call: Call) -> ProjectList:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.list_projects(call.user, limit=call.query.limit, cursor=call.query.cursor)
 
@@ -82,7 +82,7 @@ def list_projects(call: Call) -> ProjectList:
     links=PROJECT_LINKS,
 )
 def get_project(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.get_project(call.user, call.path("project_id"))
 
@@ -99,13 +99,13 @@ def get_project(call: Call) -> ProjectOut:
     links=PROJECT_LINKS,
 )
 def update_project(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.update_project(
         call.user,
         call.path("project_id"),
         call.body,
-        version=call.version,  # type: ignore[arg-type]
+        version=call.if_match,
     )
 
 
@@ -119,7 +119,7 @@ def update_project(call: Call) -> ProjectOut:
     errors=(403, 409),
 )
 def delete_project(call: Call) -> None:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     projects.delete_project(call.user, call.path("project_id"))
 
@@ -134,7 +134,7 @@ def delete_project(call: Call) -> None:
     errors=(403, 409),
 )
 def add_member(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.add_member(call.user, call.path("project_id"), call.path("user_id"))
 
@@ -149,6 +149,6 @@ def add_member(call: Call) -> ProjectOut:
     errors=(403, 409),
 )
 def remove_member(call: Call) -> ProjectOut:
-    from chalicelib.logic import projects
+    from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
 
     return projects.remove_member(call.user, call.path("project_id"), call.path("user_id"))

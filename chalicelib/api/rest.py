@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import Blueprint, Chalice, CORSConfig, Response
@@ -40,6 +40,7 @@ from chalicelib.http.routes import (
     link,
     resolve_model,
 )
+from chalicelib.shared.caches import process_cache
 
 __all__ = [
     "API_TITLE",
@@ -78,7 +79,7 @@ def M(name: str) -> str:
     return f"chalicelib.models.{name}"
 
 
-@functools.lru_cache(maxsize=1)
+@process_cache
 def _cors() -> CORSConfig:
     return CORSConfig(
         allow_origin=get_settings().cors_origin,
@@ -172,7 +173,8 @@ class ApiBlueprint(Blueprint):
 
     def _build_call(self, spec: RouteSpec, path_params: dict[str, str]) -> Call:
         current = self.current_request
-        query_params = current.query_params or {}
+        query_params: Mapping[str, str] = current.query_params or {}
+        raw_body = current.raw_body  # bytes (Chalice types it str | bytes)
         identity = (current.context or {}).get("identity") or {}
         request = ApiRequest(
             method=current.method,
@@ -180,14 +182,14 @@ class ApiBlueprint(Blueprint):
             headers={k.lower(): v for k, v in (current.headers or {}).items()},
             query={k: query_params[k] for k in query_params},
             path_params=path_params,
-            body=current.raw_body or None,
+            body=(raw_body.encode() if isinstance(raw_body, str) else raw_body) or None,
             request_id=str((current.context or {}).get("requestId", "")),
             source_ip=str(identity.get("sourceIp") or ""),
             url_path=str((current.context or {}).get("path") or ""),
         )
         call = Call(request=request, principal=_authenticate(spec, request))
         if spec.query is not None:
-            call.query = parse_query(request, resolve_model(spec.query))  # type: ignore[arg-type]
+            call.query = parse_query(request, resolve_model(spec.query))
         elif request.query:
             raise ValidationFailed(
                 f"This endpoint takes no query parameters ({', '.join(request.query)})."
@@ -195,7 +197,7 @@ class ApiBlueprint(Blueprint):
         if spec.body is not None:
             model = resolve_model(spec.body)
             max_bytes = get_settings().max_body_bytes
-            call.body = parse_body(request, model, max_bytes=max_bytes)  # type: ignore[arg-type]
+            call.body = parse_body(request, model, max_bytes=max_bytes)
         if spec.if_match:
             call.version = required_version(request)
         return call
@@ -232,7 +234,7 @@ def _to_response(spec: RouteSpec, result: Any) -> Response:
     explicit = result if isinstance(result, ApiResponse) else None
     payload = explicit.body if explicit else result
     status = explicit.status if explicit else spec.status
-    headers = dict(explicit.headers) if explicit else {}
+    headers: dict[str, str | list[str]] = dict(explicit.headers) if explicit else {}
     if payload is None:
         return Response(body="", status_code=204 if status == 200 else status, headers=headers)
     version = getattr(payload, "version", None)
@@ -268,7 +270,7 @@ def install_middleware(app: Chalice) -> None:
     app.register_middleware(_chalice_errors_as_envelope, "http")
 
 
-@functools.lru_cache(maxsize=1)
+@process_cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of every registered route (built once per process)."""
     # Deferred: pydantic's schema generation and every model, for one rarely called route.

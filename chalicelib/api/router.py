@@ -31,7 +31,7 @@ bp = ApiBlueprint(__name__)
     ),
 )
 def explain_route(call: Call) -> Any:
-    from chalicelib.logic import routing
+    from chalicelib.logic import routing  # deferred: cold start (see chalicelib.api)
 
     body = call.body
     return routing.explain(body.instruction, body.input, body.params, body.module)
@@ -46,6 +46,6 @@ def explain_route(call: Call) -> Any:
     response=M("router:CatalogOut"),
 )
 def router_catalog(call: Call) -> CatalogOut:
-    from chalicelib.logic import routing
+    from chalicelib.logic import routing  # deferred: cold start (see chalicelib.api)
 
     return routing.catalog()

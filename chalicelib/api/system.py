@@ -37,7 +37,7 @@ bp = ApiBlueprint(__name__)
     response=M("health:HealthOut"),
 )
 def health(call: Call) -> HealthOut:
-    from chalicelib.logic.health import health as check
+    from chalicelib.logic.health import health as check  # deferred: cold start (see chalicelib.api)
 
     return check()
 
@@ -129,8 +129,8 @@ def api_reference_file(call: Call) -> ApiResponse:
     errors=(404, 409),
 )
 def internal_telemetry(call: Call) -> ActivityEvent:
-    from chalicelib.logic import telemetry
-    from chalicelib.models.tasks import ActivityEvent
+    from chalicelib.logic import telemetry  # deferred: cold start (see chalicelib.api)
+    from chalicelib.models.tasks import ActivityEvent  # deferred: cold start (see chalicelib.api)
 
     body = call.body
     stored = telemetry.record_external(

@@ -6,7 +6,7 @@ Logic imports are deferred (inside handlers) for the cold start: see ``chaliceli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.api.rest import RESPONSE_ID, RESPONSE_VERSION, ApiBlueprint, Call, M, link
 from chalicelib.errors import ValidationFailed
@@ -48,14 +48,14 @@ def _idempotency_key(call: Call) -> str | None:
 
 
 def create_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     observability.count("TaskCreateRequests")
     task, _created = tasks.create_task(call.user, call.body, idempotency_key=_idempotency_key(call))
     return task
 
 
-_TASK_CREATE = {
+_TASK_CREATE: dict[str, Any] = {
     "tags": ("tasks",),
     "body": M("tasks:TaskCreate"),
     "response": M("tasks:TaskOut"),
@@ -95,7 +95,7 @@ bp.endpoint(
     "invalid_cursor otherwise).",
 )
 def list_tasks(call: Call) -> TaskList:
-    from chalicelib.logic import task_lists
+    from chalicelib.logic import task_lists  # deferred: cold start (see chalicelib.api)
 
     return task_lists.list_tasks(call.user, call.query)
 
@@ -115,7 +115,7 @@ def list_tasks(call: Call) -> TaskList:
     "request. Duplicate ids count once.",
 )
 def bulk_tasks(call: Call) -> TaskBulkResponse:
-    from chalicelib.logic import task_bulk
+    from chalicelib.logic import task_bulk  # deferred: cold start (see chalicelib.api)
 
     return task_bulk.bulk_action(call.user, call.body)
 
@@ -130,7 +130,7 @@ def bulk_tasks(call: Call) -> TaskBulkResponse:
     links=TASK_LINKS,
 )
 def get_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.get_task(call.user, call.path("task_id"))
 
@@ -148,9 +148,9 @@ def get_task(call: Call) -> TaskOut:
     links=TASK_LINKS,
 )
 def update_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
-    return tasks.update_task(call.user, call.path("task_id"), call.body, version=call.version)  # type: ignore[arg-type]
+    return tasks.update_task(call.user, call.path("task_id"), call.body, version=call.if_match)
 
 
 @bp.endpoint(
@@ -163,7 +163,7 @@ def update_task(call: Call) -> TaskOut:
     errors=(409,),
 )
 def delete_task(call: Call) -> None:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     tasks.delete_task(call.user, call.path("task_id"))
 
@@ -179,7 +179,7 @@ def delete_task(call: Call) -> None:
     links=TASK_LINKS,
 )
 def cancel_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.cancel_task(call.user, call.path("task_id"))
 
@@ -196,7 +196,7 @@ def cancel_task(call: Call) -> TaskOut:
     links=TASK_LINKS,
 )
 def retry_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.retry_task(call.user, call.path("task_id"))
 
@@ -211,7 +211,7 @@ def retry_task(call: Call) -> TaskOut:
     response=M("tasks:ActivityList"),
 )
 def task_activity(call: Call) -> ActivityList:
-    from chalicelib.logic import tasks
+    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
 
     return tasks.activity(
         call.user, call.path("task_id"), after=call.query.after, limit=call.query.limit
@@ -229,6 +229,6 @@ def task_activity(call: Call) -> ActivityList:
     errors=(404,),
 )
 def stats(call: Call) -> StatsOut:
-    from chalicelib.logic.stats import project_stats
+    from chalicelib.logic.stats import project_stats  # deferred: cold start (see chalicelib.api)
 
     return project_stats(call.user, call.query.project_id)

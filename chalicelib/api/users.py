@@ -28,7 +28,7 @@ bp = ApiBlueprint(__name__)
     "GET", "/me", name="getMe", summary="The caller", tags=("users",), response=M("users:UserOut")
 )
 def get_me(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.me(call.user)
 
@@ -52,7 +52,7 @@ def get_me(call: Call) -> UserOut:
     ),
 )
 def create_user(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.create_user(call.body)
 
@@ -70,7 +70,7 @@ def create_user(call: Call) -> UserOut:
     links=(link("listUsers", NEXT_PAGE),),
 )
 def list_users(call: Call) -> UserList:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
     return users.list_users(limit=call.query.limit, cursor=call.query.cursor)
 
@@ -95,11 +95,6 @@ def list_users(call: Call) -> UserList:
     errors=(409,),
 )
 def update_user(call: Call) -> UserOut:
-    from chalicelib.logic import users
+    from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
 
-    return users.update_user(
-        call.user,
-        call.path("user_id"),
-        call.body,
-        version=call.version,  # type: ignore[arg-type]
-    )
+    return users.update_user(call.user, call.path("user_id"), call.body, version=call.if_match)

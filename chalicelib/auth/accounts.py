@@ -7,7 +7,7 @@ not when an access token expires (up to 15 minutes later). No cache: "at once" m
 
 from __future__ import annotations
 
-from chalicelib.auth.bearer import rejected
+from chalicelib.auth.credentials import rejected
 from chalicelib.auth.principal import ROLES, Principal
 from chalicelib.dal.models import User
 from chalicelib.errors import Unauthorized

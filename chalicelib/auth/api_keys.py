@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.auth.accounts import current_principal
-from chalicelib.auth.bearer import rejected
+from chalicelib.auth.credentials import rejected
 from chalicelib.auth.digest import sha256_hex
 from chalicelib.auth.principal import VIA_API_KEY, Principal
 from chalicelib.clock import parse_iso, to_iso

@@ -1,4 +1,4 @@
-"""Password hashing: argon2id (argon2-cffi) with the parameters of ``auth.settings``.
+"""Password hashing: argon2id (argon2-cffi) with the parameters of ``get_settings().auth``.
 
 ``verify_password(None, pw)`` verifies against a dummy hash of the same parameters, so a login
 for an email that does not exist costs the same time as one with a wrong password.
@@ -13,7 +13,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from chalicelib.auth.settings import get_auth_settings
+from chalicelib.config import get_settings
 
 
 @lru_cache(maxsize=4)
@@ -29,7 +29,7 @@ def _hasher_for(memory_kib: int, time_cost: int, parallelism: int) -> PasswordHa
 
 
 def _hasher() -> PasswordHasher:
-    s = get_auth_settings()
+    s = get_settings().auth
     return _hasher_for(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
 
 

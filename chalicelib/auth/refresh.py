@@ -13,14 +13,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.digest import sha256_hex
-from chalicelib.auth.settings import get_auth_settings
 from chalicelib.config import get_settings
 from chalicelib.dal.auth_models import (
     REFRESH_ACTIVE,
@@ -30,6 +28,7 @@ from chalicelib.dal.auth_models import (
 )
 from chalicelib.errors import Unauthorized
 from chalicelib.ids import new_id
+from chalicelib.shared.caches import process_cache
 
 REFRESH_PREFIX = "rt_"
 _MAX_TOKEN_CHARS = 128
@@ -49,7 +48,7 @@ class IssuedRefreshToken:
     family_id: str
 
 
-@lru_cache(maxsize=1)
+@process_cache
 def _connection() -> Connection:
     return Connection(region=get_settings().region)
 
@@ -66,7 +65,7 @@ def _new_row(
     user_id: str, family_id: str, family_expires_at: int, now: int
 ) -> tuple[str, RefreshToken]:
     token = REFRESH_PREFIX + secrets.token_urlsafe(32)
-    expires_at = min(now + get_auth_settings().refresh_token_ttl_s, family_expires_at)
+    expires_at = min(now + get_settings().auth.refresh_token_ttl_s, family_expires_at)
     row = RefreshToken(
         sha256_hex(token),
         family_id=family_id,
@@ -82,7 +81,7 @@ def _new_row(
 def start_family(user_id: str, *, now: float | None = None) -> IssuedRefreshToken:
     """A new session for ``user_id`` (at login): its family and first refresh token."""
     at = _epoch(now)
-    family_expires_at = at + get_auth_settings().refresh_family_ttl_s
+    family_expires_at = at + get_settings().auth.refresh_family_ttl_s
     family = RefreshFamily(
         new_id("rtf"),
         user_id=user_id,
@@ -117,7 +116,7 @@ def rotate(token: str, *, now: float | None = None) -> IssuedRefreshToken:
         raise Unauthorized(_REUSED, code="refresh_token_reused")
     if row.expires_at <= _dt(at):
         raise Unauthorized(_INVALID, code="invalid_refresh_token")
-    new_token, new_row = _new_row(row.user_id, row.family_id, row.family_expires_at, at)
+    new_token, new_row = _new_row(row.user_id, row.family_id, int(row.family_expires_at), at)
     try:
         with TransactWrite(connection=_connection()) as tx:
             # DynamoDB orders items: condition checks, deletes, puts, updates (see _reasons).

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.auth.digest import sha256_hex
-from chalicelib.auth.settings import get_auth_settings
+from chalicelib.config import get_settings
 from chalicelib.dal.auth_models import LoginThrottle
 from chalicelib.errors import Throttled
 
@@ -48,7 +48,7 @@ def source_of(address: str | None) -> str:
     except ValueError:
         return UNKNOWN_SOURCE
     if ip.version == 6:
-        mapped = ip.ipv4_mapped  # type: ignore[union-attr]
+        mapped = ip.ipv4_mapped
         if mapped is not None:
             return str(mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
@@ -68,7 +68,7 @@ def source_throttle_key(normalized_email: str, source: str) -> str:
 def backoff_seconds(attempt: int, free: int | None = None) -> int:
     """How long attempt number ``attempt`` (since the last success) locks out the next one,
     when ``free`` attempts go through (default: the per-source allowance)."""
-    s = get_auth_settings()
+    s = get_settings().auth
     free = s.login_free_failures if free is None else free
     if attempt < free:
         return 0
@@ -98,13 +98,13 @@ def admit_login_attempt(normalized_email: str, source: str, *, now: float | None
     refuses never reaches the account's counter.
     """
     at = time.time() if now is None else now
-    s = get_auth_settings()
+    s = get_settings().auth
     _admit(source_throttle_key(normalized_email, source), s.login_free_failures, at)
     _admit(throttle_key(normalized_email), s.login_account_free_failures, at)
 
 
 def _admit(key: str, free: int, at: float) -> None:
-    window_end = _dt(at + get_auth_settings().login_failure_window_s)
+    window_end = _dt(at + get_settings().auth.login_failure_window_s)
     for _ in range(_MAX_ROUNDS):
         # Fast path, one write: no row yet, or a fresh row well below the free attempts.
         try:
@@ -127,7 +127,7 @@ def _admit(key: str, free: int, at: float) -> None:
             continue
         if row.locked_until > at:
             raise _throttled(row.locked_until - at)
-        attempt = row.attempts + 1
+        attempt = int(row.attempts) + 1
         try:
             LoginThrottle(key).update(
                 actions=[

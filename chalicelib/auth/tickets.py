@@ -18,8 +18,8 @@ from pynamodb.exceptions import DeleteError
 from chalicelib.auth.accounts import current_principal
 from chalicelib.auth.digest import sha256_hex
 from chalicelib.auth.principal import VIA_ACCESS_TOKEN, VIA_WS_TICKET, Principal
-from chalicelib.auth.settings import get_auth_settings
 from chalicelib.auth.tokens import decode_access_token, looks_like_jwt
+from chalicelib.config import get_settings
 from chalicelib.dal.auth_models import WsTicket
 from chalicelib.errors import Unauthorized
 
@@ -38,7 +38,7 @@ def _as_datetime(epoch: int) -> datetime:
 
 def issue_ws_ticket(principal: Principal, *, now: float | None = None) -> tuple[str, int]:
     """A fresh ticket for ``principal``; returns ``(ticket, expires_in_seconds)``."""
-    ttl = get_auth_settings().ws_ticket_ttl_s
+    ttl = get_settings().auth.ws_ticket_ttl_s
     ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
     WsTicket(
         sha256_hex(ticket),

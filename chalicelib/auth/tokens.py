@@ -14,9 +14,9 @@ from typing import Any
 
 import jwt
 
-from chalicelib.auth.bearer import rejected
+from chalicelib.auth.credentials import rejected
 from chalicelib.auth.principal import ROLES, Principal
-from chalicelib.auth.settings import get_auth_settings
+from chalicelib.config import get_settings
 from chalicelib.errors import Unauthorized
 from chalicelib.secrets import get_jwt_keys
 
@@ -34,7 +34,7 @@ def looks_like_jwt(token: str) -> bool:
 
 def issue_access_token(user_id: str, role: str, *, now: float | None = None) -> tuple[str, int]:
     """Sign an access token for the user; returns ``(token, expires_in_seconds)``."""
-    settings = get_auth_settings()
+    settings = get_settings().auth
     keys = get_jwt_keys()
     issued_at = int(time.time() if now is None else now)
     ttl = settings.access_token_ttl_s
@@ -55,7 +55,7 @@ def issue_access_token(user_id: str, role: str, *, now: float | None = None) -> 
 
 def decode_access_token(token: str) -> Principal:
     """Verify signature, algorithm, kid, issuer, audience and lifetime; raise Unauthorized."""
-    settings = get_auth_settings()
+    settings = get_settings().auth
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:

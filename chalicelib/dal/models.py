@@ -80,7 +80,8 @@ class Project(Model):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     owner_id = UnicodeAttribute()
-    member_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # The elements are str; pynamodb types ``of`` as the element type (true only of maps).
+    member_ids = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -294,7 +295,8 @@ class ProjectPurge(Model):
     deleted_at = UnicodeAttribute()
     deleted_epoch = NumberAttribute()  # when the project went, in epoch seconds
     # Memberships the deleting transaction had no room for (it holds at most 100 items).
-    member_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # The elements are str; pynamodb types ``of`` as the element type (true only of maps).
+    member_ids = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
 
 
 class IdempotencyRecord(Model):

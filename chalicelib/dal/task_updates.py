@@ -24,6 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.clock import now_iso
 from chalicelib.dal.models import Activity, Task
+from chalicelib.dal.transactions import transaction_connection
 from chalicelib.models.tasks import EventDraft, Status, TelemetryEvent
 
 
@@ -92,7 +93,6 @@ def write_at_seq(
     transaction conflicted); the caller then falls back to ``update_task`` + puts, which
     reserves seqs without reading and says whether the state itself is wrong.
     """
-    from chalicelib.dal.transactions import transaction_connection
 
     full_condition = Task.id.exists() & (Task.last_seq == last_seq)
     if condition is not None:
@@ -227,6 +227,7 @@ def append_event(task_id: str, draft: EventDraft, *, condition: Condition | None
     last, task = update_task(task_id, condition=condition, reserve_seqs=1, return_task=True)
     assert last is not None
     assert task is not None
+    # task.status is a string attribute, written from a Status.
     stored = _stored(task_id, task.project_id, last, task.status, [draft])  # type: ignore[arg-type]
     _put_activities(stored)
     return stored[0]

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import get_settings
+from chalicelib.shared.caches import process_cache
 
 
-@lru_cache(maxsize=1)
+@process_cache
 def _connection() -> Connection:
     return Connection(region=get_settings().region)
 

@@ -22,6 +22,12 @@ class Call:
         return self.request.path_params[name]
 
     @property
+    def if_match(self) -> int:
+        """The If-Match version (routes declared with ``if_match`` always have one)."""
+        assert self.version is not None
+        return self.version
+
+    @property
     def user(self) -> Principal:
         """The authenticated caller (routes with auth "user"/"admin" always have one)."""
         assert self.principal is not None

@@ -1,42 +1,43 @@
 """Powertools Logger, Tracer and Metrics: one instance each per process.
 
-The service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE
-(set by the stage config). Request bodies and headers are never logged (no tokens in logs).
+The service name and namespace are ``get_settings().observability`` (POWERTOOLS_SERVICE_NAME,
+POWERTOOLS_METRICS_NAMESPACE, set by the stage config). Request bodies and headers are never
+logged (no tokens in logs).
 """
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
 from typing import Any
 
+from chalicelib.config import get_settings
+from chalicelib.shared.caches import process_cache
 
-@lru_cache(maxsize=1)
+
+# Powertools is imported when each object is first built (deferred: benchmarks/cold_start.py).
+@process_cache
 def logger() -> Any:
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger  # deferred: see above
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "aion"))
+    return Logger(service=get_settings().observability.service_name)
 
 
-@lru_cache(maxsize=1)
+@process_cache
 def tracer() -> Any:
-    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools import Tracer  # deferred: see above
 
-    return Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "aion"))
+    return Tracer(service=get_settings().observability.service_name)
 
 
-@lru_cache(maxsize=1)
+@process_cache
 def metrics() -> Any:
-    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools import Metrics  # deferred: see above
 
-    return Metrics(
-        namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Aion"),
-        service=os.environ.get("POWERTOOLS_SERVICE_NAME", "aion"),
-    )
+    names = get_settings().observability
+    return Metrics(namespace=names.metrics_namespace, service=names.service_name)
 
 
 def count(name: str, value: float = 1) -> None:
-    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics import MetricUnit  # deferred: see above
 
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
 
@@ -56,16 +57,9 @@ def with_logger_context(handler: Any) -> Any:
     return logger().inject_lambda_context(correlation_id_path="requestContext.requestId")(handler)
 
 
-def tracing_enabled() -> bool:
-    """Powertools' own rule: tracing only inside Lambda and unless POWERTOOLS_TRACE_DISABLED.
-    Checked here too so the dev stack and tests never load the X-Ray SDK at all."""
-    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true")
-    return not disabled and bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-
-
 def with_tracing(handler: Any) -> Any:
     """Handler decorator: X-Ray segment per invocation; the SDK loads on the first request."""
-    if not tracing_enabled():
+    if not get_settings().observability.tracing_enabled:
         return handler
     return tracer().capture_lambda_handler(handler)
 

@@ -10,9 +10,15 @@ error (``MissingExample``): every documented body has an example.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic.json_schema import models_json_schema
 
 from chalicelib.http.routes import AUTH_ADMIN, AUTH_BRIDGE, AUTH_NONE, RouteTable, resolve_model
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic.json_schema import JsonSchemaMode
 
 _REF = "#/components/schemas/{model}"
 # What chalicelib.http.request.required_version reads as a version.
@@ -111,12 +117,12 @@ def _error_schema() -> dict[str, Any]:
 
 
 def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str, Any]:
-    from pydantic.json_schema import models_json_schema
 
     documented = [spec for spec in routes if spec.documented]
-    wanted: list[tuple[type, str]] = []
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+    modes: tuple[JsonSchemaMode, JsonSchemaMode] = ("validation", "serialization")
     for spec in documented:
-        for ref, mode in ((spec.body, "validation"), (spec.response, "serialization")):
+        for ref, mode in zip((spec.body, spec.response), modes, strict=True):
             model = resolve_model(ref)
             if model is not None and (model, mode) not in wanted:
                 wanted.append((model, mode))

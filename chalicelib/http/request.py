@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pydantic import ValidationError
+
 from chalicelib.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -70,7 +72,6 @@ def validation_error(exc: Any, *, location: str) -> ValidationFailed:
 
 
 def parse_model(model: type[M], data: Any, *, location: str = "body") -> M:
-    from pydantic import ValidationError
 
     if data is None and location == "body":
         data = {}

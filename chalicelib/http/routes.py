@@ -9,8 +9,9 @@ pydantic and the domain code out of the Lambda's cold start.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -25,6 +26,10 @@ AUTH_MODES = (AUTH_NONE, AUTH_USER, AUTH_ADMIN, AUTH_BRIDGE)
 ModelRef = "str | type[BaseModel] | None"
 
 
+@overload
+def resolve_model(ref: None) -> None: ...
+@overload
+def resolve_model(ref: str | type[BaseModel]) -> type[BaseModel]: ...
 def resolve_model(ref: Any) -> type[BaseModel] | None:
     """A model class from a class or a ``"package.module:Class"`` string."""
     if ref is None or isinstance(ref, type):
@@ -131,7 +136,7 @@ class RouteTable:
         self._specs[key] = spec
         return spec
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[RouteSpec]:
         return iter(sorted(self._specs.values(), key=lambda s: (s.path, s.method)))
 
     def __len__(self) -> int:

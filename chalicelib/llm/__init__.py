@@ -6,26 +6,26 @@ generate(instruction, input, timeout_s) -> str      raises LlmError(retryable=..
 
 from __future__ import annotations
 
-from chalicelib.llm.config import PROVIDER_BEDROCK, PROVIDER_OPENAI, llm_settings
+from chalicelib.config import PROVIDER_BEDROCK, PROVIDER_OPENAI, get_settings
 from chalicelib.llm.errors import LlmError
 
 
 def llm_configured() -> bool:
-    return llm_settings().provider is not None
+    return get_settings().llm.provider is not None
 
 
 def provider_name() -> str | None:
-    return llm_settings().provider
+    return get_settings().llm.provider
 
 
 def generate(instruction: str, input: str, timeout_s: float) -> str:
-    settings = llm_settings()
+    settings = get_settings().llm
     if settings.provider == PROVIDER_BEDROCK:
-        from chalicelib.llm import bedrock
+        from chalicelib.llm import bedrock  # deferred: only the configured provider loads
 
         return bedrock.generate(settings, instruction, input or "", timeout_s)
     if settings.provider == PROVIDER_OPENAI:
-        from chalicelib.llm import openai_compat
+        from chalicelib.llm import openai_compat  # deferred: as above
 
         return openai_compat.generate(settings, instruction, input or "", timeout_s)
     raise LlmError("no LLM provider is configured", retryable=False, code="llm_not_configured")

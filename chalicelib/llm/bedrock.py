@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chalicelib.config import get_settings
-from chalicelib.llm.config import LlmSettings
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
+
+from chalicelib.config import LlmSettings, get_settings
 from chalicelib.llm.errors import LlmError
 from chalicelib.llm.prompt import SYSTEM_PROMPT, user_message
+from chalicelib.shared.caches import on_reset
 
 # Throttling and provider-side trouble: worth another attempt later.
 RETRYABLE_CODES = frozenset(
@@ -42,8 +45,7 @@ def client_for(timeout_s: float) -> Any:
         return found
     with _lock:
         if bucket not in _clients:
-            import boto3
-            from botocore.config import Config
+            import boto3  # deferred: ~16 ms over pynamodb's botocore, for clients only
 
             config = Config(
                 connect_timeout=min(3, bucket),
@@ -56,13 +58,13 @@ def client_for(timeout_s: float) -> Any:
         return _clients[bucket]
 
 
+@on_reset
 def reset_clients() -> None:
     with _lock:
         _clients.clear()
 
 
 def generate(settings: LlmSettings, instruction: str, input_text: str, timeout_s: float) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 
     client = client_for(timeout_s)
     try:

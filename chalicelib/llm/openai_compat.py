@@ -8,7 +8,8 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.llm.config import LlmSettings, api_key
+from chalicelib.config import LlmSettings
+from chalicelib.llm.config import api_key
 from chalicelib.llm.errors import LlmError
 from chalicelib.llm.prompt import SYSTEM_PROMPT, user_message
 

@@ -18,6 +18,7 @@ from chalicelib.auth.tickets import issue_ws_ticket
 from chalicelib.auth.tokens import issue_access_token
 from chalicelib.dal.models import User, UserEmail
 from chalicelib.errors import Forbidden, Unauthorized
+from chalicelib.logic.users import user_out
 from chalicelib.models.auth import TicketOut, TokenOut
 
 # The same answer for an unknown email and a wrong password.
@@ -47,8 +48,6 @@ def _upgrade_hash(user: User, password: str) -> None:
 
 
 def _session(user: User, refresh_token: str) -> TokenOut:
-    from chalicelib.logic.users import user_out
-
     access_token, expires_in = issue_access_token(user.id, user.role)
     return TokenOut(
         access_token=access_token,
@@ -104,16 +103,3 @@ def logout(refresh_token: str) -> None:
 def ws_ticket(principal: Principal) -> TicketOut:
     ticket, expires_in = issue_ws_ticket(principal)
     return TicketOut(ticket=ticket, expires_in=expires_in)
-
-
-def revoke_user_sessions(user_id: str) -> int:
-    """End every session of a user (after a password or role change, or disabling them).
-
-    Refresh tokens first, then the user's open WebSockets (they would otherwise keep
-    receiving events with the old role for up to 2 h). Returns the revoked session count.
-    """
-    from chalicelib.logic import telemetry  # lazily: only this path needs it
-
-    revoked = refresh_tokens.revoke_user_sessions(user_id)
-    telemetry.close_user_connections(user_id)
-    return revoked

@@ -14,9 +14,13 @@ import logging
 import threading
 from typing import Any
 
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.clock import now_epoch
 from chalicelib.config import get_settings
 from chalicelib.dal.realtime_models import Connection, Subscription, project_topic
+from chalicelib.shared.caches import on_reset
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,6 @@ def management_client() -> Any:
                 if not endpoint:
                     return None
                 import boto3  # lazily: REST handlers that never publish do not pay for it
-                from botocore.config import Config
 
                 _client = boto3.client(
                     "apigatewaymanagementapi",
@@ -70,6 +73,7 @@ def management_client() -> Any:
     return _client
 
 
+@on_reset
 def reset_management_client() -> None:
     """Forget the client (tests, or after the endpoint setting changed)."""
     global _client
@@ -132,7 +136,6 @@ def drop_project_subscriptions(project_id: str, user_id: str) -> int:
 
 def _delete_connection(client: Any, connection_id: str) -> str:
     """Close one socket through the management API: "closed", "gone" or "failed"."""
-    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         client.delete_connection(ConnectionId=connection_id)

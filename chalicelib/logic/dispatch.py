@@ -27,11 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.config import get_settings
+from chalicelib import aws_clients, llm
+from chalicelib.config import DispatchSettings, get_settings
 from chalicelib.dal.models import Task
-from chalicelib.logic import lifecycle
-from chalicelib.logic.dispatch_config import DispatchConfig as DispatchConfig  # re-exported
-from chalicelib.logic.dispatch_config import get_config
+from chalicelib.logic import lifecycle, routing
 from chalicelib.logic.dispatch_routes import run_executor, run_llm
 from chalicelib.logic.dispatch_run import (
     ACTOR,
@@ -50,6 +49,7 @@ from chalicelib.logic.lifecycle import (
     attempt_is,
 )
 from chalicelib.models.tasks import DispatchMessage, EventDraft
+from chalicelib.router.catalog import ROUTE_LLM, route_of
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +75,13 @@ def handle_message(
     remaining_seconds: Callable[[], float] | None = None,
 ) -> Outcome:
     """Process one dispatch message. Raises ``RetryLater`` or ``PoisonMessage``."""
-    config = get_config()
+    config = get_settings().dispatch
     message = parse_message(body)
     task = _load(message)
     if task is None:
         return Outcome("skipped", "not queued for this attempt")
     if task.cancel_requested:
         return _cancel_queued(task, message)
-
-    from chalicelib.logic import routing
 
     route = RoutePlan.of(routing.route_for_task(task))
     if route.target == "review":
@@ -124,12 +122,9 @@ def _route_down(route: RoutePlan) -> bool:
     if route.stage != "health":
         return False
     # Lazily: chalicelib.router pulls in the classifier, which the sweeper does not need.
-    from chalicelib.router.catalog import ROUTE_LLM, route_of
 
     if route_of(route.module) == ROUTE_LLM:
-        from chalicelib.llm import llm_configured
-
-        return llm_configured()
+        return llm.llm_configured()
     return True
 
 
@@ -204,9 +199,9 @@ class BatchRetry(Exception):
         self.message_ids = message_ids
 
 
-def backoff_seconds(receive_count: int, config: DispatchConfig | None = None) -> int:
+def backoff_seconds(receive_count: int, config: DispatchSettings | None = None) -> int:
     """Exponential backoff with full jitter, in whole seconds (SQS visibility)."""
-    config = config or get_config()
+    config = config or get_settings().dispatch
     ceiling = min(
         config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** max(0, receive_count - 1)
     )
@@ -217,10 +212,9 @@ def _queue_url(record: SqsRecord) -> str:
     url = get_settings().dispatch_queue_url
     if url or not record.event_source_arn:
         return url
-    from chalicelib.aws_clients import client
 
     name = record.event_source_arn.rsplit(":", 1)[-1]
-    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    return aws_clients.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
 
 _batch_pool: ThreadPoolExecutor | None = None
@@ -278,9 +272,8 @@ def handle_batch(
 
 def _settle_partial_batch(succeeded: list[SqsRecord], failed: list[SqsRecord]) -> None:
     """Delete the successes, push the failures' visibility out by a jittered backoff."""
-    from chalicelib.aws_clients import client
 
-    sqs = client("sqs")
+    sqs = aws_clients.client("sqs")
     try:
         url = _queue_url(failed[0])
         if not url:

@@ -14,9 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.config import get_settings
-from chalicelib.dal.models import Task
-from chalicelib.logic.dispatch_config import DispatchConfig
+from chalicelib import executor_client, llm
+from chalicelib.config import DispatchSettings, get_settings
+from chalicelib.dal.models import File, Task
+from chalicelib.executor_client import ExecutorError, ExecutorUnavailable
+from chalicelib.llm import LlmError
+from chalicelib.logic import routing
 from chalicelib.logic.dispatch_run import (
     ACTOR,
     Lease,
@@ -30,7 +33,7 @@ from chalicelib.models.tasks import EventDraft
 from chalicelib.shared.failures import Failure
 
 
-def _timeout(config: DispatchConfig, remaining_seconds: Callable[[], float] | None) -> float:
+def _timeout(config: DispatchSettings, remaining_seconds: Callable[[], float] | None) -> float:
     timeout = config.executor_timeout_seconds
     if remaining_seconds is not None:
         # Leave time for the terminal write before Lambda stops us.
@@ -45,8 +48,6 @@ def input_args(task: Task, inline_input: str | None) -> dict[str, Any]:
         # The router found the data inside the instruction ("sha256 of 'abc'").
         return {"input_text": str(inline_input)}
     if isinstance(value, str) and value.startswith("fil_"):
-        from chalicelib.dal.models import File
-
         try:
             item = File.get(value.strip(), consistent_read=True)  # just attached
         except File.DoesNotExist:
@@ -68,8 +69,6 @@ def _progress_draft(value: tuple[float | None, str]) -> EventDraft:
 
 
 def run_executor(run: Run, lease: Lease, remaining_seconds: Callable[[], float] | None) -> Outcome:
-    from chalicelib.executor_client import ExecutorError, ExecutorUnavailable, get_executor_client
-    from chalicelib.logic import routing
 
     config = run.config
     coalescer = ProgressCoalescer(config.progress_per_second)
@@ -79,7 +78,7 @@ def run_executor(run: Run, lease: Lease, remaining_seconds: Callable[[], float] 
     got_result = False
     failure: Failure | None = None  # reported by the stream, or raised by the call
     try:
-        stream = get_executor_client().execute(
+        stream = executor_client.get_executor_client().execute(
             task_id=run.task.id,
             attempt=int(run.task.attempts or 1),
             module=run.route.module,
@@ -129,15 +128,13 @@ def run_executor(run: Run, lease: Lease, remaining_seconds: Callable[[], float] 
 
 
 def run_llm(run: Run, lease: Lease, remaining_seconds: Callable[[], float] | None) -> Outcome:
-    from chalicelib.llm import LlmError, generate
-    from chalicelib.logic import routing
 
     started = time.monotonic()
     run.emit("log", "Asking the language model.", actor=ACTOR)
     value = run.task.input
     text_input = value if isinstance(value, str) or value is None else json.dumps(value)
     try:
-        text = generate(
+        text = llm.generate(
             run.task.instruction or "", text_input or "", _timeout(run.config, remaining_seconds)
         )
     except LlmError as exc:

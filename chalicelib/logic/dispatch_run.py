@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import now_iso
+from chalicelib.config import DispatchSettings
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.ids import new_id
 from chalicelib.logic import fanout, lifecycle, results
-from chalicelib.logic.dispatch_config import DispatchConfig
 from chalicelib.logic.lifecycle import (
     COMPLETED,
     FAILED,
@@ -134,7 +134,7 @@ class ProgressCoalescer:
 class Lease:
     """Renews the task's lease in the background; sets ``cancel`` when asked to stop."""
 
-    def __init__(self, task_id: str, owner: str, config: DispatchConfig) -> None:
+    def __init__(self, task_id: str, owner: str, config: DispatchSettings) -> None:
         self.task_id = task_id
         self.owner = owner
         self.config = config
@@ -192,7 +192,7 @@ class Run:
         route: RoutePlan,
         owner: str,
         receive_count: int,
-        config: DispatchConfig,
+        config: DispatchSettings,
         last_seq: int,
     ) -> None:
         self.task = task
@@ -375,7 +375,7 @@ def claim(
     message: DispatchMessage,
     route: RoutePlan,
     receive_count: int,
-    config: DispatchConfig,
+    config: DispatchSettings,
 ) -> Run | None:
     """``queued -> running`` for ``message``'s attempt with a new lease; None if another
     delivery claimed it first (or it was canceled or moved on meanwhile)."""

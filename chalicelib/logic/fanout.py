@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.dal.realtime_models import Subscription, project_topic, task_topic
 from chalicelib.logic.connections import (
     FANOUT_WORKERS,
@@ -72,7 +74,6 @@ def encode_message(message: dict[str, Any]) -> bytes:
 
 def _post(client: Any, connection_id: str, payload: bytes) -> str:
     """Post once (retrying throttling with full jitter); return "sent", "gone" or "failed"."""
-    from botocore.exceptions import BotoCoreError, ClientError
 
     for attempt in range(_THROTTLE_ATTEMPTS):
         try:

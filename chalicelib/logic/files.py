@@ -26,6 +26,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from chalicelib import aws_clients
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
@@ -75,6 +78,7 @@ def file_out(item: File, *, download_url: str | None = None) -> FileOut:
         filename=item.filename,
         content_type=item.content_type,
         size=int(item.size),
+        # A string attribute, written from the FileStatus literal.
         status=item.status,  # type: ignore[arg-type]
         created_by=item.created_by,
         created_at=item.created_at,
@@ -83,10 +87,9 @@ def file_out(item: File, *, download_url: str | None = None) -> FileOut:
     )
 
 
-def _s3():  # type: ignore[no-untyped-def]
-    from chalicelib.aws_clients import client
+def _s3() -> Any:
 
-    return client("s3")
+    return aws_clients.client("s3")
 
 
 def create_upload(principal: Principal, task_id: str, data: FileCreate) -> FileUpload:
@@ -200,7 +203,6 @@ def complete_upload(principal: Principal, file_id: str) -> FileOut:
 
 
 def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
 
     try:
         return s3.head_object(Bucket=bucket, Key=key)
@@ -231,7 +233,6 @@ def _copy_checked(
     completion of the same file copied a checked upload there, and that copy is the file.
     False when the upload is gone: a concurrent completion finished and deleted it.
     """
-    from botocore.exceptions import ClientError
 
     if int(item.size) > COPY_OBJECT_MAX_BYTES:
         raise RuntimeError("file too large for a single CopyObject")

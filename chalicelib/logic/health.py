@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib import aws_clients, executor_client
 from chalicelib.config import get_settings
-from chalicelib.models.health import HealthOut
+from chalicelib.dal.models import User
+from chalicelib.models.health import CheckState, HealthOut
 
 log = logging.getLogger(__name__)
 
 
-def _dynamodb() -> str:
-    from chalicelib.dal.models import User
-
+def _dynamodb() -> CheckState:
     try:
         User._get_connection().describe_table()
         return "ok"
@@ -21,39 +21,37 @@ def _dynamodb() -> str:
         return "error"
 
 
-def _queue() -> str:
+def _queue() -> CheckState:
     url = get_settings().dispatch_queue_url
     if not url:
         return "unconfigured"
-    from chalicelib.aws_clients import client
-
     try:
-        client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        aws_clients.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return "ok"
     except Exception:
         log.warning("health: queue check failed", exc_info=True)
         return "error"
 
 
-def _executor() -> str:
+def _executor() -> CheckState:
     if not get_settings().executor_target:
         return "unconfigured"
     try:
-        from chalicelib.executor_client import get_executor_client
-    except ImportError:
-        return "unknown"
-    try:
-        return "ok" if get_executor_client().health(timeout_s=1.0) else "error"
+        return "ok" if executor_client.get_executor_client().health(timeout_s=1.0) else "error"
     except Exception:
         log.warning("health: executor check failed", exc_info=True)
         return "error"
 
 
 def health() -> HealthOut:
-    checks = {"dynamodb": _dynamodb(), "executor": _executor(), "queue": _queue()}
+    checks: dict[str, CheckState] = {
+        "dynamodb": _dynamodb(),
+        "executor": _executor(),
+        "queue": _queue(),
+    }
     degraded = any(state == "error" for state in checks.values())
     return HealthOut(
         status="degraded" if degraded else "ok",
-        checks=checks,  # type: ignore[arg-type]
+        checks=checks,
         version=get_settings().version,
     )

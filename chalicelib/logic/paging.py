@@ -1,13 +1,27 @@
-"""One page of a DynamoDB Query, resumable through an opaque cursor."""
+"""One page of a DynamoDB Query, resumable through an opaque, tamper-safe cursor.
+
+A cursor is DynamoDB's LastEvaluatedKey plus the scope of the list it belongs to (so a cursor
+of one project's tasks cannot be replayed against another list), HMAC-SHA256 signed with a
+key derived from the JWT secret. Clients can neither read nor forge the keys inside.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chalicelib.http.cursor import clamp_limit, decode_cursor, encode_cursor
+from chalicelib.errors import BadRequest
+from chalicelib.secrets import get_jwt_keys
 
 T = TypeVar("T")
+
+_CONTEXT = b"aion-cursor-v1"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
 
 
 def query_page(
@@ -55,3 +69,51 @@ def filtered_page(
     # when the Query ran out it is None.
     last_key = results.last_evaluated_key if (len(kept) >= size or read >= budget) else None
     return kept, encode_cursor(last_key, scope), read
+
+
+def _signing_key() -> bytes:
+    return hmac.new(get_jwt_keys().current_key.encode(), _CONTEXT, hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_cursor(last_key: dict[str, Any] | None, scope: str) -> str | None:
+    if not last_key:
+        return None
+    payload = json.dumps({"k": last_key, "s": scope}, separators=(",", ":"), sort_keys=True)
+    raw = payload.encode()
+    mac = hmac.new(_signing_key(), raw, hashlib.sha256).digest()[:16]
+    return f"{_b64(raw)}.{_b64(mac)}"
+
+
+def decode_cursor(cursor: str | None, scope: str) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    invalid = BadRequest("The cursor is invalid or belongs to another list.", code="invalid_cursor")
+    try:
+        body, mac = cursor.split(".", 1)
+        raw = _unb64(body)
+        expected = hmac.new(_signing_key(), raw, hashlib.sha256).digest()[:16]
+        if not hmac.compare_digest(expected, _unb64(mac)):
+            raise invalid
+        payload = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise invalid from exc
+    if not isinstance(payload, dict) or payload.get("s") != scope:
+        raise invalid
+    key = payload.get("k")
+    if not isinstance(key, dict):
+        raise invalid
+    return key
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    return max(1, min(limit, MAX_LIMIT))

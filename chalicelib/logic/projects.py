@@ -7,6 +7,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_epoch, now_iso
@@ -100,7 +101,7 @@ def update_project(
     project = get_project_for(principal, project_id)
     if project.version != version:
         raise PreconditionFailed("The project changed since you read it.")
-    actions = [Project.updated_at.set(now_iso())]
+    actions: list[Action] = [Project.updated_at.set(now_iso())]
     if data.name is not None:
         actions.append(Project.name.set(data.name))
     if data.description is not None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from pynamodb.exceptions import UpdateError
 
+from chalicelib import aws_clients
 from chalicelib.config import get_settings
 from chalicelib.dal.models import (
     PURGE_PARTITION,
@@ -218,13 +219,12 @@ def _reread(task_id: str) -> Task | None:
 
 
 def _purge_files(project_id: str, budget: _Budget, report: PurgeReport) -> bool:
-    from chalicelib.aws_clients import client
 
     size = budget.left()
     if not size:
         return True
     files = list(File.by_project.query(project_id, limit=size + 1))
-    s3 = client("s3")
+    s3 = aws_clients.client("s3")
     for item in files[:size]:
         budget.spend()
         # The object first: a row without its object is harmless, an object without a row

@@ -21,6 +21,7 @@ from chalicelib.clock import now_iso
 from chalicelib.dal.route_health_models import RouteHealth
 from chalicelib.router import breaker
 from chalicelib.router.breaker import BreakerPolicy, BreakerState
+from chalicelib.shared.caches import on_reset
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,11 @@ class RouteHealthStore:
         """Count one attempt's outcome. A success on a healthy route costs no write."""
         if ok:
             cached = self._cache.get(route)
-            fresh = cached is not None and self.clock() - cached.read_at < self.cache_seconds
-            if fresh and cached.state == BreakerState():
+            if (
+                cached is not None
+                and self.clock() - cached.read_at < self.cache_seconds
+                and cached.state == BreakerState()
+            ):
                 return cached.state
         return self._update(
             route,
@@ -187,6 +191,7 @@ def get_store() -> RouteHealthStore:
         return _store
 
 
+@on_reset
 def reset_store(store: RouteHealthStore | None = None) -> None:
     """Replace the process-wide store (tests inject a clock or a policy)."""
     global _store

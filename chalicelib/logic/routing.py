@@ -15,10 +15,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib import executor_client, llm
+from chalicelib.config import get_settings
 from chalicelib.errors import ValidationFailed
+from chalicelib.logic import route_health
 from chalicelib.models.router import CatalogOut, ModuleOut, RouteOut
 from chalicelib.router import RouteDecision, RouteRequest, RouteState, decide
 from chalicelib.router.catalog import CATALOGUE, LLM_MODULE, MODULES, ROUTE_EXECUTOR, ROUTE_LLM
+from chalicelib.shared.caches import on_reset
 
 if TYPE_CHECKING:
     from chalicelib.executor_client import ModuleInfo
@@ -34,10 +38,15 @@ MAX_INSTRUCTION_CHARS = 20_000  # as for tasks (chalicelib.models.tasks.Instruct
 
 
 class TaskLike(Protocol):
-    instruction: str | None
-    input: Any
-    params: dict[str, Any] | None
-    module: str | None
+    # Read-only members, so a pynamodb Task (attributes are descriptors) fits.
+    @property
+    def instruction(self) -> str | None: ...
+    @property
+    def input(self) -> Any: ...
+    @property
+    def params(self) -> dict[str, Any] | None: ...
+    @property
+    def module(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -76,14 +85,11 @@ def executor_catalogue(now: float | None = None) -> ExecutorCatalogue:
 
 
 def _fetch_catalogue(now: float) -> ExecutorCatalogue:
-    from chalicelib.config import get_settings
 
     if not get_settings().executor_target:
         return ExecutorCatalogue(False, (), now, "no executor is configured")
     try:
-        from chalicelib.executor_client import get_executor_client
-
-        infos = get_executor_client().list_modules(timeout_s=LIST_MODULES_TIMEOUT_S)
+        infos = executor_client.get_executor_client().list_modules(timeout_s=LIST_MODULES_TIMEOUT_S)
     except Exception as exc:  # unreachable, refused, misconfigured: all mean "down for now"
         log.warning("executor catalogue unavailable: %s", type(exc).__name__)
         return ExecutorCatalogue(False, (), now, "the executor did not answer ListModules")
@@ -91,6 +97,7 @@ def _fetch_catalogue(now: float) -> ExecutorCatalogue:
     return ExecutorCatalogue(True, modules, now)
 
 
+@on_reset
 def reset_catalogue() -> None:
     """Forget the cached catalogue (tests; after a deploy)."""
     global _catalogue
@@ -102,15 +109,11 @@ def reset_catalogue() -> None:
 
 
 def _store() -> Any:
-    from chalicelib.logic.route_health import get_store
-
-    return get_store()
+    return route_health.get_store()
 
 
 def _llm_configured() -> bool:
-    from chalicelib.llm import llm_configured
-
-    return llm_configured()
+    return llm.llm_configured()
 
 
 def route_state() -> tuple[RouteState, dict[str, str]]:
@@ -197,14 +200,13 @@ def _known(state: RouteState) -> set[str]:
 
 def catalog() -> CatalogOut:
     """Routes with their health, and modules with where they run and whether they can now."""
-    from chalicelib.llm import provider_name
 
     store = _store()
     executor_view = store.view(ROUTE_EXECUTOR)
     llm_view = store.view(ROUTE_LLM)
     cat = executor_catalogue()
     executor_available = cat.reachable and store.allows(ROUTE_EXECUTOR)
-    provider = provider_name()
+    provider = llm.provider_name()
     llm_available = provider is not None and store.allows(ROUTE_LLM)
     routes = [
         _route_entry(
@@ -240,7 +242,7 @@ def catalog() -> CatalogOut:
         )
     static_names = {spec.name for spec in CATALOGUE}
     for name, info in sorted(described.items()):
-        if name not in static_names:  # modules the executor offers beyond DESIGN.md's list
+        if name not in static_names:  # modules the executor offers beyond the static catalogue
             modules.append(_executor_module(info, available=executor_available))
     return CatalogOut(
         routes=routes, modules=modules, source="executor" if cat.reachable else "static"
@@ -272,9 +274,9 @@ def _route_entry(
 ) -> RouteOut:
     state = store.get(name)
     return RouteOut(
-        name=name,  # type: ignore[arg-type]
+        name=name,  # type: ignore[arg-type]  # ROUTE_EXECUTOR or ROUTE_LLM
         available=available,
-        state=view,  # type: ignore[arg-type]
+        state=view,  # type: ignore[arg-type]  # breaker.view: one of its three states
         configured=configured,
         failures=state.failures,
         retry_at=state.retry_at() if view == "open" else None,

@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 
 from pynamodb.expressions.update import Action
 
+from chalicelib.config import get_settings
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.logic import lifecycle
-from chalicelib.logic.dispatch_config import get_config
 from chalicelib.logic.lifecycle import (
     CANCELED,
     FAILED,
@@ -98,7 +98,7 @@ def _take_back_expired(now: float, report: SweepReport) -> None:
 
 
 def _redrive_queued(now: float, report: SweepReport) -> None:
-    cutoff = _iso(now - get_config().queued_redrive_seconds)
+    cutoff = _iso(now - get_settings().dispatch.queued_redrive_seconds)
     stale = Task.by_status.query(QUEUED, Task.updated_at < cutoff, limit=MAX_PER_SWEEP)
     for task in stale:
         report.examined += 1
@@ -127,7 +127,7 @@ def _redrive_queued(now: float, report: SweepReport) -> None:
 
 def _take_back(task: Task, report: SweepReport) -> None:
     attempts = int(task.attempts or 1)
-    max_attempts = get_config().max_attempts
+    max_attempts = get_settings().dispatch.max_attempts
     status: Status
     actions: list[Action]
     if task.cancel_requested:

@@ -96,5 +96,5 @@ def bulk_action(principal: Principal, request: TaskBulkRequest) -> TaskBulkRespo
     if len(ids) > 1:
         with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="bulk") as pool:
             results += list(pool.map(act, ids[1:]))
-    summary = Counter(r.outcome for r in results)
+    summary: Counter[str] = Counter(r.outcome for r in results)
     return TaskBulkResponse(action=request.action, results=results, summary=dict(summary))

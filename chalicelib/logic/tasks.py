@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from pynamodb.exceptions import TransactWriteError
 
+from chalicelib import aws_clients
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
@@ -28,6 +29,7 @@ from chalicelib.dal.models import (
     Task,
     project_status_key,
 )
+from chalicelib.dal.realtime_models import Subscription, task_topic
 from chalicelib.dal.task_updates import activity_item, event_of
 from chalicelib.dal.transactions import failed_tables, transact_write
 from chalicelib.errors import (
@@ -49,6 +51,7 @@ from chalicelib.logic.lifecycle import (
     RUNNING,
     ConditionFailed,
 )
+from chalicelib.logic.paging import clamp_limit
 from chalicelib.logic.task_inputs import (
     claim_file,
     input_file,
@@ -80,6 +83,7 @@ def task_out(task: Task) -> TaskOut:
         params=task.params or {},
         module=task.module,
         assignee_id=task.assignee_id,
+        # String attributes, written from the Priority and Status literals.
         priority=task.priority,  # type: ignore[arg-type]
         status=task.status,  # type: ignore[arg-type]
         route=task.route,
@@ -279,6 +283,7 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
         # The version pins the status too: every status change takes a new version.
         written = lifecycle.transition(
             task,
+            # A string attribute, written from the Status literal.
             task.status,  # type: ignore[arg-type]
             None,
             guard=lifecycle.version_is(version),
@@ -342,13 +347,11 @@ def delete_task_children(task: Task) -> RemovedWithTask:
     Idempotent: run after the task row is gone (DELETE /tasks/{id}) or just before it goes
     (a project purge, so a crash in between leaves the row to find again).
     """
-    from chalicelib.aws_clients import client
-    from chalicelib.dal.realtime_models import Subscription, task_topic
 
     with Activity.batch_write() as batch:
         for row in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
             batch.delete(row)
-    s3 = client("s3")
+    s3 = aws_clients.client("s3")
     bucket = get_settings().files_bucket
     files = list(File.by_task.query(task.id))
     for item in files:
@@ -390,7 +393,7 @@ def retry_task(principal: Principal, task_id: str) -> TaskOut:
     try:
         written = lifecycle.transition(
             task,
-            task.status,  # type: ignore[arg-type]
+            task.status,
             QUEUED,
             guard=lifecycle.attempt_is(int(task.attempts or 1)),
             actions=lifecycle.new_attempt_actions(attempt),
@@ -415,8 +418,6 @@ def activity(
     principal: Principal, task_id: str, *, after: int | None, limit: int | None
 ) -> ActivityList:
     """Events oldest first after ``after`` (default: from the start); ``nextCursor`` = last seq."""
-    from chalicelib.http.cursor import clamp_limit
-
     task = get_task_for(principal, task_id)
     size = clamp_limit(limit)
     start = after or 0

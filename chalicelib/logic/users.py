@@ -8,15 +8,19 @@ tasks, activity and files naming someone unknown, while disabling cuts every acc
 from __future__ import annotations
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 
 from chalicelib.auth.emails import normalize_email
+from chalicelib.auth.passwords import hash_password
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.dal.models import KIND_USER, User, UserEmail
 from chalicelib.dal.transactions import failed_conditions, failed_tables, transact_write
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed
 from chalicelib.ids import new_id
+from chalicelib.logic.api_keys import revoke_user_keys
 from chalicelib.logic.paging import query_page
+from chalicelib.logic.sessions import revoke_user_sessions
 from chalicelib.models.users import UserCreate, UserList, UserOut, UserUpdate
 
 
@@ -25,6 +29,7 @@ def user_out(user: User) -> UserOut:
         id=user.id,
         email=user.email,
         name=user.name,
+        # A string attribute, written from the Role literal.
         role=user.role,  # type: ignore[arg-type]
         disabled=bool(user.disabled),
         created_at=user.created_at,
@@ -49,7 +54,6 @@ def me(principal: Principal) -> UserOut:
 
 
 def create_user(data: UserCreate) -> UserOut:
-    from chalicelib.auth.passwords import hash_password
 
     now = now_iso()
     user = User(
@@ -98,7 +102,7 @@ def update_user(actor: Principal, user_id: str, data: UserUpdate, *, version: in
         raise PreconditionFailed(
             "The user changed since you read it.", details={"version": user.version}
         )
-    actions = []
+    actions: list[Action] = []
     new_email = normalize_email(data.email) if "email" in fields and data.email else None
     if "name" in fields and data.name is not None:
         actions.append(User.name.set(data.name))
@@ -107,11 +111,9 @@ def update_user(actor: Principal, user_id: str, data: UserUpdate, *, version: in
     if "disabled" in fields and data.disabled is not None:
         actions.append(User.disabled.set(data.disabled))
     if "password" in fields and data.password is not None:
-        from chalicelib.auth.passwords import hash_password
-
         actions.append(User.password_hash.set(hash_password(data.password)))
     email_changes = new_email is not None and new_email != user.email
-    if email_changes:
+    if email_changes and new_email is not None:
         actions.append(User.email.set(new_email))
     actions.append(User.updated_at.set(now_iso()))
     try:
@@ -137,12 +139,8 @@ def update_user(actor: Principal, user_id: str, data: UserUpdate, *, version: in
     if {"password", "role"} & fields or disabling:
         # Sessions opened with the old password or role end now; access tokens carry no rights
         # of their own (each request reads the current role and whether the user is disabled).
-        from chalicelib.logic.auth import revoke_user_sessions
-
         revoke_user_sessions(user_id)
     if disabling:
-        from chalicelib.logic.api_keys import revoke_user_keys
-
         revoke_user_keys(user_id)
     return user_out(get_user(user_id))
 
@@ -151,8 +149,6 @@ def ensure_admin(
     email: str, *, password: str | None, name: str = "Administrator"
 ) -> tuple[UserOut, bool]:
     """Create the admin if the email is free, else promote/reset it. Returns (user, created)."""
-    from chalicelib.auth.passwords import hash_password
-
     normalized = normalize_email(email)
     try:
         claim = UserEmail.get(normalized)
@@ -167,7 +163,11 @@ def ensure_admin(
         return created, True
     user = get_user(claim.user_id)
     # Also the way back in when every admin was disabled or demoted.
-    actions = [User.role.set("admin"), User.disabled.set(False), User.updated_at.set(now_iso())]
+    actions: list[Action] = [
+        User.role.set("admin"),
+        User.disabled.set(False),
+        User.updated_at.set(now_iso()),
+    ]
     if password:
         actions.append(User.password_hash.set(hash_password(password)))
     user.update(actions=actions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -12,7 +12,7 @@ from chalicelib.models.base import ApiModel, RequestModel
 KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 _CREATED = "2026-11-02T09:14:03.120Z"
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "id": "ak_k7x2mq4vb5ne",
     "name": "CI pipeline",
     "prefix": "aion_k7x2mq4vb5ne",

@@ -1,4 +1,4 @@
-"""The module catalogue of DESIGN.md as the router sees it: names, routes, what each needs.
+"""The module catalogue as the router sees it (README, "The executor"): names, routes, needs.
 
 This static list is the fallback when the executor's ``ListModules`` cannot be reached, and the
 label set of the classifier. Executor modules run on the "executor" route; ``llm.generate`` runs
@@ -8,10 +8,13 @@ on the "llm" route.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, Literal
 
-ROUTE_EXECUTOR = "executor"
-ROUTE_LLM = "llm"
-ROUTE_REVIEW = "review"
+# The routes a module runs on (a task that none can take goes to "review", a person).
+RunRoute = Literal["executor", "llm"]
+ROUTE_EXECUTOR: Final = "executor"
+ROUTE_LLM: Final = "llm"
+ROUTE_REVIEW: Final = "review"
 
 LLM_MODULE = "llm.generate"
 
@@ -19,7 +22,7 @@ LLM_MODULE = "llm.generate"
 @dataclass(frozen=True)
 class ModuleSpec:
     name: str
-    route: str
+    route: RunRoute
     description: str
     # What the module needs to run: "text" (any input), "prose" (text that is not JSON/CSV),
     # "json", "csv", "expression", "none".
@@ -53,7 +56,7 @@ MODULES: dict[str, ModuleSpec] = {spec.name: spec for spec in CATALOGUE}
 MODULE_NAMES: tuple[str, ...] = tuple(spec.name for spec in CATALOGUE)
 
 
-def route_of(module: str) -> str:
+def route_of(module: str) -> RunRoute:
     """The route a module runs on; modules the static list does not know run on the executor."""
     spec = MODULES.get(module)
     return spec.route if spec else ROUTE_EXECUTOR

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import jmespath
 from jmespath.exceptions import JMESPathError
+from jmespath.functions import Functions
 from jmespath.visitor import TreeInterpreter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -63,6 +65,11 @@ def _shallow_size(value: Any) -> int:
 class BudgetedInterpreter(TreeInterpreter):
     """JMESPath's tree interpreter, charging each step against a work budget."""
 
+    # TreeInterpreter's own members used here, which its type stubs leave out.
+    _method_cache: dict[str, Callable[[Any, Any], Any]]
+    _EQUALITY_OPS: ClassVar[list[str]]
+    _functions: Functions
+
     def __init__(self, budget: int) -> None:
         super().__init__()
         self.budget = budget
@@ -97,19 +104,20 @@ class BudgetedInterpreter(TreeInterpreter):
         self.left = left
         return total
 
-    def visit(self, node: dict[str, Any], value: Any) -> Any:
+    def visit(self, node: Any, value: Any) -> Any:
         # Visitor.visit, inlined with the charge: this runs once per step.
         method = self._method_cache.get(node["type"])
         if method is None:
-            method = getattr(self, f"visit_{node['type']}", self.default_visit)
-            self._method_cache[node["type"]] = method
+            method = self._method_cache[node["type"]] = getattr(
+                self, f"visit_{node['type']}", self.default_visit
+            )
         result = method(node, value)
         self.left -= 1 + len(result) if type(result) in _SIZED else 1
         if self.left < 0:
             raise QueryTooCostly(self.budget)
         return result
 
-    def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_comparator(self, node: Any, value: Any) -> Any:
         if node["value"] in self._EQUALITY_OPS:
             left = self.visit(node["children"][0], value)
             right = self.visit(node["children"][1], value)
@@ -118,7 +126,7 @@ class BudgetedInterpreter(TreeInterpreter):
             return self.COMPARATOR_FUNC[node["value"]](left, right)
         return super().visit_comparator(node, value)
 
-    def visit_function_expression(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_function_expression(self, node: Any, value: Any) -> Any:
         args = [self.visit(child, value) for child in node["children"]]
         name = node["value"]
         if name in _DEEP_FUNCTIONS:

@@ -120,6 +120,11 @@ function readEndNote() {
   }
 }
 
+/** Why the last session ended, if that was moments ago (a key of END_SENTENCES), else null. */
+export function recentSessionEnd() {
+  return readEndNote();
+}
+
 /** The reason behind a refused refresh, from the server's error code. */
 function refreshFailureReason(code, tokenRejectedAt) {
   if (code === "refresh_token_reused") return "reused";

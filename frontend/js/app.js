@@ -1,6 +1,6 @@
 // Console bootstrap: settings, session, the one WebSocket, hash routing and the shell.
 import { Announcer } from "./announce.js";
-import { Api, END_SENTENCES } from "./api.js";
+import { Api, END_SENTENCES, recentSessionEnd } from "./api.js";
 import { h, replace } from "./dom.js";
 import { Live } from "./live.js";
 import { QueryCache } from "./query.js";
@@ -98,7 +98,9 @@ async function main() {
   let providers = {}; // what the current screen offers to shortcuts: {newTask, search}
   let intent = null; // a shortcut's wish carried to the next screen ("newTask", "search")
   let lastProjectId = null; // the board "g b" and "n" go to from elsewhere
-  let signinNotice = null; // why the session ended, for the sign-in screen
+  // Why the session ended, for the sign-in screen. A tab opened or reloaded just after the
+  // session ended (here or in another tab, which may have lost the refresh race) says why too.
+  let signinNotice = api.signedIn ? null : END_SENTENCES[recentSessionEnd()] || null;
 
   const ctx = {
     api,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,23 +141,19 @@ def set_task_fields(task_id: str, **fields: Any) -> None:
 
 
 @pytest.fixture
-def api(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiClient]:
+def api(
+    aws: None, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> Iterator[ApiClient]:
     import boto3
     from chalice.test import Client
-
-    from chalicelib.aws_clients import reset_clients
-    from chalicelib.config import get_settings
 
     queue_url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName=QUEUE_NAME)[
         "QueueUrl"
     ]
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
     monkeypatch.setenv("AION_DISPATCH_QUEUE_URL", queue_url)
-    get_settings.cache_clear()
-    reset_clients()
+    reset_caches()
     import app
 
     with Client(app.app) as client:
         yield ApiClient(client, queue_url)
-    get_settings.cache_clear()
-    reset_clients()

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from chalicelib.api import reference
-from chalicelib.config import get_settings
 from tests.integration.conftest import ApiClient
 
 
@@ -60,14 +59,10 @@ def test_other_names_are_404_in_the_envelope(api: ApiClient) -> None:
         assert json.loads(response.body)["error"]["code"] == "not_found"
 
 
-def test_redirects_where_the_reference_is_hosted(api: ApiClient, monkeypatch) -> None:
+def test_redirects_where_the_reference_is_hosted(api: ApiClient, monkeypatch, reset_caches) -> None:
     monkeypatch.setenv("AION_DOCS_URL", "https://console.example.com/docs/index.html")
-    get_settings.cache_clear()
-    try:
-        response = _get(api, "/docs")
-    finally:
-        monkeypatch.delenv("AION_DOCS_URL")
-        get_settings.cache_clear()
+    reset_caches()
+    response = _get(api, "/docs")
     assert response.status_code == 302
     assert response.headers["Location"] == "https://console.example.com/docs/index.html"
 

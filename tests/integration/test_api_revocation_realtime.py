@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -15,12 +15,12 @@ from tests.unit.realtime_fakes import RecordingManagementClient
 
 
 @pytest.fixture
-def mgmt(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingManagementClient]:
+def mgmt(
+    monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> RecordingManagementClient:
     client = RecordingManagementClient()
     monkeypatch.setattr(connections, "_client", client)
-    yield client
-    monkeypatch.undo()
-    connections.reset_management_client()
+    return client
 
 
 def _ws_connect(connection_id: str, user_id: str, role: str, task_id: str | None = None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -25,23 +25,17 @@ class _FakeExecutor:
 
 @pytest.fixture
 def router_api(
-    api: ApiClient, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[ApiClient, _FakeExecutor]]:
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> tuple[ApiClient, _FakeExecutor]:
     from chalicelib import executor_client
-    from chalicelib.config import get_settings
-    from chalicelib.logic import route_health, routing
 
     monkeypatch.setenv("AION_EXECUTOR_TARGET", "127.0.0.1:50051")
     for name in ("AION_BEDROCK_MODEL_ID", "AION_LLM_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
+    reset_caches()
     fake = _FakeExecutor()
     monkeypatch.setattr(executor_client, "get_executor_client", lambda: fake)
-    routing.reset_catalogue()
-    route_health.reset_store()
-    yield api, fake
-    routing.reset_catalogue()
-    route_health.reset_store()
+    return api, fake
 
 
 def test_explain_needs_a_token(router_api) -> None:

@@ -103,16 +103,14 @@ def served_api() -> Iterator[Served]:
         from chalice.test import Client
 
         from chalicelib.auth.tokens import issue_access_token
-        from chalicelib.aws_clients import reset_clients
-        from chalicelib.config import get_settings
         from chalicelib.dal.registry import create_all_tables
+        from chalicelib.shared.caches import reset_process_caches
 
         create_all_tables()
         queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="st-dispatch")
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
         patch.setenv("AION_DISPATCH_QUEUE_URL", queue["QueueUrl"])
-        get_settings.cache_clear()
-        reset_clients()
+        reset_process_caches()  # module scope: the reset_caches fixture is per test
         import app
         from chalicelib.api.rest import openapi_document
         from chalicelib.logic.users import create_user
@@ -143,8 +141,7 @@ def served_api() -> Iterator[Served]:
                 server.shutdown()
                 server.server_close()
                 thread.join(timeout=5)
-        get_settings.cache_clear()
-        reset_clients()
+        reset_process_caches()
 
 
 def _schema(base_url: str | None = None) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from chalicelib.logic import dispatch
+from chalicelib.config import get_settings
 from tests.integration.conftest import ApiClient, set_task_fields
 
 
@@ -116,16 +116,16 @@ def test_malformed_json_non_object_and_oversized_bodies(api: ApiClient) -> None:
     assert reply.error_code == "payload_too_large"
 
 
-def test_unknown_project_is_404_and_unconfigured_queue_is_503(api: ApiClient, monkeypatch) -> None:
-    from chalicelib.config import get_settings
-
+def test_unknown_project_is_404_and_unconfigured_queue_is_503(
+    api: ApiClient, monkeypatch, reset_caches
+) -> None:
     alice = api.user()
     assert (
         api.post("/tasks", {"projectId": "prj_nope", "instruction": "x"}, who=alice).status == 404
     )
     project = api.project(alice)
     monkeypatch.setenv("AION_DISPATCH_QUEUE_URL", "")
-    get_settings.cache_clear()
+    reset_caches()
     reply = api.post("/tasks", {"projectId": project["id"], "instruction": "x"}, who=alice)
     assert reply.status == 503
     assert reply.error_code == "dispatch_unconfigured"
@@ -159,7 +159,7 @@ def test_sqs_failure_leaves_the_task_queued_for_the_sweeper(api: ApiClient, monk
 
     monkeypatch.setattr(sqs, "send_message", record)
     assert task_id not in sweeper.sweep().redriven  # too recent
-    later = time.time() + dispatch.get_config().queued_redrive_seconds + 5
+    later = time.time() + get_settings().dispatch.queued_redrive_seconds + 5
     assert task_id in sweeper.sweep(now=later).redriven
     assert json.loads(sent[-1]["MessageBody"]) == {"taskId": task_id, "attempt": 1}
     monkeypatch.undo()

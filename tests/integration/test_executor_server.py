@@ -13,10 +13,10 @@ import grpc
 import pytest
 
 from chalicelib.executor_client import ExecEvent, ExecutorClient, ExecutorError
+from chalicelib.shared.caches import reset_process_caches
 from executor_container.config import ExecutorConfig
 from executor_container.proto_gen import executor_pb2 as pb
 from executor_container.proto_gen import executor_pb2_grpc as pb_grpc
-from executor_container.registry import catalogue
 from executor_container.server import (
     ERROR_CODE_METADATA_KEY,
     TOKEN_METADATA_KEY,
@@ -41,7 +41,7 @@ CATALOGUE = {
 def executor() -> Iterator[RunningExecutor]:
     previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
     os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
-    catalogue.cache_clear()
+    reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES
     config = ExecutorConfig(
         host="127.0.0.1",
         port=0,
@@ -64,7 +64,7 @@ def executor() -> Iterator[RunningExecutor]:
             os.environ.pop("AION_EXECUTOR_EXTRA_MODULES", None)
         else:
             os.environ["AION_EXECUTOR_EXTRA_MODULES"] = previous
-        catalogue.cache_clear()
+        reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES
 
 
 @pytest.fixture(scope="module")

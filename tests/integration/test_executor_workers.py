@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from chalicelib.executor_client import ExecEvent, ExecutorClient
+from chalicelib.shared.caches import reset_process_caches
 from executor_container.config import ExecutorConfig
 from executor_container.pool import Worker
-from executor_container.registry import catalogue
 from executor_container.server import RunningExecutor, start_executor
 from tests.integration.executor_support import FILES_BUCKET, TEST_MODULES, TOKEN
 
@@ -25,7 +25,7 @@ WORKERS = 2
 def executor() -> Iterator[RunningExecutor]:
     previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
     os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
-    catalogue.cache_clear()
+    reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES
     config = ExecutorConfig(
         host="127.0.0.1",
         port=0,
@@ -48,7 +48,7 @@ def executor() -> Iterator[RunningExecutor]:
             os.environ.pop("AION_EXECUTOR_EXTRA_MODULES", None)
         else:
             os.environ["AION_EXECUTOR_EXTRA_MODULES"] = previous
-        catalogue.cache_clear()
+        reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.config import get_settings
 from chalicelib.dal.models import (
     PURGE_PARTITION,
     Activity,
@@ -201,7 +202,7 @@ def test_a_running_tasks_dispatcher_stops_and_a_late_message_does_nothing(
     running, queued = seeded["tasks"]["running"], seeded["tasks"]["queued"]
     assert api.delete(f"/projects/{pid}", who=alice).status == 204
     # The heartbeat of the run holding the lease sees the cancel and stops the gRPC call.
-    lease = dispatch.Lease(running, "lease_live", dispatch.get_config())
+    lease = dispatch.Lease(running, "lease_live", get_settings().dispatch)
     assert lease.renew() is False
     assert lease.cancel.is_set()
     assert lease.cancel_requested
@@ -217,7 +218,7 @@ def test_a_running_tasks_dispatcher_stops_and_a_late_message_does_nothing(
     assert sweeper.sweep().purge.finished == [pid]
     _nothing_left(pid, seeded)
     # A renewal after the row went: the lease is lost, the run stops.
-    gone = dispatch.Lease(running, "lease_live", dispatch.get_config())
+    gone = dispatch.Lease(running, "lease_live", get_settings().dispatch)
     assert gone.renew() is False
     assert gone.lost
 

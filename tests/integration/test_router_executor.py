@@ -7,7 +7,7 @@ the executor refuses (quickly, with a clear error) the router never promises."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -58,21 +58,17 @@ def executor_client() -> Iterator[ExecutorClient]:
 
 @pytest.fixture
 def routed(
-    aws: None, executor_client: ExecutorClient, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ExecutorClient]:
+    aws: None,
+    executor_client: ExecutorClient,
+    monkeypatch: pytest.MonkeyPatch,
+    reset_caches: Callable[[], None],
+) -> ExecutorClient:
     from chalicelib import executor_client as module
-    from chalicelib.config import get_settings
-    from chalicelib.logic import route_health, routing
 
     monkeypatch.setenv("AION_EXECUTOR_TARGET", "127.0.0.1:1")  # the fake getter below is used
-    get_settings.cache_clear()
+    reset_caches()
     monkeypatch.setattr(module, "get_executor_client", lambda: executor_client)
-    routing.reset_catalogue()
-    route_health.reset_store()
-    yield executor_client
-    routing.reset_catalogue()
-    route_health.reset_store()
-    get_settings.cache_clear()
+    return executor_client
 
 
 def run_routed(client: ExecutorClient, instruction: str, input_value: Any = None) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from unittest.mock import MagicMock, NonCallableMagicMock, create_autospec
 
@@ -224,16 +224,27 @@ class RecordingManagementClient:
 class Realtime:
     mgmt: RecordingManagementClient
     queue_url: str
+    monkeypatch: pytest.MonkeyPatch = field(repr=False)
+    reset_caches: Callable[[], None] = field(repr=False)
+
+    def setenv(self, name: str, value: str) -> None:
+        """Change a setting mid-test: settings and clients are read afresh, and the recording
+        management client stays in place."""
+        from chalicelib.logic import connections
+
+        self.monkeypatch.setenv(name, value)
+        self.reset_caches()
+        self.monkeypatch.setattr(connections, "_client", self.mgmt)
 
 
 @pytest.fixture
-def realtime(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
+def realtime(
+    aws: None, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> Iterator[Realtime]:
     """Moto tables + queue + bucket, a recording management client, fast dispatch timings."""
     import boto3
 
-    from chalicelib import aws_clients
-    from chalicelib.config import get_settings
-    from chalicelib.logic import connections, dispatch
+    from chalicelib.logic import connections
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     queue_url = sqs.create_queue(QueueName="aion-test-dispatch")["QueueUrl"]
@@ -243,17 +254,12 @@ def realtime(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Realtime]:
     monkeypatch.setenv("AION_LEASE_SECONDS", "3")
     monkeypatch.setenv("AION_HEARTBEAT_SECONDS", "0.05")
     monkeypatch.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "1000")
-    get_settings.cache_clear()
-    dispatch.get_config.cache_clear()
-    aws_clients.reset_clients()
+    reset_caches()
     mgmt = RecordingManagementClient()
     monkeypatch.setattr(connections, "_client", mgmt)
-    yield Realtime(mgmt, queue_url)
+    yield Realtime(mgmt, queue_url, monkeypatch, reset_caches)
     monkeypatch.undo()
-    get_settings.cache_clear()
-    dispatch.get_config.cache_clear()
-    aws_clients.reset_clients()
-    connections.reset_management_client()
+    reset_caches()
 
 
 def serialize_task_updates(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
 from chalicelib.auth import passwords
-from chalicelib.auth.settings import get_auth_settings
 from chalicelib.auth.tickets import redeem_ws_ticket
 from chalicelib.auth.tokens import decode_access_token
 from chalicelib.dal.models import User, UserEmail
 from chalicelib.errors import Forbidden, Throttled, Unauthorized
-from chalicelib.logic import auth
+from chalicelib.logic import auth, sessions
 
 PASSWORD = "s3cret-Passw0rd"
 HOME = "198.51.100.7"  # the user's address
@@ -20,11 +19,8 @@ ELSEWHERE = "203.0.113.9"  # someone else's
 T0 = 1_800_000_000.0  # the throttle's clock in tests that depend on it
 
 
-@pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    get_auth_settings.cache_clear()
-    yield
-    get_auth_settings.cache_clear()
+# Settings read afresh in each test (some change the environment).
+pytestmark = pytest.mark.usefixtures("reset_caches")
 
 
 def _make_user(email: str = "ada@example.com", role: str = "member") -> User:
@@ -129,10 +125,10 @@ def test_an_ipv6_guesser_is_throttled_by_the_network_not_the_address(aws: None) 
 
 
 def test_guessing_from_many_sources_hits_the_account_ceiling(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+    aws: None, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
 ) -> None:
     monkeypatch.setenv("AION_LOGIN_ACCOUNT_FREE_FAILURES", "12")
-    get_auth_settings.cache_clear()
+    reset_caches()
     _make_user()
     for n in range(12):  # three guesses from each of four addresses: none is locked itself
         with pytest.raises(Unauthorized):
@@ -175,11 +171,13 @@ def test_success_resets_the_failure_count(aws: None) -> None:
     assert auth.login("ada@example.com", PASSWORD, source_ip=HOME).user.id == "usr_ada"
 
 
-def test_login_rehashes_when_parameters_changed(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_rehashes_when_parameters_changed(
+    aws: None, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> None:
     user = _make_user()
     old_hash = user.password_hash
     monkeypatch.setenv("AION_ARGON2_TIME_COST", "2")
-    get_auth_settings.cache_clear()
+    reset_caches()
     auth.login("ada@example.com", PASSWORD, source_ip=HOME)
     new_hash = User.get(user.id).password_hash
     assert new_hash != old_hash
@@ -225,7 +223,7 @@ def test_revoke_user_sessions(aws: None) -> None:
     _make_user()
     a = auth.login("ada@example.com", PASSWORD, source_ip=HOME)
     b = auth.login("ada@example.com", PASSWORD, source_ip=HOME)
-    assert auth.revoke_user_sessions("usr_ada") == 2
+    assert sessions.revoke_user_sessions("usr_ada") == 2
     for session in (a, b):
         with pytest.raises(Unauthorized):
             auth.refresh(session.refresh_token)

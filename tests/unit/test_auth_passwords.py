@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
 from chalicelib.auth import passwords
-from chalicelib.auth.settings import (
+from chalicelib.config import (
     OWASP_ARGON2_MEMORY_KIB,
     OWASP_ARGON2_PARALLELISM,
     OWASP_ARGON2_TIME_COST,
-    get_auth_settings,
+    get_settings,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    get_auth_settings.cache_clear()
-    yield
-    get_auth_settings.cache_clear()
+# Settings read afresh in each test (some change the environment).
+pytestmark = pytest.mark.usefixtures("reset_caches")
 
 
 def test_hash_is_argon2id_and_verifies() -> None:
@@ -55,11 +51,13 @@ def test_missing_user_verifies_against_dummy_hash(monkeypatch: pytest.MonkeyPatc
     assert calls[0].startswith("$argon2id$v=19$m=64,t=1,p=1$")
 
 
-def test_needs_rehash_when_parameters_change(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_needs_rehash_when_parameters_change(
+    monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> None:
     old = passwords.hash_password("pw-1234567")
     assert not passwords.needs_rehash(old)
     monkeypatch.setenv("AION_ARGON2_TIME_COST", "2")
-    get_auth_settings.cache_clear()
+    reset_caches()
     assert passwords.needs_rehash(old)
     # The old hash still verifies, so login can upgrade it.
     assert passwords.verify_password(old, "pw-1234567")
@@ -69,7 +67,7 @@ def test_needs_rehash_when_parameters_change(monkeypatch: pytest.MonkeyPatch) ->
 def test_production_defaults_are_owasp(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AION_ARGON2_MEMORY_KIB", "AION_ARGON2_TIME_COST", "AION_ARGON2_PARALLELISM"):
         monkeypatch.delenv(name, raising=False)
-    settings = get_auth_settings()
+    settings = get_settings().auth
     assert settings.argon2_memory_kib == OWASP_ARGON2_MEMORY_KIB == 19456
     assert settings.argon2_time_cost == OWASP_ARGON2_TIME_COST == 2
     assert settings.argon2_parallelism == OWASP_ARGON2_PARALLELISM == 1
@@ -78,5 +76,5 @@ def test_production_defaults_are_owasp(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_bad_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AION_ARGON2_TIME_COST", "zero")
-    with pytest.raises(RuntimeError, match="AION_ARGON2_TIME_COST must be an integer"):
-        get_auth_settings()
+    with pytest.raises(RuntimeError, match="AION_ARGON2_TIME_COST='zero': Input should be a valid"):
+        get_settings()

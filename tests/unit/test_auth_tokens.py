@@ -5,27 +5,23 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import jwt
 import pytest
 
 from chalicelib import secrets as aion_secrets
 from chalicelib.auth import tokens
-from chalicelib.auth.bearer import bearer_credential
+from chalicelib.auth.credentials import bearer_credential
 from chalicelib.auth.principal import Principal
-from chalicelib.auth.settings import get_auth_settings
 from chalicelib.errors import Unauthorized
 
 SECRET = "test-jwt-secret-0123456789abcdef0123456789abcdef"
 OTHER = "another-secret-0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_settings() -> Iterator[None]:
-    get_auth_settings.cache_clear()
-    yield
-    get_auth_settings.cache_clear()
+# Settings read afresh in each test (some change the environment).
+pytestmark = pytest.mark.usefixtures("reset_caches")
 
 
 def _claims(**over: object) -> dict[str, object]:
@@ -77,9 +73,11 @@ def test_each_token_has_its_own_jti() -> None:
     assert a.token_id != b.token_id
 
 
-def test_lifetime_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lifetime_comes_from_settings(
+    monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> None:
     monkeypatch.setenv("AION_ACCESS_TOKEN_TTL_SECONDS", "60")
-    get_auth_settings.cache_clear()
+    reset_caches()
     assert tokens.issue_access_token("usr_1", "member")[1] == 60
 
 

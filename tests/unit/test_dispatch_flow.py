@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.config import get_settings
 from chalicelib.dal.models import Task, project_status_key
 from chalicelib.dal.task_updates import event_of
 from chalicelib.executor_client import ExecEvent, ExecutorUnavailable
@@ -187,7 +188,9 @@ def test_review_because_the_executor_is_down_is_retried_until_the_last_delivery(
         dispatch.handle_message(_body(task), receive_count=1)
     assert Task.get(task.id).status == "queued"
     # On the last delivery the router's verdict stands.
-    outcome = dispatch.handle_message(_body(task), receive_count=dispatch.get_config().max_receives)
+    outcome = dispatch.handle_message(
+        _body(task), receive_count=get_settings().dispatch.max_receives
+    )
     assert outcome.status == "needs_review"
 
 
@@ -201,7 +204,7 @@ def test_executor_unavailable_requeues_then_fails_on_last_delivery(
     back = Task.get(task.id)
     assert (back.status, back.lease_owner, back.attempts) == ("queued", None, 1)
     assert _kinds(task.id)[-1] == ("status", "queued")
-    last = dispatch.get_config().max_receives
+    last = get_settings().dispatch.max_receives
     outcome = dispatch.handle_message(_body(task), receive_count=last)
     assert outcome.status == "failed"
     failed = Task.get(task.id)
@@ -259,8 +262,7 @@ def test_large_result_goes_to_s3_and_task_keeps_a_reference(
 
 
 def test_chatty_progress_is_coalesced(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "2")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "2")
     script = [ExecEvent("progress", i / 500, f"step {i}") for i in range(500)]
     script.append(ExecEvent("result", result={"ok": True}))
     _fakes(monkeypatch, executor=fake_executor(script))
@@ -288,8 +290,7 @@ def test_progress_coalescer_rate_and_change() -> None:
 
 
 def test_log_lines_are_capped(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AION_MAX_LOG_EVENTS", "3")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_MAX_LOG_EVENTS", "3")
     script = [ExecEvent("log", message=f"line {i}") for i in range(20)]
     script.append(ExecEvent("result", result=1))
     _fakes(monkeypatch, executor=fake_executor(script))

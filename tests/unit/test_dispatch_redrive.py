@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from chalicelib.auth.principal import Principal
+from chalicelib.config import get_settings
 from chalicelib.dal.models import Task
 from chalicelib.logic import dispatch, sweeper, tasks
 from chalicelib.models.tasks import TaskCreate
@@ -33,7 +34,7 @@ def _messages(queue_url: str) -> list[dict[str, Any]]:
 
 
 def _later() -> float:
-    return time.time() + dispatch.get_config().queued_redrive_seconds + 1
+    return time.time() + get_settings().dispatch.queued_redrive_seconds + 1
 
 
 def test_create_keeps_the_task_queued_when_sqs_refuses(
@@ -113,5 +114,5 @@ def test_a_failed_resend_is_tried_again_a_period_later(
     with monkeypatch.context() as patched:
         patched.setattr(sweeper, "enqueue", refuse)
         assert sweeper.sweep(now=_later()).redriven == []
-    period = dispatch.get_config().queued_redrive_seconds
+    period = get_settings().dispatch.queued_redrive_seconds
     assert sweeper.sweep(now=_later() + period + 1).redriven == [task.id]

@@ -55,11 +55,10 @@ class Calls:
 
 
 @pytest.fixture
-def calls(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
+def calls(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Calls:
     """Count API calls; slow lease beats and a long subscriber cache so timing adds none."""
-    monkeypatch.setenv("AION_LEASE_SECONDS", "600")
-    monkeypatch.setenv("AION_HEARTBEAT_SECONDS", "300")
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_LEASE_SECONDS", "600")
+    realtime.setenv("AION_HEARTBEAT_SECONDS", "300")
     monkeypatch.setattr(dispatch_run, "WATCHERS_MAX_AGE_S", 600.0)
     found = Calls()
     original = botocore.client.BaseClient._make_api_call
@@ -70,8 +69,7 @@ def calls(realtime: Realtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls
         return original(client, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
-    yield found
-    dispatch.get_config.cache_clear()
+    return found
 
 
 def _subscribe_project(project_id: str, connection_id: str = "c-1") -> None:
@@ -121,8 +119,7 @@ def test_a_full_dispatch_costs_one_request_per_event_plus_reads(
 def test_the_last_coalesced_progress_rides_with_the_terminal_write(
     calls: Calls, realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "1")  # 0.5 waits behind "started"
-    dispatch.get_config.cache_clear()
+    realtime.setenv("AION_PROGRESS_EVENTS_PER_SECOND", "1")  # 0.5 waits behind "started"
     install_fakes(monkeypatch, executor=fake_executor(_script()))
     project = seed_project()
     _subscribe_project(project.id)

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.config import get_settings
 from chalicelib.dal.models import Task, project_status_key
 from chalicelib.executor_client import ExecutorUnavailable
 from chalicelib.logic import dispatch, sweeper
@@ -62,7 +63,7 @@ def test_expired_lease_is_requeued_as_the_next_attempt(realtime: Realtime) -> No
 
 def test_expired_lease_on_the_last_attempt_fails_with_a_reason(realtime: Realtime) -> None:
     task = seed_task(seed_project())
-    _running(task, expires_in=-5, attempts=dispatch.get_config().max_attempts)
+    _running(task, expires_in=-5, attempts=get_settings().dispatch.max_attempts)
     report = sweeper.sweep()
     assert report.failed == [task.id]
     stored = Task.get(task.id)
@@ -166,7 +167,7 @@ def test_transient_failure_leaves_the_message_for_redelivery(
 
 
 def test_backoff_grows_exponentially_and_is_capped() -> None:
-    config = dispatch.get_config()
+    config = get_settings().dispatch
     for receive in range(1, 12):
         ceiling = min(config.backoff_cap_seconds, config.backoff_base_seconds * 2 ** (receive - 1))
         samples = [dispatch.backoff_seconds(receive, config) for _ in range(50)]

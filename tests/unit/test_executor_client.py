@@ -19,7 +19,6 @@ from chalicelib.executor_client import (
     ExecutorUnavailable,
     _to_error,
     get_executor_client,
-    reset_executor_client,
 )
 from chalicelib.executor_proto import executor_pb2 as pb
 from chalicelib.executor_proto import executor_pb2_grpc as pb_grpc
@@ -148,21 +147,14 @@ def test_grpc_is_imported_lazily() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
 
 
-def test_process_wide_client_uses_settings_and_bridge_token(monkeypatch) -> None:
-    from chalicelib.config import get_settings
-
+def test_process_wide_client_uses_settings_and_bridge_token(monkeypatch, reset_caches) -> None:
     monkeypatch.setenv("AION_EXECUTOR_TARGET", "127.0.0.1:50099")
     monkeypatch.setattr(executor_client, "_bridge_token", lambda: "token-from-secrets")
-    get_settings.cache_clear()
-    reset_executor_client()
-    try:
-        client = get_executor_client()
-        assert client is get_executor_client()
-        assert client.target == "127.0.0.1:50099"
-        assert client._token == "token-from-secrets"
-    finally:
-        reset_executor_client()
-        get_settings.cache_clear()
+    reset_caches()
+    client = get_executor_client()
+    assert client is get_executor_client()
+    assert client.target == "127.0.0.1:50099"
+    assert client._token == "token-from-secrets"
 
 
 class FlakyExecutor(pb_grpc.ExecutorServicer):

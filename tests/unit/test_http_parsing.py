@@ -1,4 +1,4 @@
-"""chalicelib.http: body parsing, If-Match, cursors and the route table, without AWS."""
+"""chalicelib.http (body parsing, If-Match, the route table) and list cursors, without AWS."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from chalicelib.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
-from chalicelib.http.cursor import MAX_LIMIT, clamp_limit, decode_cursor, encode_cursor
 from chalicelib.http.request import ApiRequest, parse_body, parse_query, required_version
 from chalicelib.http.routes import RouteSpec, RouteTable
+from chalicelib.logic.paging import MAX_LIMIT, clamp_limit, decode_cursor, encode_cursor
 from chalicelib.models.tasks import TaskCreate, TaskListQuery
 
 

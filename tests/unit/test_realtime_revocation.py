@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 
 from chalicelib.clock import now_epoch
 from chalicelib.dal.realtime_models import Connection, Subscription, project_topic, task_topic
-from chalicelib.logic import auth, connections, fanout, telemetry, websocket
+from chalicelib.logic import connections, fanout, sessions, telemetry, websocket
 from tests.unit.auth_support import user_token
 from tests.unit.realtime_fakes import Realtime, realtime, seed_project, seed_task
 
@@ -108,7 +108,7 @@ def test_revoking_sessions_closes_sockets_after_revoking_tokens(
         lambda uid: order.append("sockets") or real_close(uid),
     )
     websocket.connect("c-1", _token("usr_a"))
-    assert auth.revoke_user_sessions("usr_a") == 3
+    assert sessions.revoke_user_sessions("usr_a") == 3
     assert order == ["tokens", "sockets"]
     assert realtime.mgmt.deleted == ["c-1"]
     with pytest.raises(Connection.DoesNotExist):

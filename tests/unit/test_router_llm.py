@@ -6,20 +6,21 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
-from chalicelib.config import get_settings
 from chalicelib.llm import LlmError, generate, llm_configured, provider_name
 from chalicelib.llm.prompt import SYSTEM_PROMPT
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+def env(monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]) -> pytest.MonkeyPatch:
+    """The environment without any LLM setting; settings and clients read afresh (the test's
+    own settings are read on first use, after it sets them)."""
     for name in (
         "AION_BEDROCK_MODEL_ID",
         "AION_LLM_ENDPOINT",
@@ -28,9 +29,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         "AION_LLM_MODEL",
     ):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    yield monkeypatch
-    get_settings.cache_clear()
+    return monkeypatch
 
 
 def test_unconfigured(env: pytest.MonkeyPatch) -> None:
@@ -57,11 +56,9 @@ def bedrock(env: pytest.MonkeyPatch) -> Iterator[Stubber]:
     from chalicelib.llm import bedrock as bedrock_module
 
     env.setenv("AION_BEDROCK_MODEL_ID", MODEL)
-    bedrock_module.reset_clients()
     client = bedrock_module.client_for(30)
     with Stubber(client) as stub:
         yield stub
-    bedrock_module.reset_clients()
 
 
 def _converse_reply(text: str, stop: str = "end_turn") -> dict[str, Any]:
@@ -127,7 +124,6 @@ def test_bedrock_timeout_is_retryable(env: pytest.MonkeyPatch) -> None:
     from chalicelib.llm import bedrock as bedrock_module
 
     env.setenv("AION_BEDROCK_MODEL_ID", MODEL)
-    bedrock_module.reset_clients()
     client = bedrock_module.client_for(10)
 
     def slow(**kwargs: Any) -> None:
@@ -138,19 +134,16 @@ def test_bedrock_timeout_is_retryable(env: pytest.MonkeyPatch) -> None:
         generate("write", "", 10)
     assert err.value.retryable
     assert err.value.code == "llm_timeout"
-    bedrock_module.reset_clients()
 
 
 def test_bedrock_clients_are_reused_per_timeout_bucket(env: pytest.MonkeyPatch) -> None:
     from chalicelib.llm import bedrock as bedrock_module
 
-    bedrock_module.reset_clients()
     a = bedrock_module.client_for(25)
     assert bedrock_module.client_for(39) is a  # same bucket (20 s)
     assert bedrock_module.client_for(40) is not a
     assert a.meta.config.read_timeout == 20  # never longer than the caller's budget
     assert bedrock_module.client_for(1).meta.config.read_timeout == 5
-    bedrock_module.reset_clients()
 
 
 # --- OpenAI-compatible endpoint over loopback HTTP ------------------------------------------

@@ -10,12 +10,12 @@ import jmespath
 import pytest
 
 from chalicelib.router import arithmetic
+from chalicelib.router.jmespath_params import infer_jmespath
 from chalicelib.router.params import (
     classification_view,
     extract_kinds,
     hash_algorithm,
     infer,
-    infer_jmespath,
     sentence_count,
     split_inline,
 )

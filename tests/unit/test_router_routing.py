@@ -3,13 +3,12 @@ route_for_task with the half-open probe, record_route_outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from chalicelib.config import get_settings
 from chalicelib.errors import ValidationFailed
 from chalicelib.executor_client import ExecutorUnavailable, ModuleInfo
 from chalicelib.logic import routing
@@ -51,14 +50,16 @@ class FakeTask:
 
 
 @pytest.fixture
-def env(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeExecutor, Clock]]:
+def env(
+    aws: None, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> tuple[FakeExecutor, Clock]:
     from chalicelib import executor_client
     from chalicelib.logic import route_health
 
     monkeypatch.setenv("AION_EXECUTOR_TARGET", "127.0.0.1:50051")
     for name in ("AION_BEDROCK_MODEL_ID", "AION_LLM_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
+    reset_caches()
     fake = FakeExecutor(EXECUTOR_NAMES)
     monkeypatch.setattr(executor_client, "get_executor_client", lambda: fake)
     clock = Clock()
@@ -67,11 +68,7 @@ def env(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeExecut
             BreakerPolicy(failure_threshold=3, cooldown_s=30), clock=clock, cache_seconds=0
         )
     )
-    routing.reset_catalogue()
-    yield fake, clock
-    routing.reset_catalogue()
-    route_health.reset_store()
-    get_settings.cache_clear()
+    return fake, clock
 
 
 def test_catalog_with_the_executor_up(env: tuple[FakeExecutor, Clock]) -> None:
@@ -119,7 +116,7 @@ def test_catalogue_is_cached_and_failures_retried_sooner(env: tuple[FakeExecutor
     routing.executor_catalogue(now=161.0)
     assert fake.calls == 2
     fake.down = True
-    routing.reset_catalogue()
+    routing.reset_catalogue()  # the catalogue is cached: forget it, as after a deploy
     assert not routing.executor_catalogue(now=200.0).reachable
     routing.executor_catalogue(now=209.0)
     assert fake.calls == 3
@@ -129,11 +126,13 @@ def test_catalogue_is_cached_and_failures_retried_sooner(env: tuple[FakeExecutor
 
 
 def test_no_executor_target_means_no_executor(
-    env: tuple[FakeExecutor, Clock], monkeypatch: pytest.MonkeyPatch
+    env: tuple[FakeExecutor, Clock],
+    monkeypatch: pytest.MonkeyPatch,
+    reset_caches: Callable[[], None],
 ) -> None:
     fake, _ = env
     monkeypatch.setenv("AION_EXECUTOR_TARGET", "")
-    get_settings.cache_clear()
+    reset_caches()
     assert not routing.executor_catalogue(now=1.0).reachable
     assert fake.calls == 0
 
@@ -172,10 +171,12 @@ def test_explain_keeps_the_intent_of_a_request_without_its_data(
 
 
 def test_explain_with_an_llm_configured(
-    env: tuple[FakeExecutor, Clock], monkeypatch: pytest.MonkeyPatch
+    env: tuple[FakeExecutor, Clock],
+    monkeypatch: pytest.MonkeyPatch,
+    reset_caches: Callable[[], None],
 ) -> None:
     monkeypatch.setenv("AION_LLM_ENDPOINT", "http://127.0.0.1:9/v1")
-    get_settings.cache_clear()
+    reset_caches()
     assert routing.explain("write a ballad about a lighthouse keeper")["target"] == "llm"
     # The LLM never gets a deterministic module without its data.
     body = routing.explain("What's the SHA-1 of the uploaded document?")

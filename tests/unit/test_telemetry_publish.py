@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
 import boto3
@@ -10,7 +11,6 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib.clock import now_epoch
-from chalicelib.config import get_settings
 from chalicelib.dal.realtime_models import Connection, Subscription, project_topic, task_topic
 from chalicelib.logic import connections, fanout
 from chalicelib.models.tasks import TelemetryEvent
@@ -185,29 +185,26 @@ def test_one_client_is_built_once_from_settings(
     assert first.meta.endpoint_url == "http://127.0.0.1:9/ws-mgmt"
 
 
-def test_endpoint_from_api_id_when_no_explicit_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endpoint_from_api_id_when_no_explicit_endpoint(
+    monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
+) -> None:
     monkeypatch.delenv("AION_WS_MANAGEMENT_ENDPOINT", raising=False)
     monkeypatch.setenv("AION_WS_API_ID", "abc123")
     monkeypatch.setenv("AION_WS_STAGE", "ws")
-    get_settings.cache_clear()
-    try:
-        assert (
-            connections.management_endpoint()
-            == "https://abc123.execute-api.us-east-1.amazonaws.com/ws"
-        )
-    finally:
-        get_settings.cache_clear()
+    reset_caches()
+    assert (
+        connections.management_endpoint() == "https://abc123.execute-api.us-east-1.amazonaws.com/ws"
+    )
 
 
 def test_no_websocket_api_configured_publishes_nothing(
-    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch, reset_caches: Callable[[], None]
 ) -> None:
     task = seed_task(seed_project())
     _connect("c-1", topics=(task_topic(task.id),))
     monkeypatch.delenv("AION_WS_MANAGEMENT_ENDPOINT")
     monkeypatch.delenv("AION_WS_API_ID", raising=False)
-    get_settings.cache_clear()
-    connections.reset_management_client()
+    reset_caches()  # the settings, and the management client made from them
     report = fanout.publish(_event(task.id, task.project_id))
     assert (report.connections, report.sent) == (1, 0)
 

@@ -35,7 +35,7 @@ def page(*, openapi_url: str, assets: str) -> str:
 
 
 def vendor_dir() -> Path:
-    try:
+    try:  # a dev requirement, never in the Lambda package: imported where it is served
         from openapi_ui_bundles.swagger_ui import static_path
     except ImportError as exc:
         raise AssetsMissing("openapi-ui-bundles is not installed") from exc

@@ -1,4 +1,5 @@
-// Admin: users (create, change role).
+// Admin: users (create, change role, disable / re-enable).
+import { confirmDialog } from "../dialog.js";
 import { field, formatTime, h, replace } from "../dom.js";
 
 export async function render(ctx) {
@@ -63,7 +64,7 @@ export async function render(ctx) {
             "table",
             {},
             h("caption", { class: "visually-hidden" }, "Users"),
-            h("thead", {}, h("tr", {}, ["Name", "Email", "Role", "Created", "User ID"].map((c) => h("th", { scope: "col" }, c)))),
+            h("thead", {}, h("tr", {}, ["Name", "Email", "Role", "Status", "Created", "User ID"].map((c) => h("th", { scope: "col" }, c)))),
             h(
               "tbody",
               {},
@@ -86,7 +87,16 @@ export async function render(ctx) {
                     if (err.status === 412) load();
                   }
                 });
-                return h("tr", {}, h("td", {}, u.name || "—"), h("td", {}, u.email), h("td", {}, select), h("td", {}, formatTime(u.createdAt)), h("td", {}, h("code", {}, u.id)));
+                return h(
+                  "tr",
+                  { class: u.disabled ? "user-disabled" : "" },
+                  h("td", {}, u.name || "—"),
+                  h("td", {}, u.email),
+                  h("td", {}, select),
+                  h("td", {}, statusCell(u)),
+                  h("td", {}, formatTime(u.createdAt)),
+                  h("td", {}, h("code", {}, u.id)),
+                );
               }),
             ),
           ),
@@ -95,6 +105,43 @@ export async function render(ctx) {
     } catch (err) {
       replace(listBody, h("p", { class: "form-error", role: "alert" }, err.message));
     }
+  }
+
+  // Disabling signs the person out everywhere at once and deletes their API keys; nobody is
+  // deleted (their projects and tasks keep their author). An admin cannot disable themselves.
+  function statusCell(u) {
+    const label = h("span", {}, u.disabled ? "Disabled" : "Active");
+    if (api.user.id === u.id) return label;
+    const toggle = h(
+      "button",
+      { type: "button", class: u.disabled ? "btn ghost small" : "btn ghost small danger-text", "aria-label": `${u.disabled ? "Enable" : "Disable"} ${u.email}` },
+      u.disabled ? "Enable" : "Disable",
+    );
+    toggle.addEventListener("click", async () => {
+      replace(listErrors);
+      const disable = !u.disabled;
+      if (disable) {
+        const sure = await confirmDialog({
+          title: `Disable ${u.email}?`,
+          message: "They are signed out everywhere at once, their API keys are deleted, and they cannot sign in until you enable them again. Their projects and tasks stay.",
+          confirmLabel: "Disable user",
+        });
+        if (!sure) return;
+      }
+      toggle.disabled = true;
+      try {
+        const updated = await api.patch(`/users/${encodeURIComponent(u.id)}`, { disabled: disable }, u.version);
+        Object.assign(u, updated);
+        ctx.announce(`${u.email} is ${u.disabled ? "disabled" : "enabled again"}`);
+        load();
+      } catch (err) {
+        toggle.disabled = false;
+        const why = err.status === 412 ? "Someone else changed this user; the list was reloaded. Try again." : err.message;
+        replace(listErrors, h("div", { class: "form-error", role: "alert" }, why));
+        if (err.status === 412) load();
+      }
+    });
+    return h("span", { class: "user-status" }, label, " ", toggle);
   }
 
   form.addEventListener("submit", async (event) => {

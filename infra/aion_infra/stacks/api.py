@@ -27,7 +27,7 @@ from aion_infra.settings import StageSettings
 from aion_infra.stacks.executor import grant_lambda_vpc_access
 from aion_infra.tables import TableSpec
 
-API_STAGE = "api"  # REST and WebSocket stage name (DESIGN.md: API Gateway's `api` stage)
+API_STAGE = "api"  # REST and WebSocket stage name (the dev stack serves the same paths under /api)
 DISPATCH_MAX_RECEIVES = 5  # SQS redrive; the dispatcher reads the same number (env)
 READ_ACTIONS = (
     "dynamodb:GetItem",

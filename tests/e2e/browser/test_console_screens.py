@@ -248,16 +248,46 @@ def test_admin_creates_user_and_changes_role(page: Any, stack: Stack, admin_api:
     role = page.get_by_label(f"Role of {email}")
     expect(role).to_have_value("member")
     role.select_option("admin")
-
-    def role_saved() -> bool:
-        users = admin_api.call("GET", "/users", params={"limit": 100})["items"]
-        return next(u for u in users if u["email"] == email)["role"] == "admin"
-
-    wait_until(page, role_saved, "the role change to be saved")
+    expect(page.locator("#announcer")).to_contain_text(f"{email} is now admin")
+    users = admin_api.call("GET", "/users", params={"limit": 100})["items"]
+    assert next(u for u in users if u["email"] == email)["role"] == "admin"
     # The new person can sign in and sees no Users link until they are admin: they are.
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, email, "a-long-password-123")
     expect(page.get_by_role("link", name="Users")).to_be_visible()
+
+
+def test_admin_disables_and_enables_a_user(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    email = f"off-{uuid.uuid4().hex[:8]}@example.com"
+    admin_api.call(
+        "POST",
+        "/users",
+        json={"email": email, "name": "Off Person", "password": "a-long-password-123"},
+    )
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto("/#/admin/users")
+    page.get_by_role("button", name=f"Disable {email}").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("API keys are deleted")
+    dialog.get_by_role("button", name="Disable user").click()
+    expect(page.get_by_role("button", name=f"Enable {email}")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile(re.escape(email)))).to_contain_text("Disabled")
+    users = admin_api.call("GET", "/users", params={"limit": 100})["items"]
+    assert next(u for u in users if u["email"] == email)["disabled"] is True
+    # Disabled: the person cannot sign in.
+    refused = requests.post(
+        f"{stack.api_url}/auth/login",
+        json={"email": email, "password": "a-long-password-123"},
+        timeout=10,
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "account_disabled"
+    # The admin's own row offers no switch (an admin cannot disable themselves).
+    expect(page.get_by_role("button", name=f"Disable {stack.admin_email}")).to_have_count(0)
+    page.get_by_role("button", name=f"Enable {email}").click()
+    expect(page.get_by_role("button", name=f"Disable {email}")).to_be_visible()
+    users = admin_api.call("GET", "/users", params={"limit": 100})["items"]
+    assert next(u for u in users if u["email"] == email)["disabled"] is False
 
 
 def test_member_sees_no_admin_screen(page: Any, stack: Stack, admin_api: ApiClient) -> None:
