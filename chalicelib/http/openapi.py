@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 _REF = "#/components/schemas/{model}"
 # What chalicelib.http.request.required_version reads as a version.
 IF_MATCH_PATTERN = r'^(W/)?"?[0-9]{1,12}"?$'
+# What chalicelib.api.tasks accepts as an Idempotency-Key, in the characters a header carries.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,126}[!-~])?$"
 # Every object id is "<kind>_<hex>" (chalicelib.ids); path parameters say so.
 _ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
 _ERROR_TEXT = {
@@ -163,8 +165,15 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
         if response is not None:
             schema = refs[(response, "serialization")]
             success["content"] = {"application/json": _media(schema, schemas, spec)}
-        if spec.if_match:
-            success["headers"] = {"ETag": {"schema": {"type": "string"}}}
+        # Every answer with a version carries it as an ETag too (chalicelib.api.rest): what
+        # If-Match takes back.
+        if spec.if_match or (response is not None and "version" in response.model_fields):
+            success["headers"] = {
+                "ETag": {
+                    "description": 'The version, quoted: `"3"`',
+                    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+                }
+            }
         if spec.links:
             success["links"] = _links(spec, operation_ids)
         operation["responses"][str(spec.status)] = success
@@ -254,7 +263,9 @@ def _parameters(spec: Any) -> list[dict[str, Any]]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                "description": "1-128 printable characters (400 otherwise); the same key "
+                "with the same body answers the same task.",
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
             }
         )
     return params

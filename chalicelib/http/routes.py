@@ -40,7 +40,7 @@ def resolve_model(ref: Any) -> type[BaseModel] | None:
 
 # Runtime expressions of OpenAPI links: values taken from a success answer (or its request).
 RESPONSE_ID = "$response.body#/id"
-RESPONSE_VERSION = "$response.body#/version"
+RESPONSE_VERSION = "$response.header.ETag"  # an If-Match value as it is
 NEXT_PAGE = {"query.cursor": "$response.body#/nextCursor"}  # a list's next page
 
 

@@ -10,8 +10,13 @@ from pydantic import ConfigDict, Field, StringConstraints
 from chalicelib.models.base import ApiModel, RequestModel
 from chalicelib.models.route_decision import RouteDecision
 
+# A module the router knows (its catalogue, GET /router/catalog): any other name is 400. The
+# document marks it with a format of its own.
+MODULE_FORMAT = "aion-module"
 ModuleName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$"),
+    Field(json_schema_extra={"format": MODULE_FORMAT}),
 ]
 
 
@@ -24,7 +29,16 @@ class ExplainRequest(RequestModel):
                     "input": "AION routes each task to a module. The router reads the instruction. "
                     "It picks the executor when it can.",
                 }
-            ]
+            ],
+            # Something to route: an instruction with a non-space character, or an input that
+            # is not empty (400 otherwise).
+            "anyOf": [
+                {"required": ["instruction"], "properties": {"instruction": {"pattern": r"\S"}}},
+                {
+                    "required": ["input"],
+                    "properties": {"input": {"not": {"enum": [None, "", {}, []]}}},
+                },
+            ],
         }
     )
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
 
@@ -153,18 +154,25 @@ class TaskCreate(RequestModel):
     priority: Priority = "normal"
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    """Leave a field's None default out of its schema (null is not a value it takes)."""
+    schema.pop("default", None)
+
+
 class TaskUpdate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"title": "Word count of the memo", "priority": "high"}]}
     )
 
-    title: Title | None = None
-    instruction: Instruction | None = None
+    # Omitted: unchanged. Null clears module, assignee and input; the others cannot be null
+    # (400), so their schema has no null (and no null default).
+    title: Title | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    instruction: Instruction | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     input: Any = None
-    params: dict[str, Any] | None = None
+    params: dict[str, Any] | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     module: ModuleName | None = None
     assignee_id: AssigneeId | None = None
-    priority: Priority | None = None
+    priority: Priority | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
 
 
 class TaskListQuery(QueryModel):

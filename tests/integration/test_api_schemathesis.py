@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -34,10 +37,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyStrategyDefinition
 from moto import mock_aws
+from schemathesis.core import NOT_SET
 
 from chalicelib.logic.lifecycle import TERMINAL
+from chalicelib.models.api_keys import FUTURE_DATE_TIME_FORMAT
 from chalicelib.models.base import CURSOR_FORMAT
+from chalicelib.models.router import MODULE_FORMAT
 from chalicelib.models.tasks import MEMBER_ID_FORMAT
+from chalicelib.router.catalog import MODULES
 
 MAX_EXAMPLES = int(os.environ.get("AION_SCHEMATHESIS_EXAMPLES", "8"))
 # Scenarios per role and calls per scenario of the stateful run.
@@ -52,6 +59,17 @@ ROLES = ("admin", "member")
 # a list's nextCursor, a project member's id. They come only through the document's links.
 for _format in (CURSOR_FORMAT, MEMBER_ID_FORMAT):
     schemathesis.openapi.format(_format, st.nothing())
+# A module of the router's catalogue.
+schemathesis.openapi.format(MODULE_FORMAT, st.sampled_from(sorted(MODULES)))
+# An expiry still to come: from tomorrow on (the run takes minutes), with a zone.
+schemathesis.openapi.format(
+    FUTURE_DATE_TIME_FORMAT,
+    st.datetimes(
+        min_value=datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1),  # naive bounds
+        max_value=datetime(9999, 1, 1),
+        timezones=st.just(UTC),
+    ).map(lambda instant: instant.isoformat().replace("+00:00", "Z")),
+)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -93,6 +111,7 @@ class Served:
     document: dict[str, Any]
     # (role, operationId) -> statuses answered, over every run of this module.
     statuses: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    scenarios: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # role -> run
 
 
 @pytest.fixture(scope="module")
@@ -176,12 +195,17 @@ def _coherent_task_list_query(context: Any, query: dict[str, Any] | None) -> boo
         return False
     if sort == "duration" and status not in TERMINAL:
         return False
-    low, high = query.get("createdFrom"), query.get("createdBefore")
-    return not (low and high and _instant(high) <= _instant(low))
+    low, high = _instant(query.get("createdFrom")), _instant(query.get("createdBefore"))
+    return not (low and high and high <= low)
 
 
-def _instant(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _instant(value: Any) -> datetime | None:
+    """A date-time query value; None when there is none, or it is not one (a negative case)."""
+    try:
+        instant = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return instant if value and instant.tzinfo else None
 
 
 def _credentials(served: Served, role: str, operation: Any) -> dict[str, str]:
@@ -214,6 +238,9 @@ def _state_machine(served: Served, role: str) -> Any:
     base = _schema(served.base_url).as_state_machine()
 
     class AionWorkflow(base):  # type: ignore[valid-type, misc]
+        def setup(self) -> None:
+            served.scenarios[role] += 1
+
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": _credentials(served, role, case.operation), "timeout": 30}
 
@@ -233,61 +260,244 @@ def _state_machine(served: Served, role: str) -> Any:
 def _run_workflows(served: Served, role: str) -> None:
     """SCENARIOS scenarios of up to STEPS linked calls as ``role``; every check on every call.
 
-    The server keeps what earlier scenarios made, so the same drawn prefix can meet another
-    answer (a 409 where a 201 was) and draw on differently. Hypothesis calls that an
-    inconsistent strategy; the scenarios run so far stand (schemathesis' own runner does the
-    same) and the run goes on with the rest of the budget. A failed check is never caught."""
+    The server keeps what earlier scenarios made, so a drawn prefix can meet another answer
+    the next time (a 409 where a 201 was) and draw on differently. Hypothesis calls that an
+    inconsistent strategy and stops; the scenarios run so far stand (schemathesis' own runner
+    does the same) and a new run, with a new seed, takes the rest of the budget. A failed check
+    is never caught. Seeds come from ``random``, which pytest-randomly seeds (rerun a run with
+    -p randomly --randomly-seed=N)."""
+    import hypothesis.core
+
     workflow = _state_machine(served, role)
-    for _ in range(3):
-        try:
-            workflow.run(
-                settings=settings(
-                    max_examples=SCENARIOS,
-                    stateful_step_count=STEPS,
-                    # Each call meets the state earlier ones left: a found failure is reported
-                    # as found (shrinking would replay it against another state).
-                    phases=[Phase.generate],
-                    deadline=None,
-                    derandomize=True,
-                    database=None,
-                    # A wall-clock threshold (the machine is shared), not a property of the API.
-                    suppress_health_check=[HealthCheck.too_slow],
-                )
-            )
+    for _ in range(10):
+        left = SCENARIOS - served.scenarios[role]
+        if left <= 0:
             return
-        except FlakyStrategyDefinition:
-            continue
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(hypothesis.core, "global_force_seed", random.getrandbits(64))
+            try:
+                workflow.run(
+                    settings=settings(
+                        max_examples=left,
+                        stateful_step_count=STEPS,
+                        # Each call meets the state earlier ones left: a found failure is
+                        # reported as found (shrinking would replay it against another state).
+                        phases=[Phase.generate],
+                        deadline=None,
+                        database=None,
+                        # A wall-clock threshold (the machine is shared), not about the API.
+                        suppress_health_check=[HealthCheck.too_slow],
+                    )
+                )
+                return
+            except FlakyStrategyDefinition:
+                continue
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES)
 def test_stateful_workflows_conform_to_the_document(served_api: Served, role: str) -> None:
-    _run_workflows(served_api, role)
+    if served_api.scenarios[role] < SCENARIOS:  # else the coverage test ran them already
+        _run_workflows(served_api, role)
 
 
-def _operation_ids(served: Served) -> dict[str, str]:
-    """operationId -> the auth it needs ("admin" for admin-only operations)."""
-    import app  # noqa: F401
-    from chalicelib.api.rest import ROUTES
+def _needs_the_role(operation: Any) -> str | None:
+    """The auth an operation's answer depends on the caller's role for ("user" or "admin"),
+    None for those that take no bearer token (sign-in, the bridge, public reads)."""
+    import app  # noqa: F401 - registers every blueprint's routes
+    from chalicelib.api.rest import AUTH_ADMIN, ROUTES
 
-    return {spec.name: spec.auth for spec in ROUTES if spec.documented}
+    spec = next(
+        s for s in ROUTES if s.documented and s.name == operation.definition.raw["operationId"]
+    )
+    if "bearerAuth" not in str(operation.definition.raw.get("security", [])):
+        return None
+    return "admin" if spec.auth == AUTH_ADMIN else "user"
+
+
+# ---------------------------------------------------------------- success paths along the links
+
+
+@dataclass(frozen=True)
+class LinkStep:
+    operation_id: str
+    parameters: dict[str, str]  # "path.x" / "query.x" / "header.X" -> runtime expression
+    body: dict[str, Any]  # body field -> runtime expression (or a literal)
+
+
+def _link_graph(document: dict[str, Any]) -> dict[str, list[LinkStep]]:
+    """operationId -> the links of its success answer, as the document declares them."""
+    graph: dict[str, list[LinkStep]] = {}
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            steps = graph.setdefault(operation["operationId"], [])
+            for status, response in operation["responses"].items():
+                if status.startswith("2"):
+                    for link in response.get("links", {}).values():
+                        steps.append(
+                            LinkStep(
+                                link["operationId"],
+                                dict(link.get("parameters", {})),
+                                dict(link.get("requestBody", {})),
+                            )
+                        )
+    return graph
+
+
+def _chains_to(document: dict[str, Any], target: str, limit: int) -> list[list[LinkStep]]:
+    """Up to ``limit`` chains of links, shortest first, from an operation that needs no path
+    parameter to ``target``; no operation twice in a chain."""
+    graph = _link_graph(document)
+    roots = [
+        operation["operationId"]
+        for path, methods in document["paths"].items()
+        for operation in methods.values()
+        if "{" not in path
+    ]
+    found: list[list[LinkStep]] = []
+    frontier = [[LinkStep(root, {}, {})] for root in sorted(roots)]
+    while frontier and len(found) < limit:
+        longer = []
+        for chain in frontier:
+            if chain[-1].operation_id == target:
+                found.append(chain)
+                continue
+            if len(chain) >= 5:
+                continue
+            seen = {step.operation_id for step in chain}
+            longer += [
+                [*chain, step]
+                for step in graph.get(chain[-1].operation_id, [])
+                if step.operation_id not in seen
+            ]
+        frontier = longer
+    return found[:limit]
+
+
+def _resolve(expression: Any, request_body: Any, response: Any) -> Any:
+    """An OpenAPI runtime expression ($response.body#/a, $response.header.X,
+    $request.body#/a); anything else is a literal."""
+    if not isinstance(expression, str) or not expression.startswith("$"):
+        return expression
+    if expression.startswith("$response.header."):
+        name = expression.removeprefix("$response.header.").lower()
+        values = {key.lower(): value for key, value in response.headers.items()}[name]
+        return values[0] if isinstance(values, list) else values
+    source, _, pointer = expression.partition("#")
+    value = response.json() if source == "$response.body" else request_body
+    for part in pointer.strip("/").split("/"):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def _example_body(operation: Any, document: dict[str, Any]) -> Any:
+    """The request body the document shows as its example (a fresh address for a new user)."""
+    content = operation.definition.raw.get("requestBody", {}).get("content", {})
+    media = content.get("application/json")
+    if media is None:
+        return NOT_SET
+    schema = media.get("schema", {})
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].split("/")[-1]]
+    examples = media.get("examples") or schema.get("examples") or [{}]
+    first = examples[0] if isinstance(examples, list) else next(iter(examples.values()))["value"]
+    body = json.loads(json.dumps(first))
+    if isinstance(body, dict) and "email" in body and "password" in body:
+        body["email"] = f"st-{uuid.uuid4().hex[:12]}@example.test"
+    return body
+
+
+def _walk(served: Served, schema: Any, role: str, chain: list[LinkStep]) -> int | None:
+    """Call each operation of ``chain`` with its example body and the values its link takes
+    from the previous answer; every check on each call. The last status, or None when a step
+    before the last did not succeed."""
+    by_id = {op.ok().definition.raw["operationId"]: op.ok() for op in schema.get_all_operations()}
+    request_body: Any = None
+    response: Any = None
+    status = None
+    for index, step in enumerate(chain):
+        operation = by_id[step.operation_id]
+        path_parameters = dict.fromkeys(re.findall(r"{(\w+)}", operation.path), "x0")
+        query: dict[str, Any] = {}
+        headers: dict[str, Any] = {}
+        body = _example_body(operation, served.document)
+        for key, expression in step.parameters.items():
+            where, _, name = key.partition(".")
+            value = _resolve(expression, request_body, response)
+            {"path": path_parameters, "query": query, "header": headers}[where][name] = value
+        if step.body and isinstance(body, dict):
+            body.update({k: _resolve(v, request_body, response) for k, v in step.body.items()})
+        if operation.definition.raw.get("parameters") and any(
+            p["name"] == "If-Match" for p in operation.definition.raw["parameters"]
+        ):
+            headers.setdefault("If-Match", '"0"')
+        case = operation.Case(
+            path_parameters=path_parameters or None,
+            query=query or None,
+            headers=headers or None,
+            body=body,
+        )
+        response = case.call_and_validate(headers=_credentials(served, role, operation), timeout=30)
+        served.statuses[(role, step.operation_id)].append(response.status_code)
+        status = response.status_code
+        if step.operation_id in {"createTaskFile", "createProjectFile"} and status == 201:
+            _upload_what_was_registered(case, response)
+        request_body = body
+        if not 200 <= status < 300 and index < len(chain) - 1:
+            return None
+    return status
+
+
+def _reach_along_links(served: Served, role: str, operation_id: str, want: str) -> None:
+    schema = _schema(served.base_url)
+    chains = _chains_to(served.document, operation_id, limit=40)
+    if want == "403":  # refused for the role before any lookup: no object needed
+        chains.insert(0, [LinkStep(operation_id, {}, {})])
+    for chain in chains:
+        status = _walk(served, schema, role, chain)
+        if status is not None and (200 <= status < 300 if want == "2xx" else status == int(want)):
+            return
 
 
 @pytest.mark.slow
 def test_every_operation_reaches_its_success_path(served_api: Served) -> None:
-    from chalicelib.api.rest import AUTH_ADMIN
-
+    """Each operation answered 2xx at least once: as admin and as member when the answer
+    depends on the role (an admin-only operation: 403 for the member), by anyone otherwise.
+    After the random workflows, what they missed is reached along the document's own links:
+    chains from an operation that needs no id, shortest first, each call with the example body
+    and what its link takes from the previous answer, every check on each call."""
     for role in ROLES:
-        if not any(key[0] == role for key in served_api.statuses):
+        if served_api.scenarios[role] < SCENARIOS:
             _run_workflows(served_api, role)
-    missing: dict[str, list[str]] = {}
-    for operation_id, auth in sorted(_operation_ids(served_api).items()):
-        for role in ROLES:
-            seen = served_api.statuses.get((role, operation_id), [])
-            wanted_2xx = not (auth == AUTH_ADMIN and role == "member")
-            reached = any(200 <= s < 300 for s in seen) if wanted_2xx else 403 in seen
-            if not reached:
-                missing.setdefault(operation_id, []).append(f"{role}: {sorted(set(seen))}")
+    wanted: dict[str, dict[str, str]] = {}  # operationId -> role -> "2xx" or "403"
+    for result in _schema(served_api.base_url).get_all_operations():
+        operation = result.ok()
+        needs = _needs_the_role(operation)
+        if needs is None:
+            want = {"any": "2xx"}
+        else:
+            want = {"admin": "2xx", "member": "403" if needs == "admin" else "2xx"}
+        wanted[operation.definition.raw["operationId"]] = want
+
+    def reached(operation_id: str, role: str, want: str) -> bool:
+        roles = ROLES if role == "any" else (role,)
+        seen = [s for r in roles for s in served_api.statuses.get((r, operation_id), [])]
+        return any(200 <= s < 300 for s in seen) if want == "2xx" else int(want) in seen
+
+    for operation_id, want in sorted(wanted.items()):
+        for role, status in want.items():
+            if not reached(operation_id, role, status):
+                caller = "admin" if role == "any" else role
+                _reach_along_links(served_api, caller, operation_id, status)
+
+    missing = {
+        operation_id: [
+            f"{role}: {sorted(set(served_api.statuses.get((role, operation_id), [])))}"
+            for role in (ROLES if "any" in want else want)
+        ]
+        for operation_id, want in sorted(wanted.items())
+        if not all(reached(operation_id, role, status) for role, status in want.items())
+    }
     assert missing == {}, "operations that never answered their success path:\n" + "\n".join(
         f"  {op}: {', '.join(roles)}" for op, roles in missing.items()
     )
