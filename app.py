@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib.api import api_keys, auth, files, projects, router, system, tasks, users
+from chalicelib.api import api_keys, auth, files, projects, reviews, router, system, tasks, users
 from chalicelib.api.rest import INTERNAL_ERROR, install_middleware, logger
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError
@@ -36,6 +36,7 @@ for blueprint in (
     api_keys.bp,
     projects.bp,
     tasks.bp,
+    reviews.bp,
     files.bp,
     router.bp,
 ):

@@ -188,17 +188,21 @@ def cancel_task(call: Call) -> TaskOut:
     "POST",
     "/tasks/{task_id}/retry",
     name="retryTask",
-    summary="New attempt of a failed or canceled task",
+    summary="New attempt of a failed or canceled task, or route a waiting one again",
     tags=("tasks",),
     response=M("tasks:TaskOut"),
     status=202,
     errors=(409, 503),
     links=TASK_LINKS,
+    description="A task in `needs_review` is routed again now, with whatever changed since "
+    "(an edit, a route back up); when the router would only send it back to review the retry "
+    "is refused (409) with its reason as the error code (`input_missing`, `input_mismatch`, "
+    "`low_confidence`, `route_unavailable`): act on it with POST /tasks/{task_id}/review.",
 )
 def retry_task(call: Call) -> TaskOut:
-    from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
+    from chalicelib.logic import review  # deferred: cold start (see chalicelib.api)
 
-    return tasks.retry_task(call.user, call.path("task_id"))
+    return review.retry_task(call.user, call.path("task_id"))
 
 
 @bp.endpoint(

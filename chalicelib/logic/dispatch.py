@@ -2,10 +2,11 @@
 
 1. ``handle_message`` loads the task; a duplicate or late delivery finds it not queued (or the
    attempt moved on) and does nothing. A cancel requested before the start cancels it.
-2. Route with ``routing.route_for_task``. ``review`` -> ``needs_review`` (unless the route is
-   merely down, which is transient). Otherwise claim the task and run it on its route
-   (``chalicelib.logic.dispatch_run`` for the claim, lease and end; ``dispatch_routes`` for the
-   executor and the LLM). Two concurrent deliveries race on the claim's condition; one wins.
+2. Route with ``routing.route_for_task``. ``review`` -> ``needs_review`` with the decision and
+   its ``reasonCode`` (unless the route is merely down, ``RoutePlan.route_down``: transient).
+   Otherwise claim the task and run it on its route (``chalicelib.logic.dispatch_run`` for the
+   claim, lease and end; ``dispatch_routes`` for the executor and the LLM). Two concurrent
+   deliveries race on the claim's condition; one wins.
 3. Every status change is a ``chalicelib.logic.lifecycle`` transition.
 
 Transient failures put the task back to ``queued`` and raise ``RetryLater``. The batch handler
@@ -27,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import aws_clients, llm
+from chalicelib import aws_clients
 from chalicelib.config import DispatchSettings, get_settings
 from chalicelib.dal.models import Task
 from chalicelib.logic import lifecycle, routing
@@ -49,7 +50,6 @@ from chalicelib.logic.lifecycle import (
     attempt_is,
 )
 from chalicelib.models.tasks import DispatchMessage, EventDraft
-from chalicelib.router.catalog import ROUTE_LLM, route_of
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def handle_message(
 
     route = RoutePlan.of(routing.route_for_task(task))
     if route.target == "review":
-        if receive_count < config.max_receives and _route_down(route):
+        if receive_count < config.max_receives and route.route_down():
             raise RetryLater(f"the route of {route.module or 'this task'} is unavailable")
         return _to_review(task, message, route)
 
@@ -111,21 +111,6 @@ def _load(message: DispatchMessage) -> Task | None:
     if task.status != QUEUED or int(task.attempts or 1) != message.attempt:
         return None
     return task
-
-
-def _route_down(route: RoutePlan) -> bool:
-    """Review only because the module's route is down right now: transient, not a verdict.
-
-    The router marks that with ``stage == "health"``; a route that is not configured at all
-    (no LLM) is a verdict.
-    """
-    if route.stage != "health":
-        return False
-    # Lazily: chalicelib.router pulls in the classifier, which the sweeper does not need.
-
-    if route_of(route.module) == ROUTE_LLM:
-        return llm.llm_configured()
-    return True
 
 
 def _cancel_queued(task: Task, message: DispatchMessage) -> Outcome:

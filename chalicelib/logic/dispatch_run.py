@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import llm
 from chalicelib.clock import now_iso
 from chalicelib.config import DispatchSettings
 from chalicelib.dal.models import Task
@@ -47,6 +48,7 @@ from chalicelib.models.tasks import (
     Status,
     TelemetryEvent,
 )
+from chalicelib.router.catalog import ROUTE_LLM, route_of
 from chalicelib.shared.failures import Failure
 
 if TYPE_CHECKING:
@@ -87,6 +89,8 @@ class RoutePlan:
     reason: str
     inline_input: str | None
     stored: dict[str, Any]
+    # Why a review decision waits (None: not review, or a decision made before reason codes).
+    reason_code: str | None = None
 
     @classmethod
     def of(cls, decision: RouteDecision) -> RoutePlan:
@@ -98,7 +102,26 @@ class RoutePlan:
             reason=decision.reason,
             inline_input=decision.inline_input,
             stored=decision.model_dump(mode="json", by_alias=True),
+            reason_code=decision.reason_code,
         )
+
+    def route_down(self) -> bool:
+        """Review only because the module's route is down right now: transient, not a verdict.
+
+        The router says so with ``reason_code == "route_unavailable"`` (a decision without a
+        reason code: ``stage == "health"``). A route that is not configured at all (no LLM)
+        is a verdict, not an outage.
+        """
+        if self.target != "review":
+            return False
+        if self.reason_code is not None:
+            if self.reason_code != "route_unavailable":
+                return False
+        elif self.stage != "health":
+            return False
+        if route_of(self.module) == ROUTE_LLM:
+            return llm.llm_configured()
+        return True
 
 
 class ProgressCoalescer:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from chalicelib.auth.principal import Principal
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, Conflict, InvalidState, NotFound, ServiceUnavailable
-from chalicelib.logic import tasks
+from chalicelib.logic import review, tasks
 from chalicelib.logic.lifecycle import CANCELED
 from chalicelib.models.tasks import (
     BulkAction,
@@ -53,7 +53,7 @@ def _act(principal: Principal, action: BulkAction, task_id: str) -> TaskBulkResu
             message="Cancel requested: the run stops and then the task is canceled.",
         )
     if action == "retry":
-        task = tasks.retry_task(principal, task_id)
+        task = review.retry_task(principal, task_id)
         return TaskBulkResult(
             task_id=task_id,
             outcome="retried",

@@ -206,7 +206,7 @@ def create_task(
         fanout.publish_first(first)
     except Exception:  # live fan-out is best effort: the activity log is the source of truth
         log.warning("telemetry publish failed", exc_info=True)
-    _enqueue(task.id, 1)
+    enqueue(task.id, 1)
     return task_out(task), True  # the transaction set version 1 on our copy
 
 
@@ -225,7 +225,7 @@ def _replay(principal: Principal, record: IdempotencyRecord) -> TaskOut:
     return task_out(get_task_for(principal, stored.task_id))
 
 
-def _enqueue(task_id: str, attempt: int) -> None:
+def enqueue(task_id: str, attempt: int) -> None:
     """Send the dispatch message. If SQS refuses, the task stays queued (and the caller still
     gets it): the sweeper re-sends the message of a task queued for too long."""
     try:
@@ -381,13 +381,13 @@ def cancel_task(principal: Principal, task_id: str) -> TaskOut:
     return task_out(updated)
 
 
-def retry_task(principal: Principal, task_id: str) -> TaskOut:
-    if not get_settings().dispatch_queue_url:
-        raise ServiceUnavailable("Task dispatch is not configured.", code="dispatch_unconfigured")
-    task = get_task_for(principal, task_id)
+def retry(principal: Principal, task: Task) -> TaskOut:
+    """A new attempt of a failed or canceled task the caller may see (``review.retry_task`` is
+    ``POST /tasks/{id}/retry``: it routes a task waiting for review again instead)."""
     if task.status not in RETRYABLE:
         raise InvalidState(
-            f"Only failed or canceled tasks can be retried (this one is {task.status})."
+            "Only failed, canceled or waiting-for-review tasks can be retried "
+            f"(this one is {task.status})."
         )
     attempt = int(task.attempts or 1) + 1
     try:
@@ -409,7 +409,7 @@ def retry_task(principal: Principal, task_id: str) -> TaskOut:
         )
     except ConditionFailed:
         raise InvalidState("The task changed state; reload it and try again.") from None
-    _enqueue(task.id, attempt)
+    enqueue(task.id, attempt)
     assert written.task is not None
     return task_out(written.task)
 

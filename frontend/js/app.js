@@ -4,6 +4,7 @@ import { Api, END_SENTENCES, recentSessionEnd } from "./api.js";
 import { h, replace } from "./dom.js";
 import { Live } from "./live.js";
 import { QueryCache } from "./query.js";
+import { ReviewQueue } from "./reviewqueue.js";
 import { loadSettings } from "./settings.js";
 import { setupShortcuts } from "./shortcuts.js";
 import { setupThemeSwitch } from "./theme.js";
@@ -14,6 +15,7 @@ import * as boardView from "./views/board.js";
 import * as dashboardView from "./views/dashboard.js";
 import * as projectView from "./views/project.js";
 import * as projectsView from "./views/projects.js";
+import * as reviewsView from "./views/reviews.js";
 import * as signinView from "./views/signin.js";
 import * as taskView from "./views/task.js";
 
@@ -26,6 +28,7 @@ const ROUTES = [
   [/^\/projects\/([^/]+)$/, boardView, "projects"],
   [/^\/projects\/([^/]+)\/settings$/, projectView, "projects"],
   [/^\/tasks\/([^/]+)$/, taskView, "projects"],
+  [/^\/reviews$/, reviewsView, "reviews"],
   [/^\/admin\/users$/, adminView, "admin"],
   [/^\/account\/api-keys$/, apiKeysView, "account"],
 ];
@@ -52,6 +55,7 @@ async function main() {
   const live = new Live(api, settings.wsUrl);
   const query = new QueryCache();
   const titles = new TaskTitles(api);
+  const reviews = new ReviewQueue(api, live);
   const announcer = new Announcer(document.getElementById("announcer"));
   const mainEl = document.getElementById("main");
   const nav = document.getElementById("mainnav");
@@ -92,6 +96,15 @@ async function main() {
     conn.querySelector(".conn-text").textContent = CONN_TEXT[state] || state;
   });
 
+  // The Reviews nav item carries how many tasks wait for a person, kept live by the queue.
+  const reviewCount = document.getElementById("review-count");
+  reviews.onChange(({ count, truncated }) => {
+    reviewCount.hidden = count === 0;
+    const shown = count > 99 ? "99+" : `${count}${truncated ? "+" : ""}`;
+    // Read as "Reviews, 3 waiting"; seen as "Reviews (3)".
+    replace(reviewCount, h("span", { class: "visually-hidden" }, ", "), shown, h("span", { class: "visually-hidden" }, " waiting"));
+  });
+
   let dispose = null;
   let renderToken = 0;
   let firstScreen = true; // on page load focus stays at the top (skip link first)
@@ -107,6 +120,7 @@ async function main() {
     live,
     query,
     titles,
+    reviews,
     settings,
     announce: (msg) => announcer.say(msg),
     navigate: (path) => {
@@ -252,6 +266,7 @@ async function main() {
     paintShell();
     if (!session) {
       live.stop(); // closes this tab's WebSocket
+      reviews.stop();
       query.clear();
       lastProjectId = null;
       // Say why on the sign-in screen (and to screen readers), never drop there silently.
@@ -265,9 +280,11 @@ async function main() {
     if (change === "switch") {
       // Someone else signed in in another tab: nothing cached or subscribed carries over.
       live.stop();
+      reviews.stop();
       query.clear();
     }
     live.start();
+    reviews.start();
     if (remote && change !== "refresh") {
       if (currentPath() === "/signin") window.location.hash = "#/dashboard";
       else render();
@@ -292,6 +309,7 @@ async function main() {
   paintShell();
   if (api.signedIn) {
     live.start();
+    reviews.start();
     // Refresh the profile in the background so role changes show up.
     api
       .get("/me")

@@ -1,4 +1,5 @@
-// The module catalogue from GET /router/catalog, normalised to [{name, description, available}].
+// The module catalogue from GET /router/catalog, normalised to
+// [{name, description, route, available, paramsSchema}].
 const FALLBACK = [
   "text.stats",
   "text.summarize",
@@ -34,6 +35,7 @@ export function normaliseCatalog(body) {
       description: String(m.description || ""),
       route: m.route || m.target || "",
       available: availability(m),
+      paramsSchema: m.paramsSchema || null,
     }));
 }
 

@@ -167,3 +167,35 @@ def test_ctrl_c_with_cancel_cancels_the_task(cli_env: dict[str, str]) -> None:
     )
     assert code == 4, screen
     assert "was canceled" in screen
+
+
+def test_review_list_and_answer_work_against_the_server(cli_env: dict[str, str]) -> None:
+    project = cli_env["AION_PROJECT"]
+    waiting = aion(cli_env, "run", "Write a haiku about the command line", "--json")
+    assert waiting.returncode == 3, waiting.stderr
+    task = json.loads(waiting.stdout)
+    assert task["status"] == "needs_review"
+
+    listed = aion(cli_env, "review", "list", "--project", project, "--json")
+    assert listed.returncode == 0, listed.stderr
+    items = json.loads(listed.stdout)
+    assert task["id"] in [t["id"] for t in items]
+    assert next(t for t in items if t["id"] == task["id"])["route"]["reasonCode"] == (
+        "route_unavailable"
+    )
+    table = aion(cli_env, "review", "list", "--project", project)
+    assert table.returncode == 0, table.stderr
+    assert task["id"] in table.stdout
+    assert "route_unavailable" in table.stdout
+
+    answered = aion(cli_env, "review", "answer", task["id"], "Blinking cursor waits")
+    assert answered.returncode == 0, answered.stderr
+    assert f"Task {task['id']} is now completed." in answered.stdout
+    shown = json.loads(aion(cli_env, "tasks", "show", task["id"], "--json").stdout)
+    assert (shown["status"], shown["result"]) == ("completed", "Blinking cursor waits")
+    after = json.loads(aion(cli_env, "review", "list", "--project", project, "--json").stdout)
+    assert task["id"] not in [t["id"] for t in after]
+    # The queue is only for waiting tasks: acting again is refused with the server's reason.
+    again = aion(cli_env, "review", "reject", task["id"], "too late")
+    assert again.returncode != 0
+    assert "waiting for review" in again.stderr

@@ -39,7 +39,7 @@ class Case:
     expected: tuple[int, int, int, int, int]  # in CALLERS order
     body: Any = None
     headers: tuple[tuple[str, str], ...] = ()
-    setup: str = ""  # "failed" task, "uploaded" file, "extra_member"
+    setup: str = ""  # "failed" or "needs_review" task, "uploaded" file, "extra_member"
     mutates: bool = False  # a success changes the world: the next cell gets a fresh one
 
 
@@ -169,6 +169,16 @@ CASES: list[Case] = [
         (401, 401, 401, 401, 401),
         body={"taskId": "{task}", "kind": "log", "message": "from a worker"},
     ),
+    Case("GET", "/reviews", (401, 200, 200, 200, 200)),
+    Case("GET", "/reviews?projectId={project}", (401, 200, 200, 404, 200)),
+    Case(
+        "POST",
+        "/tasks/{task}/review",
+        (401, 200, 200, 404, 200),
+        body={"action": "reject", "reason": "Not for us."},
+        setup="needs_review",
+        mutates=True,
+    ),
 ]
 # Anonymous by design: their answers do not depend on the caller (tested in test_api_auth).
 CALLER_INDEPENDENT = {
@@ -214,8 +224,8 @@ def _world(api: ApiClient, owner: Who, member: Who, target: Who, case: Case) -> 
     project_upload = files.create_project_upload(
         me, project.id, FileCreate(filename="b.txt", content_type="text/plain", size=3)
     )
-    if case.setup == "failed":
-        set_task_fields(task.id, status="failed")
+    if case.setup in ("failed", "needs_review"):
+        set_task_fields(task.id, status=case.setup)
     if case.setup == "uploaded":
         for form in (upload, project_upload):
             boto3.client("s3", region_name="us-east-1").put_object(

@@ -9,6 +9,8 @@ import { field, formatClock, formatTime, h, replace, statusBadge, statusLabel } 
 import { formatBytes, formatDuration, taskDurationMs } from "../format.js";
 import { loadPeople } from "../people.js";
 import { decisionView, inputView, isFileId, resultView } from "../route.js";
+import { reviewPanel } from "../reviewpanel.js";
+import { REASON_LABEL, reasonCodeOf, reasonWords } from "../reviewqueue.js";
 import { attachFile, runOnFile } from "../upload.js";
 
 const TERMINAL = new Set(["completed", "failed", "canceled"]);
@@ -52,6 +54,13 @@ export async function render(ctx) {
   const actions = h("div", { class: "row" });
   const actionErrors = h("div");
   const decisionBody = h("div");
+  const reviewBody = h("div");
+  const reviewSection = h(
+    "section",
+    { class: "panel glass", "aria-labelledby": "review-h", id: "task-review", hidden: true },
+    h("h2", { id: "review-h" }, "Waiting for you: review"),
+    reviewBody,
+  );
   const resultBody = h("div", { id: "task-result" });
   const rawToggle = h("button", { type: "button", class: "btn ghost small", "aria-expanded": "false", "aria-controls": "raw-json" }, "Show raw JSON");
   const raw = h("pre", { class: "raw", id: "raw-json", hidden: true, tabindex: "0", "aria-label": "The task as JSON" });
@@ -86,6 +95,7 @@ export async function render(ctx) {
       actions,
       actionErrors,
     ),
+    reviewSection,
     h(
       "section",
       { class: "panel glass", "aria-labelledby": "result-h" },
@@ -222,11 +232,54 @@ export async function render(ctx) {
     paintProgress();
     // The buttons stay the same elements (a dialog gives focus back to the one that opened it).
     cancelBtn.hidden = TERMINAL.has(task.status);
-    retryBtn.hidden = !(task.status === "failed" || task.status === "canceled");
+    retryBtn.hidden = !["failed", "canceled", "needs_review"].includes(task.status);
+    retryBtn.textContent = task.status === "needs_review" ? "Route again" : "Retry";
+    paintReview();
     deleteBtn.disabled = task.status === "running";
     deleteHint.hidden = task.status !== "running";
     if (task.status === "running") deleteBtn.setAttribute("aria-describedby", "delete-hint");
     else deleteBtn.removeAttribute("aria-describedby");
+  }
+
+  // A task waiting for a person offers the review actions here too (reviewpanel.js). The panel
+  // is built again only when the task changed, never under the person's cursor.
+  let reviewKey = null;
+  function paintReview() {
+    const waiting = task.status === "needs_review";
+    reviewSection.hidden = !waiting;
+    if (!waiting) {
+      reviewKey = null;
+      replace(reviewBody);
+      return;
+    }
+    const key = `${task.version}`;
+    if (key === reviewKey || reviewBody.contains(document.activeElement)) return;
+    reviewKey = key;
+    const code = reasonCodeOf(task);
+    replace(
+      reviewBody,
+      h(
+        "div",
+        { class: "why notice" },
+        h("p", {}, h("strong", {}, `Why it waits: ${REASON_LABEL[code] || "no route"}. `), reasonWords(task)),
+        task.route && task.route.reason ? h("p", { class: "hint" }, `The router: ${task.route.reason}`) : null,
+      ),
+      reviewPanel(ctx, task, {
+        onDone(done) {
+          task = done;
+          ctx.reviews.forget(task.id);
+          paintTask();
+          paintInput();
+          h1Focus();
+        },
+        onStale: () => reloadTask(),
+      }),
+    );
+  }
+
+  function h1Focus() {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
   }
 
   async function act(which) {
@@ -235,6 +288,7 @@ export async function render(ctx) {
       task = await api.post(`/tasks/${tid}/${which}`);
       paintTask();
       ctx.announce(which === "cancel" ? "Cancel requested" : "Task queued again");
+      if (which === "retry") ctx.reviews.forget(task.id);
     } catch (err) {
       replace(actionErrors, h("div", { class: "form-error", role: "alert" }, err.message));
     }

@@ -100,6 +100,7 @@ def test_axe_zero_violations_on_every_screen_in_every_mode(
         ),
         (f"/#/tasks/{task['id']}", task["title"], "task"),
         ("/#/admin/users", "Users", "admin-users"),
+        ("/#/reviews", "Reviews", "reviews"),
     ]
     for path, heading, screen in screens:
         page.goto(path)

@@ -1,6 +1,6 @@
 """Keyboard shortcuts: a "?" overlay lists them, "n" starts a new task, "/" searches, "g" then
 a letter goes to a screen; they stay quiet while typing, can be turned off, and a "go to"
-shortcut appears only once its screen exists (reviews: one route line away)."""
+shortcut appears only once its screen exists (app.js routes it)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def test_overlay_and_shortcuts(page: Any, stack: Stack, admin_api: ApiClient) ->
     rows = overlay.get_by_role("row")
     expect(overlay).to_contain_text("New task")
     expect(overlay).to_contain_text("Go to the dashboard")
-    # No reviews screen in this console yet: its shortcut is wired but not offered.
-    expect(overlay).not_to_contain_text("Go to reviews")
+    # The Reviews screen exists, so its shortcut is offered.
+    expect(overlay).to_contain_text("Go to reviews")
     assert rows.count() >= 6
     page.keyboard.press("Escape")
     expect(overlay).to_be_hidden()
