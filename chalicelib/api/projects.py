@@ -36,6 +36,7 @@ PROJECT_LINKS = (
     link("createTaskAlias", projectId=RESPONSE_ID),
     link("listTasks", {"query.projectId": RESPONSE_ID}),
     link("getStats", {"query.projectId": RESPONSE_ID}),
+    link("listReviews", {"query.projectId": RESPONSE_ID}),
 )
 
 

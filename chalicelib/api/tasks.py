@@ -31,6 +31,7 @@ TASK_LINKS = (
     link("listTaskFiles", _TASK),
     link("bulkTasks", taskIds=[RESPONSE_ID]),
     link("postInternalTelemetry", taskId=RESPONSE_ID),
+    link("reviewTask", _TASK),
 )
 
 
