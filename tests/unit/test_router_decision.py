@@ -568,3 +568,63 @@ def test_any_task_gets_a_decision_that_keeps_the_contract(
         evaluate(d.params["expression"])  # whatever is promised, the executor's grammar accepts
     assert 0.0 <= d.confidence <= 1.0
     json.dumps(d.as_dict())
+
+
+def test_a_classified_decision_shows_its_evidence_and_next_best() -> None:
+    from chalicelib.router.classifier import load_model
+    from chalicelib.router.decision import _ALTERNATIVES
+
+    d = route("boil this down for me", ARTICLE)
+    assert d.decided_by == "classifier"
+    assert "micros" in d.model_fields_set  # measured, not the model's default
+    assert d.evidence["threshold"] == CONFIDENCE_THRESHOLD
+    assert d.evidence["inputKind"] == describe_input(ARTICLE).kind
+    # The next best: the classifier's ranking after the chosen module, _ALTERNATIVES of them.
+    ranked = load_model().score("boil this down for me", describe_input(ARTICLE).kind)
+    expected = ranked.probabilities[1 : _ALTERNATIVES + 1]
+    assert [(a.module, a.score) for a in d.alternatives] == [
+        (m, pytest.approx(p, abs=5e-5))
+        for m, p in expected  # scores kept to 4 places
+    ]
+    assert len(d.alternatives) == _ALTERNATIVES
+
+
+@pytest.mark.parametrize(
+    ("instruction", "input_value", "module", "code", "what"),
+    [
+        (
+            "do the math",
+            "there is no arithmetic in here",
+            "math.evaluate",
+            "input_mismatch",
+            "the input holds no arithmetic expression",
+        ),
+        (
+            "do the math",
+            None,
+            "math.evaluate",
+            "input_missing",
+            "there is nothing to compute: no expression or numbers",
+        ),
+        (
+            "query this",
+            "plain words, no braces",
+            "data.json_query",
+            "input_mismatch",
+            "the input is not JSON",
+        ),
+        (
+            "profile this table",
+            "plain words only here",
+            "data.csv_profile",
+            "input_mismatch",
+            "the input is not CSV",
+        ),
+    ],
+)
+def test_the_reason_says_what_is_wrong_with_the_input(
+    instruction: str, input_value: object, module: str, code: str, what: str
+) -> None:
+    d = route(instruction, input_value, module=module)
+    assert (d.target, d.reason_code) == ("review", code)
+    assert d.reason.endswith(f"; {what}, so a person decides"), d.reason
