@@ -582,10 +582,9 @@ def test_a_classified_decision_shows_its_evidence_and_next_best() -> None:
     # The next best: the classifier's ranking after the chosen module, _ALTERNATIVES of them.
     ranked = load_model().score("boil this down for me", describe_input(ARTICLE).kind)
     expected = ranked.probabilities[1 : _ALTERNATIVES + 1]
-    assert [(a.module, a.score) for a in d.alternatives] == [
-        (m, pytest.approx(p, abs=5e-5))
-        for m, p in expected  # scores kept to 4 places
-    ]
+    # Scores and confidence are kept to 4 decimal places.
+    assert [(a.module, a.score) for a in d.alternatives] == [(m, round(p, 4)) for m, p in expected]
+    assert d.confidence == round(ranked.probabilities[0][1], 4)
     assert len(d.alternatives) == _ALTERNATIVES
 
 
@@ -605,6 +604,13 @@ def test_a_classified_decision_shows_its_evidence_and_next_best() -> None:
             "math.evaluate",
             "input_missing",
             "there is nothing to compute: no expression or numbers",
+        ),
+        (
+            "do the math for room 7",
+            None,
+            "math.evaluate",
+            "input_mismatch",
+            "no arithmetic expression could be read from the instruction",
         ),
         (
             "query this",
@@ -628,3 +634,17 @@ def test_the_reason_says_what_is_wrong_with_the_input(
     d = route(instruction, input_value, module=module)
     assert (d.target, d.reason_code) == ("review", code)
     assert d.reason.endswith(f"; {what}, so a person decides"), d.reason
+
+
+def test_a_module_only_the_executor_lists_needs_nothing_the_catalogue_would_ask_for() -> None:
+    state = RouteState(EXECUTOR_MODULES | {"extra.module"}, llm_available=False)
+    d = route("do the thing", None, state=state, module="extra.module")
+    assert (d.target, d.module, d.reason_code) == ("executor", "extra.module", None)
+
+
+def test_an_unavailable_route_says_so() -> None:
+    d = route("hash this please", "abc", state=EXECUTOR_DOWN, module="crypto.hash")
+    assert (d.target, d.reason_code) == ("review", "route_unavailable")
+    assert (
+        d.reason == "pinned to crypto.hash; the executor route is unavailable, so a person decides"
+    )
