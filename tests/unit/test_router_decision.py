@@ -648,3 +648,10 @@ def test_an_unavailable_route_says_so() -> None:
     assert (
         d.reason == "pinned to crypto.hash; the executor route is unavailable, so a person decides"
     )
+
+
+def test_a_named_module_is_known_from_the_catalogue_or_the_executor() -> None:
+    state = RouteState(EXECUTOR_MODULES | {"extra.module"}, llm_available=True)
+    for name in ("extra.module", LLM_MODULE):  # only the executor lists it; only the catalogue
+        d = route(f"hand this to {name} please", "some words", state=state)
+        assert (d.module, d.evidence.get("rule")) == (name, "named_module"), d.reason
