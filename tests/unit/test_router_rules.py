@@ -60,3 +60,43 @@ def test_word_problem_hits_with_what_it_read() -> None:
     # Thirty words at most.
     assert rules.word_problem(text, EMPTY, ["w"] * 30) is not None
     assert rules.word_problem(text, EMPTY, ["w"] * 31) is None
+
+
+def test_bare_hash_hits_with_the_algorithm_it_read() -> None:
+    named = RuleHit("crypto.hash", "hash_request", "a bare hashing request (sha256)")
+    plain = RuleHit("crypto.hash", "hash_request", "a bare hashing request")
+    assert rules.bare_hash("sha256 this") == named
+    assert rules.bare_hash("SHA256 this") == named
+    assert rules.bare_hash("hash this please") == plain
+    # What follows a colon is the data, not the request.
+    assert rules.bare_hash("checksum: hello world") == plain
+    assert rules.bare_hash(" ".join(["hash"] * 16)) == plain  # sixteen words at most
+    assert rules.bare_hash(" ".join(["hash"] * 17)) is None
+    assert rules.bare_hash("hash the poem") is None  # other words: not a bare request
+    assert rules.bare_hash("") is None
+    assert rules.bare_hash("sha256 this", ["a"] * 17) is None  # the caller's words are read
+
+
+def test_an_empty_instruction_profiles_csv_and_nothing_else() -> None:
+    csv = describe_input("a,b\n1,2\n")
+    hit = RuleHit(
+        "data.csv_profile",
+        "csv_without_instruction",
+        "no instruction and the input is CSV: profile it",
+    )
+    assert rules.empty_instruction("", csv) == hit
+    assert rules.empty_instruction("   ", csv) == hit
+    assert rules.match("", csv, KNOWN) == hit
+    assert rules.empty_instruction("profile", csv) is None
+    assert rules.empty_instruction("", describe_input("words here")) is None
+    assert rules.empty_instruction("", EMPTY) is None
+
+
+def test_a_long_instruction_is_read_for_a_module_name_in_its_first_characters_only() -> None:
+    named = RuleHit("crypto.hash", "named_module", "the instruction names the module crypto.hash")
+    assert rules.match("crypto.hash " + "x" * 400, EMPTY, KNOWN) == named
+    assert rules.match("x" * 401 + " crypto.hash", EMPTY, KNOWN) is None
+    # At RULE_CHARS the other rules still apply; past it, only a module name does.
+    text = "(2 + 3) * 4"
+    assert rules.match(text.ljust(rules.RULE_CHARS), EMPTY, KNOWN) is not None
+    assert rules.match(text.ljust(rules.RULE_CHARS + 1), EMPTY, KNOWN) is None
