@@ -4,15 +4,16 @@ A tiny WSGI server (one thread, so requests never overlap) turns HTTP requests i
 ``chalice.test.Client`` calls, over in-process moto. Every schemathesis check is enabled.
 
 - Stateful: schemathesis chains calls through the document's OpenAPI links (create a project,
-  then its tasks, their files, ...), as an admin and as a member, so every operation reaches
-  its success path; a test asserts that each one answered 2xx at least once (admin-only
-  operations: for the admin; the member gets their 403).
+  then its tasks, their files, a review, ...), as an admin and as a member. A test asserts
+  that every operation answered 2xx at least once (admin-only operations: the member gets
+  their 403); what the random walks missed it reaches along the links, shortest chain first.
 - Per operation: generated requests, valid and invalid, for each operation on its own.
 
-What the API legitimately refuses is declared in the document, not suppressed here: a cursor
-must be one the list returned (400 invalid_cursor), a PATCH needs If-Match (428), and a method
-a path does not declare is 405 with an Allow header. Example counts and scenario lengths are
-bounded so both runs take a few minutes at most.
+What the API legitimately refuses is declared in the document, not suppressed here (formats
+for cursors, member ids, future instants and catalogue modules; If-Match and Idempotency-Key
+patterns; 428 for a PATCH without If-Match); a method a path does not declare is 405 with an
+Allow header (the unsupported-method check). Example counts and scenario lengths are bounded
+(AION_SCHEMATHESIS_EXAMPLES, _SCENARIOS, _STEPS): the module takes a few minutes at most.
 """
 
 from __future__ import annotations
