@@ -117,6 +117,7 @@ def sweep(event: Any) -> None:
                 "failed": len(report.failed),
                 "canceled": len(report.canceled),
                 "redriven": len(report.redriven),
+                "stalled": len(report.stalled),
                 "purgeProjects": len(report.purge.projects),
                 "purgeFinished": len(report.purge.finished),
                 "purgeTasksDeleted": report.purge.tasks_deleted,

@@ -86,7 +86,9 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def start_devstack(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+def start_devstack(
+    workdir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     ready = workdir / "ready.json"
     env = _clean_env()
     env.update(
@@ -96,6 +98,7 @@ def start_devstack(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, An
             "AION_DEV_STATE_DIR": str(workdir / "state"),  # never the checkout's .aion-dev
             "AION_ADMIN_PASSWORD": "Bench-" + secrets.token_hex(8),
             "MOTO_RECORDER_FILEPATH": str(workdir / "moto_recording"),
+            **(extra_env or {}),
         }
     )
     log = (workdir / "devstack.log").open("wb")

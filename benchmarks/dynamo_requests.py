@@ -76,6 +76,18 @@ MINIMUM = {
         3,
         "read the caller + read the project (membership) + one Query on by-project",
     ),
+    "dispatch (no caps)": (
+        8,
+        "one SQS message run to its end, fair dispatch off: read the task + one TransactWrite "
+        "per event write (the claim with its routed and running events, the module's start, "
+        "the end) + the live subscribers of the task and the project, looked up after the "
+        "claim and after the end (none here); the route decision is fixed (not counted)",
+    ),
+    "dispatch": (
+        12,
+        "the same + fair dispatch: one Query per scope the run counts against (its person, its "
+        "project), one TransactWrite taking a place in each, one freeing them",
+    ),
     "POST /auth/login": (
         5,
         "throttle UpdateItem per account+source and per account + email->user + user + "
@@ -83,6 +95,56 @@ MINIMUM = {
         "a success",
     ),
 }
+
+
+class InstantExecutor:
+    """The executor's stream for a module that answers at once: the dispatcher's own requests."""
+
+    def execute(self, **_call: Any) -> Any:
+        from chalicelib.executor_client import ExecEvent
+
+        yield ExecEvent("started")
+        yield ExecEvent("result", 1.0, result={"words": 3})
+
+
+def dispatch_once(measure_dispatch: Any, client: Any, auth: dict[str, str], project: str) -> None:
+    """Tasks created through the API, each run by the dispatcher (as its SQS handler would):
+    fair dispatch off (its caps 0), then on (the defaults)."""
+    from chalicelib import executor_client
+    from chalicelib.logic import routing
+    from chalicelib.router.models import RouteDecision
+    from chalicelib.shared.caches import reset_process_caches
+
+    executor_client.get_executor_client = InstantExecutor  # type: ignore[assignment]
+    # The router's decision, fixed (its own reads are the router's, not the dispatcher's).
+    routing.route_for_task = lambda task: RouteDecision.model_validate(  # type: ignore[assignment]
+        {
+            "target": "executor",
+            "module": "text.stats",
+            "params": {},
+            "confidence": 0.97,
+            "reason": "rule",
+            "alternatives": [],
+            "decided_by": "rule",
+            "micros": 12,
+            "stage": "rules",
+        }
+    )
+    body = json.dumps({"projectId": project, "instruction": "count the words", "input": "a b c"})
+
+    def new_task() -> str:
+        return str(json.loads(client.http.post("/tasks", headers=auth, body=body).body)["id"])
+
+    caps = ("AION_USER_CONCURRENCY", "AION_PROJECT_CONCURRENCY", "AION_LONG_LANE_SLOTS")
+    for label, value in (("dispatch (no caps)", "0"), ("dispatch", None)):
+        for name in caps:
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_process_caches()
+        measure_dispatch("warm-up", new_task())  # the caches refilled (route health, clients)
+        measure_dispatch(label, new_task())
 
 
 def main() -> int:
@@ -104,6 +166,7 @@ def main() -> int:
 
         import app
         from chalicelib.auth.tokens import issue_access_token
+        from chalicelib.logic import dispatch
         from chalicelib.logic.users import create_user
         from chalicelib.models.users import UserCreate
 
@@ -114,6 +177,14 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         results: dict[str, Any] = {}
         with Client(app.app) as client:
+
+            def measure_dispatch(label: str, task_id: str) -> None:
+                CALLS.clear()
+                outcome = dispatch.handle_message(json.dumps({"taskId": task_id, "attempt": 1}))
+                assert outcome.status == "completed", (label, outcome)
+                dynamo = [op for service, op in CALLS if service == "dynamodb"]
+                other = [op for service, op in CALLS if service != "dynamodb"]
+                results[label] = {"dynamodb": len(dynamo), "ops": dynamo, "other": other}
 
             def measure(label: str, method: str, path: str, body: Any = None, headers=auth) -> Any:
                 # Warm once (first-use imports and client creation), then count a clean call.
@@ -149,6 +220,7 @@ def main() -> int:
                 login,
                 {"Content-Type": "application/json"},
             )
+            dispatch_once(measure_dispatch, client, auth, project["id"])
         results.pop("warm-up")
 
     print(f"{'call':26} {'dynamodb':>8} {'minimum':>8}  requests")

@@ -57,6 +57,23 @@ class DispatchSettings(_Section):
     queued_redrive_seconds: float = Field(600, alias="AION_QUEUED_REDRIVE_SECONDS", gt=0)
     """A task queued this long without any change gets its SQS message again (sweeper). Longer
     than the backoff cap, so a message merely waiting out its backoff is not doubled."""
+    max_redrives: int = Field(3, alias="AION_DISPATCH_MAX_REDRIVES", ge=0)
+    """Re-sends after which a queued task nobody dispatches fails (``dispatch_stalled``): a
+    task ends within about (max_redrives + 1) x queued_redrive_seconds whatever fails."""
+    user_concurrency: int = Field(4, alias="AION_USER_CONCURRENCY", ge=0)
+    """Fair dispatch (chalicelib.logic.admission): runs at once of one person; 0 = no cap."""
+    project_concurrency: int = Field(8, alias="AION_PROJECT_CONCURRENCY", ge=0)
+    """Runs at once of one project; 0 = no cap."""
+    long_lane_slots: int = Field(4, alias="AION_LONG_LANE_SLOTS", ge=0)
+    """Long runs at once (chalicelib.shared.cost); short runs skip this cap; 0 = no cap. The
+    CDK app and the dev stack set it to the executors' long workers."""
+    llm_lane_slots: int = Field(4, alias="AION_LLM_LANE_SLOTS", ge=0)
+    """LLM runs at once; 0 = no cap. Each holds a dispatcher invocation: the CDK app and the
+    dev stack set it to half the dispatcher's concurrency."""
+    wait_base_seconds: float = Field(1, alias="AION_DISPATCH_WAIT_BASE_SECONDS", ge=0)
+    """A task waiting for a place is looked at again after a delay growing from this..."""
+    wait_cap_seconds: float = Field(20, alias="AION_DISPATCH_WAIT_CAP_SECONDS", ge=0, le=900)
+    """...to this (SQS delays a message at most 900 s)."""
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -9,6 +9,12 @@ whether trying later can help.
 
 ``execute`` yields the streamed events. A module refusing its input ends with an ``error``
 event (``kind="error"``); transport and protocol failures raise ``ExecutorError``.
+
+Several executor tasks answer behind one name (Fargate tasks registered in Cloud Map: one DNS A
+record each). gRPC's default ``pick_first`` would pin every Lambda to the first address for the
+channel's life; the service config asks for ``round_robin`` over every address the ``dns:///``
+resolver returns, and the resolver resolves again whenever a connection drops (an executor
+stopped, or its server closing connections at ``max_connection_age``: scale-out is seen).
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ SINGLE_THREADED_UNARY_STREAM = "SingleThreadedUnaryStream"
 
 SERVICE_CONFIG = json.dumps(
     {
+        # Every resolved address, in turn (not pick_first: one executor task per Lambda).
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{"service": SERVICE}],
@@ -49,7 +57,7 @@ SERVICE_CONFIG = json.dumps(
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
 )
 
@@ -90,6 +98,18 @@ class ExecutorUnavailable(ExecutorError):
         super().__init__(message, code=code, retryable=True)
 
 
+# gRPC name resolvers a target may name itself; a bare host:port gets DNS.
+_RESOLVER_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:")
+
+
+def channel_target(target: str) -> str:
+    """``host:port`` as a ``dns:///`` target (every A record, resolved again on reconnects);
+    a target that names its resolver already is kept."""
+    if not target or target.startswith(_RESOLVER_SCHEMES):
+        return target
+    return f"dns:///{target}"
+
+
 def _grpc() -> Any:
     import grpc  # lazily: see the module docstring
 
@@ -114,7 +134,7 @@ class ExecutorClient:
     ) -> None:
         # "tls://host:port" asks for TLS; anything else is a plain target (inside the VPC).
         self._tls = target.startswith("tls://")
-        self._target = target.removeprefix("tls://")
+        self._target = channel_target(target.removeprefix("tls://"))
         self._token = bridge_token
         self._margin_s = margin_s
         self._idle_reset_s = idle_reset_s

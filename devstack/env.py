@@ -78,6 +78,13 @@ class StackUrls:
         return f"{self.base}/ws-mgmt"
 
 
+def _long_places(base: Mapping[str, str]) -> int:
+    from executor_container.config import worker_lanes
+
+    workers, reserved = worker_lanes(base)
+    return max(1, workers - reserved)
+
+
 def app_environment(
     base: Mapping[str, str],
     *,
@@ -113,6 +120,11 @@ def app_environment(
             "AION_JWT_SECRET": secrets["AION_JWT_SECRET"],
             "AION_BRIDGE_TOKEN": secrets["AION_BRIDGE_TOKEN"],
             "AION_CORS_ORIGIN": urls.base,
+            # Fair dispatch: as many long runs at once as the local executor has workers for.
+            "AION_LONG_LANE_SLOTS": base.get("AION_LONG_LANE_SLOTS") or str(_long_places(base)),
+            # LLM runs hold a dispatcher invocation each: at most half the SQS pollers.
+            "AION_LLM_LANE_SLOTS": base.get("AION_LLM_LANE_SLOTS")
+            or str(max(1, int(base.get("AION_DEV_SQS_POLLERS") or 4) // 2)),
             "POWERTOOLS_SERVICE_NAME": base.get("POWERTOOLS_SERVICE_NAME", "aion-dev"),
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
             "POWERTOOLS_LOG_LEVEL": app_log_level,

@@ -26,17 +26,16 @@ Only the dev stack's moto process imports this; Lambda code never does.
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 import copy
 import json
 import logging
 import os
 import sys
 import threading
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+from chalicelib.dal.item_size import ITEM_LIMIT_BYTES, item_size
 
 _LOCK = threading.RLock()
 _installed = False
@@ -330,60 +329,8 @@ def _filter_expression(expression: str, names: Any, values: Any) -> Any:
     return get_filter_expression(expression, names, values)
 
 
-# DynamoDB's item limit: 400 KB of attribute names and values (docs: "Item sizes and formats").
-MAX_ITEM_BYTES = 400 * 1024
-
-
-def _utf8_len(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def _number_size(text: str) -> int:
-    """About 1 byte per two significant digits, plus 1 (leading/trailing zeros trimmed)."""
-    try:
-        digits = Decimal(text).normalize().as_tuple().digits
-    except InvalidOperation:
-        return len(text)
-    significant = str("".join(map(str, digits))).strip("0") or "0"
-    return (len(significant) + 1) // 2 + 1
-
-
-def _binary_size(value: Any) -> int:
-    if isinstance(value, bytes | bytearray):
-        return len(value)
-    try:
-        return len(base64.b64decode(value))
-    except (binascii.Error, ValueError, TypeError):
-        return len(str(value))
-
-
-def attribute_size(value: Any) -> int:
-    """The size DynamoDB counts for one attribute value (moto DynamoType or DynamoDB JSON)."""
-    kind, raw = (value.type, value.value) if hasattr(value, "type") else next(iter(value.items()))
-    if kind == "S":
-        return _utf8_len(raw)
-    if kind == "N":
-        return _number_size(str(raw))
-    if kind == "B":
-        return _binary_size(raw)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(_utf8_len(v) for v in raw)
-    if kind == "NS":
-        return sum(_number_size(str(v)) for v in raw)
-    if kind == "BS":
-        return sum(_binary_size(v) for v in raw)
-    if kind == "L":
-        return 3 + sum(1 + attribute_size(v) for v in raw)
-    if kind == "M":
-        return 3 + sum(_utf8_len(k) + 1 + attribute_size(v) for k, v in raw.items())
-    return len(str(raw))
-
-
-def item_size(attrs: dict[str, Any]) -> int:
-    """Bytes DynamoDB counts for an item: UTF-8 names plus values."""
-    return sum(_utf8_len(name) + attribute_size(value) for name, value in attrs.items())
+# DynamoDB's item limit, measured as DynamoDB measures it: the project's one measure.
+MAX_ITEM_BYTES = ITEM_LIMIT_BYTES
 
 
 def _all_or_nothing(original: Any, *, update: bool) -> Any:

@@ -1,4 +1,11 @@
-"""A pool of pre-forked worker processes, one module call per worker at a time."""
+"""A pool of pre-forked worker processes, one module call per worker at a time.
+
+Lanes: ``short_reserved`` workers are kept for short calls (``chalicelib.shared.cost``): long
+calls hold at most ``size - short_reserved`` workers at once, so however many long calls
+arrive, a short one finds a worker as soon as another short one is done with it. At most as
+many long calls again may wait for a place; more are refused at once (``busy``, retryable),
+so waiting long calls never take every thread that hands calls to workers.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ class Worker:
         replies_writer.close()
         self.calls = 0
         self.ready = False
+        self.long_call = False  # holds one of the long lane's places while True
         self._stop_lock = threading.Lock()
         self._stopped = False
         self.wire = Wire(self._replies.fileno(), self._calls.fileno())
@@ -79,8 +87,15 @@ class Worker:
 
 
 class WorkerPool:
-    def __init__(self, size: int, limits: WorkerLimits, *, max_calls: int = 500) -> None:
+    def __init__(
+        self, size: int, limits: WorkerLimits, *, max_calls: int = 500, short_reserved: int = 0
+    ) -> None:
         self.size = size
+        # At least one worker takes long calls, whatever is reserved.
+        self.short_reserved = max(0, min(short_reserved, size - 1))
+        self.long_places = size - self.short_reserved
+        self._long_gate = threading.BoundedSemaphore(self.long_places)
+        self._long_admitted = 0  # long calls running or waiting for a place
         self._limits = limits
         self._max_calls = max_calls
         self._ctx = multiprocessing.get_context("forkserver")
@@ -128,13 +143,36 @@ class WorkerPool:
         with self._lock:
             self._all.discard(worker)
 
-    def acquire(self, timeout: float) -> Worker | None:
+    def acquire(self, timeout: float, *, long_call: bool = False) -> Worker | None:
         """An idle, live worker, or None when none is free within ``timeout``.
 
-        A worker that died while idle (killed, out of memory) is replaced in the background
-        and the next idle one is tried: a call never goes to a dead worker.
+        A long call first takes one of the long lane's places (waiting within the same
+        ``timeout``). A worker that died while idle (killed, out of memory) is replaced in the
+        background and the next idle one is tried: a call never goes to a dead worker.
         """
         deadline = time.monotonic() + timeout
+        if not long_call:
+            return self._idle_worker(deadline)
+        with self._lock:
+            if self._long_admitted >= 2 * self.long_places:
+                return None  # as many long calls wait as run: refused, not queued
+            self._long_admitted += 1
+        worker = None
+        if self._long_gate.acquire(timeout=max(0.0, timeout)):
+            worker = self._idle_worker(deadline)
+            if worker is None:
+                self._long_gate.release()
+        if worker is None:
+            self._end_long_call()
+            return None
+        worker.long_call = True
+        return worker
+
+    def _end_long_call(self) -> None:
+        with self._lock:
+            self._long_admitted -= 1
+
+    def _idle_worker(self, deadline: float) -> Worker | None:
         while not self._closed.is_set():
             try:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -160,6 +198,10 @@ class WorkerPool:
         return sorted(w.process.pid for w in workers if w.process.is_alive())
 
     def release(self, worker: Worker, *, reusable: bool) -> None:
+        if worker.long_call:
+            worker.long_call = False
+            self._long_gate.release()
+            self._end_long_call()
         if reusable and worker.calls < self._max_calls and not self._closed.is_set():
             self._idle.put(worker)
             return

@@ -34,6 +34,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from pydantic import ValidationError
 
+from chalicelib.shared import cost
 from executor_container.config import ExecutorConfig
 from executor_container.pool import Worker, WorkerPool
 from executor_container.proto_gen import executor_pb2 as pb
@@ -56,6 +57,8 @@ MAX_S3_KEY_CHARS = 1024
 # validation is deterministic. Bounded in entries and key size.
 PARAMS_CACHE_ENTRIES = 512
 PARAMS_CACHE_MAX_CHARS = 2048
+MAX_CONNECTION_AGE_MS = 5 * 60_000
+MAX_CONNECTION_AGE_GRACE_MS = 5 * 60_000
 
 
 class _Refused(Exception):
@@ -292,9 +295,15 @@ class ExecutorService(pb_grpc.ExecutorServicer):
         # caller's deadline (less a margin for the refusal to reach it), so the caller
         # always hears "busy" (retryable) and never a deadline it could blame the module for.
         wait = budget - min(REFUSAL_MARGIN_S, budget / 4) if caller_bound else budget
-        worker = self._pool.acquire(timeout=wait) if wait > 0 else None
+        # Long calls may not take the workers kept for short ones (chalicelib.shared.cost).
+        long_call = cost.lane(spec.name, size) == cost.LONG
+        worker = self._pool.acquire(timeout=wait, long_call=long_call) if wait > 0 else None
         if worker is None:  # refused before it started: the client may try again later
-            message = f"all {self._pool.size} workers stayed busy for {max(wait, 0):.1f} s"
+            lane = "long" if long_call else "short"
+            message = (
+                f"no worker of {self._pool.size} was free for this {lane} call within "
+                f"{max(wait, 0):.1f} s"
+            )
             _abort(context, _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy", message))
             return
         released = False
@@ -489,6 +498,7 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
         config.workers,
         WorkerLimits(config.worker_memory_bytes, config.max_output_bytes),
         max_calls=config.worker_max_calls,
+        short_reserved=config.short_reserved,
     )
     pool.start()
     server = grpc.server(
@@ -499,6 +509,11 @@ def start_executor(config: ExecutorConfig) -> RunningExecutor:
             ("grpc.so_reuseport", 0),
             ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
             ("grpc.keepalive_permit_without_calls", 1),
+            # Clients reconnect (and resolve the service's name again) every few minutes, so
+            # executor tasks started by a scale-out get calls too; calls in flight have the
+            # grace to finish (longer than any module's time limit).
+            ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+            ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
         ],
     )
     service = ExecutorService(config, pool)

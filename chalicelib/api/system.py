@@ -44,6 +44,35 @@ def health(call: Call) -> HealthOut:
 
 @bp.endpoint(
     "GET",
+    "/health/ready",
+    name="getReadiness",
+    summary="Readiness: 200 when DynamoDB and the dispatch queue answer, else 503",
+    tags=("system",),
+    auth=AUTH_NONE,
+    response=M("health:HealthOut"),
+    errors=(503,),
+    description="For load balancers and deploy gates. `GET /health` (liveness) answers 200 "
+    "whatever it finds; this answers 503 `not_ready` while a core dependency (DynamoDB, the "
+    "dispatch queue) is down, with the checks in `details`. The executor is not core: tasks "
+    "wait in the queue while it is away.",
+)
+def readiness(call: Call) -> HealthOut:
+    from chalicelib.logic.health import health as check
+    from chalicelib.logic.health import unready
+
+    out = check()
+    down = unready(out)
+    if down:
+        raise ServiceUnavailable(
+            f"Not ready: {', '.join(down)} unavailable.",
+            code="not_ready",
+            details=out.to_json(),
+        )
+    return out
+
+
+@bp.endpoint(
+    "GET",
     "/openapi.json",
     name="getOpenApi",
     summary="This API's OpenAPI 3.1 document",

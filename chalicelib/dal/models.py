@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -18,6 +17,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.dal.base import TableMeta, table_name
+from chalicelib.dal.json_attribute import Utf8JSONAttribute
 
 # A constant partition for "all of a kind" indexes (admin lists). Small by nature.
 KIND_USER = "user"
@@ -175,16 +175,17 @@ class Task(Model):
     project_status = UnicodeAttribute()
     title = UnicodeAttribute()
     instruction = UnicodeAttribute(default="")
-    input = JSONAttribute(null=True)
-    params = JSONAttribute(default=dict)
+    input = Utf8JSONAttribute(null=True)  # inline; a large input is in S3 (input_ref)
+    input_ref = UnicodeAttribute(null=True)  # S3 key of an input too large to inline
+    params = Utf8JSONAttribute(default=dict)
     module = UnicodeAttribute(null=True)
     assignee_id = UnicodeAttribute(null=True)
     priority = UnicodeAttribute(default="normal")  # low | normal | high | urgent
     status = UnicodeAttribute()
-    route = JSONAttribute(null=True)
-    result = JSONAttribute(null=True)
+    route = Utf8JSONAttribute(null=True)
+    result = Utf8JSONAttribute(null=True)
     result_ref = UnicodeAttribute(null=True)  # S3 key when the result is over the inline limit
-    error = JSONAttribute(null=True)
+    error = Utf8JSONAttribute(null=True)
     attempts = NumberAttribute(default=1)
     created_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
@@ -198,7 +199,14 @@ class Task(Model):
     lease_owner = UnicodeAttribute(null=True)
     lease_expires_at = NumberAttribute(null=True)
     cancel_requested = BooleanAttribute(default=False)
+    # Why a queued task waits for a place (chalicelib.logic.admission): code, message, since.
+    waiting = Utf8JSONAttribute(null=True)
+    # Times the sweeper re-sent the dispatch message of this queued attempt (none claimed it).
+    redrives = NumberAttribute(null=True)
     last_seq = NumberAttribute(default=0)  # highest activity seq written for this task
+    # Id of the last write that reserved seqs (chalicelib.dal.task_updates): a write DynamoDB
+    # applied but whose answer was lost (a 5xx, retried) recognises itself by it.
+    write_id = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_project = TasksByProject()
@@ -224,7 +232,7 @@ class Activity(Model):
     message = UnicodeAttribute(default="")
     at = UnicodeAttribute()
     actor = UnicodeAttribute()
-    data = JSONAttribute(null=True)
+    data = Utf8JSONAttribute(null=True)
 
 
 class FilesByTask(GlobalSecondaryIndex["File"]):

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.dal import auth_models, models, realtime_models, route_health_models
+from chalicelib.dal import (
+    admission_models,
+    auth_models,
+    models,
+    realtime_models,
+    route_health_models,
+)
 
 ALL_MODELS: list[type[Model]] = [
     models.User,
@@ -27,6 +33,7 @@ ALL_MODELS: list[type[Model]] = [
     auth_models.WsTicket,
     auth_models.ApiKey,
     route_health_models.RouteHealth,
+    admission_models.Slot,
 ]
 
 

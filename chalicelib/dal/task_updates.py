@@ -14,6 +14,7 @@ between the two steps leaves a gap, never a duplicate: clients dedupe and resume
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.clock import now_iso
 from chalicelib.dal.models import Activity, Task
 from chalicelib.dal.transactions import transaction_connection
+from chalicelib.ids import new_id
 from chalicelib.models.tasks import EventDraft, Status, TelemetryEvent
 
 
@@ -44,10 +46,20 @@ def update_task(
 
     The highest seq is ``None`` when nothing was reserved; the task is returned only when
     asked for (ALL_NEW carries input and result, so the hot path avoids it).
+
+    A write that reserves seqs also stamps ``write_id``. DynamoDB may apply a write and still
+    answer 500; botocore then retries it, and a conditional write meets its own effect and
+    fails its condition. Taken for a lost race, that would leave the status changed without
+    its events (a task ended with no end event). So a condition failure reads the task back:
+    if it carries this write's id, the write did apply (and nobody wrote since): its seqs are
+    the task's ``last_seq`` and below.
     """
     all_actions = list(actions)
+    write_id: str | None = None
     if reserve_seqs:
+        write_id = new_id("wr")
         all_actions.append(Task.last_seq.add(reserve_seqs))
+        all_actions.append(Task.write_id.set(write_id))
     if not all_actions:
         raise ValueError("update_task needs at least one action or reserved seq")
     full_condition = Task.id.exists()
@@ -61,13 +73,27 @@ def update_task(
             return_values=ALL_NEW if return_task else UPDATED_NEW,
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        applied = _applied_already(task_id, write_id)
+        if applied is None:
             raise ConditionFailed(task_id) from exc
-        raise
+        return int(applied.last_seq), applied if return_task else None
     attributes = data.get("Attributes", {})
     last_seq = int(attributes["last_seq"]["N"]) if reserve_seqs else None
     task = Task.from_raw_data(attributes) if return_task else None
     return last_seq, task
+
+
+def _applied_already(task_id: str, write_id: str | None) -> Task | None:
+    """The task, if its last seq-reserving write is ``write_id`` (see ``update_task``)."""
+    if write_id is None:
+        return None
+    try:
+        task = Task.get(task_id, consistent_read=True)
+    except Task.DoesNotExist:
+        return None
+    return task if task.write_id == write_id else None
 
 
 class StaleSeq(Exception):
@@ -154,7 +180,25 @@ def event_of(item: Activity) -> TelemetryEvent:
     )
 
 
+# Tries of the activity put that follows a task write which already took the events' seqs:
+# the status changed, so a lost put would leave a status without its event.
+_PUT_TRIES = 3
+_PUT_BACKOFF_S = 0.05
+
+
 def _put_activities(events: Sequence[TelemetryEvent]) -> None:
+    for attempt in range(_PUT_TRIES):
+        try:
+            _put_activities_once(events)
+            return
+        except Exception:
+            if attempt == _PUT_TRIES - 1:
+                raise
+            time.sleep(_PUT_BACKOFF_S * 2**attempt)
+
+
+def _put_activities_once(events: Sequence[TelemetryEvent]) -> None:
+    # Unconditional puts: a try that failed after it was stored is overwritten by the same item.
     if len(events) == 1:
         activity_item(events[0]).save()
         return

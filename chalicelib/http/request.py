@@ -1,12 +1,12 @@
 """A framework-independent request and the parsing every route shares.
 
-Bad input never escapes as a 500: malformed JSON is 400, an oversized body 413, a pydantic
-validation failure 400 naming the field, a missing/stale ``If-Match`` 428/412.
+Bad input never escapes as a 500: malformed JSON is 400 (so are JSON nested too deep, NaN or
+Infinity, and lone surrogates: ``chalicelib.shared.strict_json``), an oversized body 413, a
+pydantic validation failure 400 naming the field, a missing/stale ``If-Match`` 428/412.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,6 +20,7 @@ from chalicelib.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
+from chalicelib.shared import strict_json
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -54,9 +55,9 @@ def read_json(request: ApiRequest, *, max_bytes: int) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("Request body is not valid JSON.", code="malformed_json") from exc
+        return strict_json.loads(raw)
+    except strict_json.JsonRejected as exc:
+        raise BadRequest(exc.message, code=exc.code) from exc
 
 
 def validation_error(exc: Any, *, location: str) -> ValidationFailed:

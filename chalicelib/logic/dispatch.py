@@ -29,10 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import aws_clients
+from chalicelib.clock import now_iso
 from chalicelib.config import DispatchSettings, get_settings
+from chalicelib.dal.item_size import is_validation_error
 from chalicelib.dal.models import Task
-from chalicelib.logic import lifecycle, routing
-from chalicelib.logic.dispatch_routes import run_executor, run_llm
+from chalicelib.dal.task_updates import update_task
+from chalicelib.ids import new_id
+from chalicelib.logic import admission, input_store, lifecycle, routing
+from chalicelib.logic.dispatch_routes import input_bytes, run_executor, run_llm
 from chalicelib.logic.dispatch_run import (
     ACTOR,
     Lease,
@@ -44,10 +48,12 @@ from chalicelib.logic.dispatch_run import (
 )
 from chalicelib.logic.lifecycle import (
     CANCELED,
+    FAILED,
     NEEDS_REVIEW,
     QUEUED,
     ConditionFailed,
     attempt_is,
+    queued_for_attempt,
 )
 from chalicelib.models.tasks import DispatchMessage, EventDraft
 
@@ -80,6 +86,22 @@ def handle_message(
     task = _load(message)
     if task is None:
         return Outcome("skipped", "not queued for this attempt")
+    try:
+        return _dispatch(task, message, receive_count, remaining_seconds, config)
+    except Exception as exc:
+        if not is_validation_error(exc):
+            raise
+        # DynamoDB refuses this task's writes for good: retrying would loop until the DLQ.
+        return _end_unwritable(task, message, exc)
+
+
+def _dispatch(
+    task: Task,
+    message: DispatchMessage,
+    receive_count: int,
+    remaining_seconds: Callable[[], float] | None,
+    config: DispatchSettings,
+) -> Outcome:
     if task.cancel_requested:
         return _cancel_queued(task, message)
 
@@ -89,28 +111,112 @@ def handle_message(
             raise RetryLater(f"the route of {route.module or 'this task'} is unavailable")
         return _to_review(task, message, route)
 
-    run = claim(task, message, route, receive_count, config)
-    if run is None:
-        return Outcome("skipped", "claimed by another delivery")
-    with Lease(task.id, run.owner, config) as lease:
-        try:
-            if route.target == "llm":
-                return run_llm(run, lease, remaining_seconds)
-            return run_executor(run, lease, remaining_seconds)
-        except LeaseLost:
-            if lease.cancel_requested:
-                return run.finish(CANCELED, "Canceled by request.")
-            return Outcome("lost", "the lease was taken back while running")
+    owner = new_id("lease")
+    # Only the executor's calls have a cost model; sizing a file input costs a read.
+    size = input_bytes(task, route.inline_input) if route.target == "executor" else 0
+    lane = admission.lane_of(route.target, route.module, size)
+    places = admission.admit(
+        task_id=task.id,
+        created_by=task.created_by,
+        project_id=task.project_id,
+        lane=lane,
+        owner=owner,
+        config=config,
+    )
+    if isinstance(places, admission.Waiting):
+        return _wait(task, message, places, config)
+    try:
+        run = claim(task, message, route, receive_count, config, owner=owner)
+        if run is None:
+            return Outcome("skipped", "claimed by another delivery")
+        with Lease(task.id, run.owner, config, places) as lease:
+            try:
+                if route.target == "llm":
+                    return run_llm(run, lease, remaining_seconds)
+                return run_executor(run, lease, remaining_seconds)
+            except LeaseLost:
+                if lease.cancel_requested:
+                    return run.finish(CANCELED, "Canceled by request.")
+                return Outcome("lost", "the lease was taken back while running")
+    finally:
+        places.release()
+
+
+def wait_seconds(deferrals: int, config: DispatchSettings) -> int:
+    """How long a waiting task's message is delayed: growing, with jitter, whole seconds."""
+    if config.wait_base_seconds <= 0:
+        return 0
+    ceiling = min(config.wait_cap_seconds, config.wait_base_seconds * 2 ** max(0, deferrals))
+    return max(1, round(random.uniform(ceiling / 2, ceiling)))  # noqa: S311
+
+
+def _wait(
+    task: Task, message: DispatchMessage, waiting: admission.Waiting, config: DispatchSettings
+) -> Outcome:
+    """No place for this run now: record why (an event when the reason changes), then send the
+    message again later. A new message, so waiting never uses up the task's deliveries; the
+    touch of ``updated_at`` keeps the sweeper from taking the task for a lost one."""
+    now = now_iso()
+    before = task.waiting or {}
+    same = before.get("code") == waiting.code
+    reason = {
+        "code": waiting.code,
+        "message": waiting.message,
+        "since": before.get("since", now) if same else now,
+    }
+    actions = [Task.waiting.set(reason), Task.updated_at.set(now), Task.redrives.remove()]
+    try:
+        if same:
+            update_task(task.id, actions, condition=queued_for_attempt(message.attempt))
+        else:
+            lifecycle.transition(
+                task,
+                QUEUED,
+                None,
+                guard=attempt_is(message.attempt),
+                actions=actions,
+                events=[EventDraft("log", waiting.message, ACTOR, data={"waiting": reason})],
+                last_seq=int(task.last_seq or 0),
+            )
+    except ConditionFailed:
+        return Outcome("skipped", "no longer queued")
+    deferrals = message.deferrals + 1
+    lifecycle.enqueue(
+        task.id,
+        message.attempt,
+        delay_seconds=wait_seconds(message.deferrals, config),
+        deferrals=deferrals,
+    )
+    return Outcome("waiting", waiting.message)
 
 
 def _load(message: DispatchMessage) -> Task | None:
+    """The task if it is queued for ``message``'s attempt, with its input in memory (read
+    back from S3 when stored there: the router and the route read ``task.input``)."""
     try:
         task = Task.get(message.task_id, consistent_read=True)
     except Task.DoesNotExist:
         return None
     if task.status != QUEUED or int(task.attempts or 1) != message.attempt:
         return None
+    if task.input_ref:
+        task.input = input_store.load_input(task.input_ref)
     return task
+
+
+def _end_unwritable(task: Task, message: DispatchMessage, exc: Exception) -> Outcome:
+    log.error("task %s cannot be written; ending it", task.id, exc_info=exc)
+    try:
+        written = lifecycle.end_unwritable(
+            task,
+            QUEUED,
+            guard=attempt_is(message.attempt),
+            actor=ACTOR,
+            cause="DynamoDB refused the write",
+        )
+    except ConditionFailed:
+        return Outcome("skipped", "no longer queued")
+    return Outcome(FAILED, "the task's item is too large", written.events)
 
 
 def _cancel_queued(task: Task, message: DispatchMessage) -> Outcome:

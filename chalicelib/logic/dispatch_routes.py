@@ -63,6 +63,24 @@ def input_args(task: Task, inline_input: str | None) -> dict[str, Any]:
     return {"input_text": json.dumps(value)}
 
 
+def input_bytes(task: Task, inline_input: str | None) -> int:
+    """The size of what the module will read (its expected cost grows with it)."""
+    value = task.input
+    if (value is None or value == "") and inline_input:
+        return len(str(inline_input).encode("utf-8", "surrogatepass"))
+    if isinstance(value, str) and value.startswith("fil_"):
+        from chalicelib.dal.models import File
+
+        try:
+            return int(File.get(value.strip()).size)
+        except File.DoesNotExist:
+            return 0
+    if value is None:
+        return 0
+    text = value if isinstance(value, str) else json.dumps(value)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def _progress_draft(value: tuple[float | None, str]) -> EventDraft:
     """A progress event as ``Run.emit`` writes it, to go out with the terminal write."""
     return EventDraft("progress", value[1], "executor", status=RUNNING, progress=value[0])

@@ -21,11 +21,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib import llm
 from chalicelib.clock import now_iso
 from chalicelib.config import DispatchSettings
+from chalicelib.dal.item_size import ITEM_LIMIT_BYTES, is_validation_error, size_after
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.ids import new_id
@@ -56,7 +57,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+class Places(Protocol):
+    """What a lease renews with the task's (``chalicelib.logic.admission.Places``: the run's
+    places of fair dispatch; admission imports this module, not the other way round)."""
+
+    def renew(self, expires_at: float) -> None: ...
+
+
 ACTOR = "dispatch"
+# What the terminal write adds besides the result (status, times, version, the error removed).
+TERMINAL_WRITE_BYTES = 1024
+ERROR_MESSAGE_CHARS = 2000
 # How long a run reuses its subscriber lookup for progress/log events.
 WATCHERS_MAX_AGE_S = 1.0
 
@@ -155,12 +167,16 @@ class ProgressCoalescer:
 
 
 class Lease:
-    """Renews the task's lease in the background; sets ``cancel`` when asked to stop."""
+    """Renews the task's lease (and the run's places) in the background; sets ``cancel`` when
+    asked to stop."""
 
-    def __init__(self, task_id: str, owner: str, config: DispatchSettings) -> None:
+    def __init__(
+        self, task_id: str, owner: str, config: DispatchSettings, places: Places | None = None
+    ) -> None:
         self.task_id = task_id
         self.owner = owner
         self.config = config
+        self.places = places
         self.cancel = threading.Event()
         self.cancel_requested = False
         self.lost = False
@@ -189,11 +205,14 @@ class Lease:
                 [Task.lease_expires_at.set(expires)],
                 condition=status_is(RUNNING) & lease_held(self.owner) & not_cancelled(),
             )
-            return True
         except ConditionFailed:
             pass
         except Exception:  # a failed renewal is retried at the next beat
             log.exception("lease renewal failed")
+            return True
+        else:
+            if self.places is not None:
+                self.places.renew(expires)
             return True
         try:
             task = Task.get(self.task_id, consistent_read=True)
@@ -330,14 +349,46 @@ class Run:
             )
         except ConditionFailed:
             return Outcome("lost", "the lease was taken back before the terminal write")
+        except Exception as exc:
+            if not is_validation_error(exc):
+                raise
+            return self._end_unwritable(exc)
         self.events.extend(written.events)
         return Outcome(status, message, self.events)
+
+    def _end_unwritable(self, exc: Exception) -> Outcome:
+        """The terminal write can never succeed (DynamoDB refuses it): end the task failed
+        with a small error instead of leaving it running until its lease expires."""
+        log.error("the end of task %s cannot be written; failing it", self.task.id, exc_info=exc)
+        try:
+            written = lifecycle.end_unwritable(
+                self.task,
+                RUNNING,
+                guard=lease_held(self.owner),
+                actor=ACTOR,
+                cause="DynamoDB refused the terminal write",
+                last_seq=self.last_seq,
+                publish=self.publish_status,
+            )
+        except ConditionFailed:
+            return Outcome("lost", "the lease was taken back before the terminal write")
+        self.events.extend(written.events)
+        return Outcome(FAILED, "the task's item is too large", self.events)
+
+    def _fits_inline(self, result: Any, encoded: bytes) -> bool:
+        """Whether the result can stay on the task: under the inline limit, and the item
+        with it (and the terminal write's own attributes) still under DynamoDB's limit."""
+        if len(encoded) > self.config.result_inline_bytes:
+            return False
+        attributes = lifecycle.item_attributes(self.task)
+        after = size_after(attributes, [Task.result.set(result), Task.error.remove()])
+        return after + TERMINAL_WRITE_BYTES <= ITEM_LIMIT_BYTES
 
     def complete(self, result: Any, started: float, before: list[EventDraft]) -> Outcome:
         encoded = json.dumps(result, default=str).encode()
         took_ms = int((time.monotonic() - started) * 1000)
         message = f"Completed in {took_ms} ms."
-        if len(encoded) > self.config.result_inline_bytes:
+        if not self._fits_inline(result, encoded):
             key = results.store_result(self.task.id, int(self.task.attempts or 1), encoded)
             return self.finish(
                 COMPLETED,
@@ -355,6 +406,10 @@ class Run:
         )
 
     def fail(self, code: str, message: str) -> Outcome:
+        # A module's message is for people: bounded, so the error always fits the item.
+        message = (
+            message if len(message) <= ERROR_MESSAGE_CHARS else message[:ERROR_MESSAGE_CHARS] + "…"
+        )
         error = {"code": code, "message": message}
         return self.finish(FAILED, message, actions=[Task.error.set(error)], data={"error": error})
 
@@ -399,10 +454,14 @@ def claim(
     route: RoutePlan,
     receive_count: int,
     config: DispatchSettings,
+    *,
+    owner: str | None = None,
 ) -> Run | None:
-    """``queued -> running`` for ``message``'s attempt with a new lease; None if another
-    delivery claimed it first (or it was canceled or moved on meanwhile)."""
-    run = Run(task, route, new_id("lease"), receive_count, config, int(task.last_seq or 0))
+    """``queued -> running`` for ``message``'s attempt with a new lease (``owner``: its id,
+    already holding the run's places); None if another delivery claimed it first (or it was
+    canceled or moved on meanwhile)."""
+    owner = owner or new_id("lease")
+    run = Run(task, route, owner, receive_count, config, int(task.last_seq or 0))
     where = "the LLM" if route.target == "llm" else "the executor"
     started_at = now_iso()
     try:
@@ -416,6 +475,8 @@ def claim(
                 Task.lease_owner.set(run.owner),
                 Task.lease_expires_at.set(time.time() + config.lease_seconds),
                 Task.started_at.set(started_at),
+                Task.redrives.remove(),
+                Task.waiting.remove(),
             ],
             events=[
                 EventDraft(
@@ -436,6 +497,8 @@ def claim(
         )
     except ConditionFailed:
         return None
+    # The run's copy is what later writes measure the item by: it now holds the route.
+    task.route = route.stored
     run.last_seq = written.events[-1].seq
     run.events.extend(written.events)
     task.started_at = started_at  # the run's copy: its terminal write records the duration

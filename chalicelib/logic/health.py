@@ -1,4 +1,10 @@
-"""Health: DynamoDB always; executor and queue when configured ("unconfigured" otherwise)."""
+"""Health: DynamoDB always; executor and queue when configured ("unconfigured" otherwise).
+
+Liveness (``GET /health``) answers 200 with what it found, ``degraded`` when anything is down.
+Readiness (``GET /health/ready``) is what a load balancer or deploy gate asks: not ready (503)
+while a core dependency is down, one without which no task can be written or dispatched.
+The executor is not core: tasks wait in the queue (and are retried) while it is away.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from chalicelib.dal.models import User
 from chalicelib.models.health import CheckState, HealthOut
 
 log = logging.getLogger(__name__)
+
+# Without these the API can neither store nor dispatch a task.
+CORE_DEPENDENCIES = ("dynamodb", "queue")
 
 
 def _dynamodb() -> CheckState:
@@ -55,3 +64,8 @@ def health() -> HealthOut:
         checks=checks,
         version=get_settings().version,
     )
+
+
+def unready(out: HealthOut) -> list[str]:
+    """The core dependencies that are not "ok" in ``out`` (empty: ready)."""
+    return [name for name in CORE_DEPENDENCIES if out.checks.get(name) != "ok"]

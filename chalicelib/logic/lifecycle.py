@@ -1,6 +1,6 @@
 """The task state machine: the statuses, the legal moves, and the one call that moves a task.
 
-    queued        -> running | needs_review | canceled
+    queued        -> running | needs_review | canceled | failed     (failed: no run can take it)
     running       -> completed | failed | canceled | queued   (transient failure, lease expired)
     needs_review  -> queued | completed | failed | canceled   (a person's review, or a cancel)
     failed        -> queued                                   (retry: a new attempt)
@@ -18,6 +18,11 @@ same call with ``to=None``.
 
 Publishing follows the write and is best effort: the activity log is the source of truth, and
 clients resume from it by seq.
+
+Before a write that sets values, the item's size after it is measured as DynamoDB counts it
+(``chalicelib.dal.item_size``): one over the limit raises ``ItemTooLarge`` and writes nothing.
+A task whose writes DynamoDB refuses whatever is retried (``end_unwritable``) still ends:
+failed, with only a small error, its large values dropped or moved to S3.
 """
 
 from __future__ import annotations
@@ -29,16 +34,18 @@ from types import MappingProxyType
 from typing import Any, Final, Protocol
 
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
+from pynamodb.expressions.operand import Value
+from pynamodb.expressions.update import Action, SetAction
 
 from chalicelib import aws_clients
 from chalicelib.clock import now_iso, parse_iso
 from chalicelib.config import get_settings
+from chalicelib.dal.item_size import check_size, is_validation_error
 from chalicelib.dal.models import Task, project_status_key
 from chalicelib.dal.task_updates import ConditionFailed as ConditionFailed  # re-exported
 from chalicelib.dal.task_updates import write_events
 from chalicelib.errors import Conflict, InvalidState
-from chalicelib.logic import fanout
+from chalicelib.logic import fanout, input_store
 from chalicelib.models.tasks import (
     STATUSES,
     DispatchMessage,
@@ -63,7 +70,9 @@ _CANCEL_TRIES = 3
 
 TRANSITIONS: Final[Mapping[Status, frozenset[Status]]] = MappingProxyType(
     {
-        QUEUED: frozenset({RUNNING, NEEDS_REVIEW, CANCELED}),
+        # failed: the task can never be claimed (DynamoDB refuses its writes), or no dispatcher
+        # took it within the bound (chalicelib.logic.sweeper).
+        QUEUED: frozenset({RUNNING, NEEDS_REVIEW, CANCELED, FAILED}),
         RUNNING: frozenset({COMPLETED, FAILED, CANCELED, QUEUED}),
         NEEDS_REVIEW: frozenset({QUEUED, COMPLETED, FAILED, CANCELED}),
         FAILED: frozenset({QUEUED}),
@@ -187,6 +196,8 @@ def new_attempt_actions(attempt: int) -> list[Action]:
     return [
         Task.attempts.set(attempt),
         Task.cancel_requested.set(False),
+        Task.redrives.remove(),
+        Task.waiting.remove(),
         Task.result.remove(),
         Task.result_ref.remove(),
         Task.error.remove(),
@@ -257,6 +268,8 @@ def transition(
         raise IllegalTransition(f"a {frm} task cannot become {to}")
     condition = status_is(frm) if guard is None else status_is(frm) & guard
     moves = [] if to is None else _entry_actions(task, frm, to)
+    if isinstance(task, Task) and _sets_values(actions):
+        check_size(item_attributes(task), [*moves, *actions])  # ItemTooLarge: nothing written
     stored, after = write_events(
         task.id,
         task.project_id,
@@ -275,6 +288,120 @@ def transition(
     return Written(stored, after)
 
 
+def item_attributes(task: Task) -> dict[str, Any]:
+    """The task's item as stored. A task whose input is in S3 (``input_ref``) stores no
+    ``input``, even while the dispatcher holds it in memory."""
+    attributes = task.serialize(null_check=False)
+    if task.input_ref:
+        attributes.pop("input", None)
+    return attributes
+
+
+def _sets_values(actions: Sequence[Action]) -> bool:
+    return any(isinstance(a, SetAction) and isinstance(a.values[1], Value) for a in actions)
+
+
+# An inline input larger than this is moved to S3 when a write needs room.
+_MAKE_ROOM_INPUT_BYTES = 1024
+
+
+def with_room(
+    task: Task, write: Callable[[list[Action]], Written], *, move_input: bool = True
+) -> Written:
+    """``write(extra_actions)``; if DynamoDB refuses it for good (``ValidationException``: the
+    item would be too large, e.g. one stored before sizes were measured), once more with the
+    task's inline input moved to S3 (``input_ref``) in the same write.
+
+    Raises the refusal when there is nothing to move (or ``move_input`` is False: the write
+    sets the input itself), and ``ConditionFailed`` like ``transition``.
+    """
+    try:
+        return write([])
+    except Exception as exc:
+        if not is_validation_error(exc):
+            raise
+        room = move_input and (
+            task.input is not None
+            and not task.input_ref
+            and input_store.stored_bytes(task.input) > _MAKE_ROOM_INPUT_BYTES
+        )
+        if not room:
+            raise
+        log.warning("task %s is too large to write; moving its input to S3", task.id)
+    key = input_store.store_input(task.id, task.input)
+    try:
+        return write([Task.input.remove(), Task.input_ref.set(key)])
+    except Exception:
+        input_store.delete_input(key)
+        raise
+
+
+def end_unwritable(
+    task: Task,
+    frm: Status,
+    *,
+    guard: Condition | None,
+    actor: str,
+    cause: str,
+    last_seq: int | None = None,
+    publish: Publisher | None = None,
+) -> Written:
+    """Fail ``task`` whose writes DynamoDB refuses for good (``ValidationException``: the item
+    would be too large, e.g. one stored before sizes were measured).
+
+    The end must fit whatever made the other writes fail: it drops the route and any inline
+    result and writes ``failed`` with a short error (code ``item_too_large``), moving the
+    inline input to S3 if even that is refused (``with_room``). Raises ``ConditionFailed``
+    like ``transition``.
+    """
+    message = f"The task could not be stored ({cause}); its data is too large."
+    error = {"code": "item_too_large", "message": message}
+    actions: list[Action] = [Task.error.set(error), Task.result.remove(), Task.route.remove()]
+    return with_room(
+        task,
+        lambda room: transition(
+            task,
+            frm,
+            FAILED,
+            guard=guard,
+            actions=[*actions, *room],
+            events=[EventDraft("status", message, actor, data={"error": error})],
+            last_seq=last_seq,
+            publish=publish,
+        ),
+    )
+
+
+def _cancel_write(task: Task, actor: str) -> Written:
+    if task.status in CANCELABLE_NOW:
+        frm: Status = task.status
+        return with_room(
+            task,
+            lambda room: transition(
+                task,
+                frm,
+                CANCELED,
+                actions=room,
+                events=[EventDraft("status", "Canceled", actor)],
+                return_task=True,
+            ),
+        )
+    # Only the first of concurrent cancels writes (and says so); the others find the request
+    # made when they read again, and return the task as it is.
+    return with_room(
+        task,
+        lambda room: transition(
+            task,
+            RUNNING,
+            None,
+            guard=not_cancelled(),
+            actions=[Task.cancel_requested.set(True), *touch_actions(), *room],
+            events=[EventDraft("log", "Cancel requested", actor)],
+            return_task=True,
+        ),
+    )
+
+
 def cancel(task: Task, *, actor: str) -> Task | None:
     """Cancel ``task`` (``POST /tasks/{id}/cancel``, a project's purge): queued or in review ->
     canceled at once; running -> ``cancel_requested`` (the dispatcher's heartbeat sees it, stops
@@ -282,28 +409,12 @@ def cancel(task: Task, *, actor: str) -> Task | None:
     after the write, or None when it no longer exists. Raises ``InvalidState`` for a task that
     is (or meanwhile became) terminal, ``Conflict`` when it kept changing state."""
     for _ in range(_CANCEL_TRIES):
+        if task.status == RUNNING and task.cancel_requested:
+            return task
+        if task.status not in (*CANCELABLE_NOW, RUNNING):
+            raise InvalidState(f"A {task.status} task cannot be canceled.")
         try:
-            if task.status in CANCELABLE_NOW:
-                written = transition(
-                    task,
-                    task.status,
-                    CANCELED,
-                    events=[EventDraft("status", "Canceled", actor)],
-                    return_task=True,
-                )
-            elif task.status == RUNNING:
-                if task.cancel_requested:
-                    return task
-                written = transition(
-                    task,
-                    RUNNING,
-                    None,
-                    actions=[Task.cancel_requested.set(True), *touch_actions()],
-                    events=[EventDraft("log", "Cancel requested", actor)],
-                    return_task=True,
-                )
-            else:
-                raise InvalidState(f"A {task.status} task cannot be canceled.")
+            written = _cancel_write(task, actor)
         except ConditionFailed:
             try:
                 task = Task.get(task.id, consistent_read=True)
@@ -314,10 +425,13 @@ def cancel(task: Task, *, actor: str) -> Task | None:
     raise Conflict("The task is changing state; try again.")
 
 
-def enqueue(task_id: str, attempt: int) -> None:
+def enqueue(task_id: str, attempt: int, *, delay_seconds: int = 0, deferrals: int = 0) -> None:
     """Send the dispatch message of ``attempt``: a task that enters ``queued`` for a new attempt
-    (created, retried, taken back by the sweeper) is run only once its message arrives."""
+    (created, retried, taken back by the sweeper) is run only once its message arrives. A task
+    waiting for a place is sent again ``delay_seconds`` later (``deferrals``: how often)."""
+    message = DispatchMessage(task_id=task_id, attempt=attempt, deferrals=deferrals)
     aws_clients.client("sqs").send_message(
         QueueUrl=get_settings().dispatch_queue_url,
-        MessageBody=DispatchMessage(task_id=task_id, attempt=attempt).body(),
+        MessageBody=message.body(),
+        DelaySeconds=max(0, min(900, int(delay_seconds))),
     )

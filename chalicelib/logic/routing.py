@@ -184,18 +184,31 @@ def explain(
         )
     if params is not None and not isinstance(params, dict):
         raise ValidationFailed("params must be an object.", details={"field": "params"})
+    if module:
+        require_known_module(module)
     state, _views = route_state()
-    if module and module not in MODULES and module not in state.executor_modules:
-        raise ValidationFailed(
-            f"Unknown module {module!r}.",
-            code="unknown_module",
-            details={"field": "module", "known": sorted(_known(state))},
-        )
     return decide(_request(text, input, params, module), state).as_dict()
 
 
-def _known(state: RouteState) -> set[str]:
-    return set(MODULES) | set(state.executor_modules)
+def require_known_module(module: str) -> None:
+    """Refuse (400 ``unknown_module``) a pinned module no catalogue offers.
+
+    The static catalogue answers at once (no executor call for DESIGN.md's modules); a name
+    it does not know must be offered by the executor's ``ListModules`` (cached), and when the
+    executor cannot be reached the static catalogue is all there is. Checked when a task is
+    created or its module edited: a task pinned to a module nobody runs would only be retried
+    as "route unavailable" and end in review.
+    """
+    if module in MODULES:
+        return
+    offered = executor_catalogue().names
+    if module in offered:
+        return
+    raise ValidationFailed(
+        f"Unknown module {module!r}.",
+        code="unknown_module",
+        details={"field": "module", "known": sorted(set(MODULES) | set(offered))},
+    )
 
 
 def catalog() -> CatalogOut:

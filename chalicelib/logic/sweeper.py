@@ -14,7 +14,12 @@ leaves a task queued when SQS refuses the send). Each gets its message again, fo
 attempt: dispatch's claim makes a duplicate a no-op. A conditional touch of ``updated_at``
 first makes one sweeper the sender and spaces re-sends of a task by the threshold, so a task
 that stays queued for a long time (its route is down) gains one message per period, not one
-per sweep.
+per sweep. The touch counts the re-sends (``redrives``, reset by a claim); after
+``max_redrives`` the task fails (``dispatch_stalled``): whatever keeps it from being
+dispatched (a message refused at every delivery until the DLQ), it ends within a bound.
+
+A write DynamoDB refuses for good (the item too large) ends the task with
+``lifecycle.end_unwritable`` instead of failing every sweep.
 
 Deleted projects: each sweep continues their purges within a count and time budget
 (``chalicelib.logic.purge``; markers found with one Query).
@@ -27,9 +32,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.config import get_settings
+from chalicelib.dal.item_size import is_validation_error
 from chalicelib.dal.models import Task
 from chalicelib.dal.task_updates import update_task
 from chalicelib.logic import lifecycle
@@ -59,6 +66,7 @@ class SweepReport:
     failed: list[str] = field(default_factory=list)
     canceled: list[str] = field(default_factory=list)
     redriven: list[str] = field(default_factory=list)  # queued tasks whose message was re-sent
+    stalled: list[str] = field(default_factory=list)  # queued tasks failed: never dispatched
     purge: PurgeReport = field(default_factory=PurgeReport)  # deleted projects' purges
 
 
@@ -98,17 +106,22 @@ def _take_back_expired(now: float, report: SweepReport) -> None:
 
 
 def _redrive_queued(now: float, report: SweepReport) -> None:
-    cutoff = _iso(now - get_settings().dispatch.queued_redrive_seconds)
+    config = get_settings().dispatch
+    cutoff = _iso(now - config.queued_redrive_seconds)
     stale = Task.by_status.query(QUEUED, Task.updated_at < cutoff, limit=MAX_PER_SWEEP)
     for task in stale:
         report.examined += 1
         attempt = int(task.attempts or 1)
+        # Only if nothing changed since the read (same attempt, not touched): one sender.
+        unchanged = queued_for_attempt(attempt) & (Task.updated_at == task.updated_at)
+        if int(task.redrives or 0) >= config.max_redrives:
+            _give_up(task, unchanged, report)
+            continue
         try:
-            # Only if nothing changed since the read (same attempt, not touched): one sender.
             update_task(
                 task.id,
-                [Task.updated_at.set(_iso(now))],
-                condition=queued_for_attempt(attempt) & (Task.updated_at == task.updated_at),
+                [Task.updated_at.set(_iso(now)), Task.redrives.add(1)],
+                condition=unchanged,
             )
         except ConditionFailed:
             continue  # dispatched, edited or re-driven by someone else meanwhile
@@ -123,6 +136,50 @@ def _redrive_queued(now: float, report: SweepReport) -> None:
             continue
         log.info("re-sent the dispatch message of queued task %s", task.id)
         report.redriven.append(task.id)
+
+
+def _give_up(task: Task, unchanged: Condition, report: SweepReport) -> None:
+    """A queued attempt re-sent ``max_redrives`` times and never claimed: it fails."""
+    config = get_settings().dispatch
+    minutes = (config.max_redrives + 1) * config.queued_redrive_seconds / 60
+    error = {
+        "code": "dispatch_stalled",
+        "message": f"No dispatcher took the task in about {minutes:.0f} minutes "
+        f"({config.max_redrives} re-sends); retry it.",
+    }
+    event = EventDraft("status", error["message"], ACTOR, data={"error": error})
+    try:
+        _transition_or_end(
+            task, QUEUED, FAILED, guard=unchanged, actions=[Task.error.set(error)], event=event
+        )
+    except ConditionFailed:
+        return  # dispatched or edited meanwhile
+    except Exception:
+        log.exception("failing stalled task %s failed", task.id)
+        return
+    log.warning("queued task %s was never dispatched; failed it", task.id)
+    report.stalled.append(task.id)
+
+
+def _transition_or_end(
+    task: Task,
+    frm: Status,
+    to: Status,
+    *,
+    guard: Condition,
+    actions: list[Action],
+    event: EventDraft,
+) -> Status:
+    """``lifecycle.transition``, or ``end_unwritable`` when DynamoDB refuses it for good."""
+    try:
+        lifecycle.transition(task, frm, to, guard=guard, actions=actions, events=[event])
+        return to
+    except Exception as exc:
+        if not is_validation_error(exc):
+            raise
+    log.error("task %s cannot be written; ending it", task.id)
+    lifecycle.end_unwritable(task, frm, guard=guard, actor=ACTOR, cause="the sweeper's write")
+    return FAILED
 
 
 def _take_back(task: Task, report: SweepReport) -> None:
@@ -149,8 +206,8 @@ def _take_back(task: Task, report: SweepReport) -> None:
         status, actions = FAILED, [Task.error.set(error)]
         event = EventDraft("status", error["message"], ACTOR, data={"error": error})
     # Only if the lease is still the one read: a renewal or another sweeper wins.
-    lifecycle.transition(
-        task, RUNNING, status, guard=same_lease(task), actions=actions, events=[event]
+    status = _transition_or_end(
+        task, RUNNING, status, guard=same_lease(task), actions=actions, event=event
     )
     if status == QUEUED:
         enqueue(task.id, attempts + 1)

@@ -118,7 +118,9 @@ def list_tasks(principal: Principal, query: TaskListQuery) -> TaskList:
         items, cursor, read = _project_page(principal, query)
     else:
         items, cursor, read = _assigned_page(principal, query)
-    return TaskList(items=[task_out(t) for t in items], next_cursor=cursor, items_read=read)
+    return TaskList(
+        items=[task_out(t, full_input=False) for t in items], next_cursor=cursor, items_read=read
+    )
 
 
 def _project_page(principal: Principal, query: TaskListQuery) -> tuple[list[Task], str | None, int]:

@@ -21,6 +21,7 @@ from chalicelib import aws_clients
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
+from chalicelib.dal.item_size import ItemTooLarge, check_size, is_validation_error
 from chalicelib.dal.models import (
     Activity,
     File,
@@ -36,12 +37,13 @@ from chalicelib.errors import (
     Conflict,
     InvalidState,
     NotFound,
+    PayloadTooLarge,
     PreconditionFailed,
     ServiceUnavailable,
     ValidationFailed,
 )
 from chalicelib.ids import new_id
-from chalicelib.logic import fanout, lifecycle, results
+from chalicelib.logic import fanout, input_store, lifecycle, results
 from chalicelib.logic.access import get_project_for, get_task_for
 from chalicelib.logic.lifecycle import (
     CONTENT_EDITABLE,
@@ -64,28 +66,45 @@ from chalicelib.models.tasks import (
     TaskCreate,
     TaskOut,
     TaskUpdate,
+    TaskWaiting,
     TelemetryEvent,
 )
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENCY_TTL_S = 24 * 3600
+# What a task's item may weigh when written: the rest of DynamoDB's 400 KB is left for what
+# its runs add (the route decision, an inline result of at most 32 KiB, an error).
+CREATE_ITEM_MAX_BYTES = 240 * 1024
 CONTENT_FIELDS = ("instruction", "input", "params", "module")
 
 
-def task_out(task: Task) -> TaskOut:
+def task_out(task: Task, *, full_input: bool = True) -> TaskOut:
+    """The task as the API shows it. An input stored in S3 is read back for one task
+    (``full_input``); lists carry only its ``inputRef``."""
+    value = task.input
+    if full_input and task.input_ref:
+        value = input_store.load_input(task.input_ref)
     return TaskOut(
         id=task.id,
         project_id=task.project_id,
         title=task.title,
         instruction=task.instruction or "",
-        input=task.input,
+        input=value,
+        input_ref=task.input_ref,
         params=task.params or {},
         module=task.module,
         assignee_id=task.assignee_id,
         # String attributes, written from the Priority and Status literals.
         priority=task.priority,  # type: ignore[arg-type]
         status=task.status,  # type: ignore[arg-type]
+        # Kept until the claim or a new attempt clears it: shown only while still queued
+        # (a waiting task canceled meanwhile waits no more).
+        waiting=(
+            TaskWaiting.model_validate(task.waiting)
+            if task.waiting and task.status == QUEUED
+            else None
+        ),
         route=task.route,
         result=task.result,
         result_ref=task.result_ref,
@@ -129,15 +148,22 @@ def create_task(
     members = project.member_ids or []
     assignee = data.assignee_id or (principal.user_id if principal.user_id in members else None)
     _check_assignee(project, assignee)
+    if data.module:
+        _check_module(data.module)
     attached = input_file(principal, project.id, data.input)
+    input_store.check_params(data.params)
     now = now_iso()
+    task_id = new_id("tsk")
+    # A large input goes to S3 before the item is written (the item keeps its key).
+    inline_input, input_ref = input_store.placed(task_id, data.input)
     task = Task(
-        id=new_id("tsk"),
+        id=task_id,
         project_id=project.id,
         project_status=project_status_key(project.id, INITIAL),
         title=data.title or _title_from(data.instruction),
         instruction=data.instruction,
-        input=data.input,
+        input=inline_input,
+        input_ref=input_ref,
         params=data.params,
         module=data.module,
         assignee_id=assignee,
@@ -150,6 +176,11 @@ def create_task(
         last_seq=1,
         cancel_requested=False,
     )
+    try:
+        check_size(task.serialize(), limit=CREATE_ITEM_MAX_BYTES)
+    except ItemTooLarge:
+        input_store.delete_input(input_ref)
+        raise
     first = TelemetryEvent(
         task_id=task.id,
         project_id=project.id,
@@ -193,6 +224,7 @@ def create_task(
                     & (File.project_id == project.id),
                 )
     except TransactWriteError as exc:
+        input_store.delete_input(input_ref)  # the task that would name it was not written
         failed = failed_tables(tx, exc)
         if record is not None and IdempotencyRecord.Meta.table_name in failed:
             # A replay: the original request already took the file (if any).
@@ -207,7 +239,15 @@ def create_task(
     except Exception:  # live fan-out is best effort: the activity log is the source of truth
         log.warning("telemetry publish failed", exc_info=True)
     enqueue(task.id, 1)
-    return task_out(task), True  # the transaction set version 1 on our copy
+    out = task_out(task, full_input=False)  # the transaction set version 1 on our copy
+    return out.model_copy(update={"input": data.input}), True
+
+
+def _check_module(module: str) -> None:
+    # Deferred: the router's catalogue, paid only by requests that pin a module.
+    from chalicelib.logic.routing import require_known_module
+
+    require_known_module(module)
 
 
 def _title_from(instruction: str) -> str:
@@ -257,13 +297,24 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
     content = [f for f in fields if f in CONTENT_FIELDS]
     if content and task.status not in CONTENT_EDITABLE:
         raise InvalidState(f"{', '.join(content)} cannot change while the task is {task.status}.")
+    if "module" in fields and data.module is not None:
+        _check_module(data.module)
+    if "params" in fields:
+        input_store.check_params(data.params)
     actions: list[Any] = lifecycle.touch_actions()
+    stored_input = None  # the S3 key of a new input too large to inline
     for name in fields:
         value = getattr(data, name)
         if name == "assignee_id" and value is not None:
             _check_assignee(Project.get(task.project_id), value)
         attr = getattr(Task, name)
-        if value is None and name in ("module", "assignee_id", "input"):
+        if name == "input":
+            inline, stored_input = input_store.placed(task.id, value)
+            actions.append(
+                Task.input_ref.set(stored_input) if stored_input else Task.input_ref.remove()
+            )
+            actions.append(Task.input.remove() if inline is None else Task.input.set(inline))
+        elif value is None and name in ("module", "assignee_id"):
             actions.append(attr.remove())
         elif value is None:
             raise ValidationFailed(
@@ -280,35 +331,45 @@ def update_task(principal: Principal, task_id: str, data: TaskUpdate, *, version
         if item is not None and claim_file(item, task.id):
             claimed = item.id
     try:
-        # The version pins the status too: every status change takes a new version.
-        written = lifecycle.transition(
+        # The version pins the status too: every status change takes a new version. An item
+        # stored too large to change is given room (its input moved to S3) unless this edit
+        # sets the input itself.
+        event = EventDraft(
+            "update",
+            "Updated " + ", ".join(sorted(fields)) if fields else "Touched",
+            principal.user_id,
+            data={"fields": sorted(fields)},
+        )
+        written = lifecycle.with_room(
             task,
-            # A string attribute, written from the Status literal.
-            task.status,  # type: ignore[arg-type]
-            None,
-            guard=lifecycle.version_is(version),
-            actions=actions,
-            events=[
-                EventDraft(
-                    "update",
-                    "Updated " + ", ".join(sorted(fields)) if fields else "Touched",
-                    principal.user_id,
-                    data={"fields": sorted(fields)},
-                )
-            ],
-            return_task=True,
+            lambda room: lifecycle.transition(
+                task,
+                # A string attribute, written from the Status literal.
+                task.status,  # type: ignore[arg-type]
+                None,
+                guard=lifecycle.version_is(version),
+                actions=[*actions, *room],
+                events=[event],
+                return_task=True,
+            ),
+            move_input="input" not in fields,
         )
     except ConditionFailed:
+        input_store.delete_input(stored_input)
         if claimed is not None:
             release_file(claimed, task.id)
         current = Task.get(task.id, consistent_read=True)
         if current.version != version:
             raise PreconditionFailed("The task changed since you read it.") from None
         raise InvalidState(f"The task is {current.status} now.") from None
-    except Exception:
+    except Exception as exc:
+        input_store.delete_input(stored_input)
         if claimed is not None:
             release_file(claimed, task.id)
+        _raise_if_too_large(exc)
         raise
+    if "input" in fields and task.input_ref != stored_input:
+        input_store.delete_input(task.input_ref)  # the input this edit replaced
     assert written.task is not None
     return task_out(written.task)
 
@@ -361,6 +422,7 @@ def delete_task_children(task: Task) -> RemovedWithTask:
             log.warning("could not delete file object", extra={"file_id": item.id})
         item.delete()
     results.delete_results(task)
+    input_store.delete_input(task.input_ref)
     subscriptions = list(
         Subscription.query(task_topic(task.id), attributes_to_get=["topic", "connection_id"])
     )
@@ -373,9 +435,21 @@ def delete_task_children(task: Task) -> RemovedWithTask:
 # ------------------------------------------------------------------------------------ lifecycle
 
 
+def _raise_if_too_large(exc: Exception) -> None:
+    """DynamoDB refused a write of the task for its size: a 413, not a fault of ours."""
+    if is_validation_error(exc) and not isinstance(exc, ItemTooLarge):
+        raise PayloadTooLarge(
+            "The task is too large to store with this change.", code="item_too_large"
+        ) from exc
+
+
 def cancel_task(principal: Principal, task_id: str) -> TaskOut:
     task = get_task_for(principal, task_id)
-    updated = lifecycle.cancel(task, actor=principal.user_id)
+    try:
+        updated = lifecycle.cancel(task, actor=principal.user_id)
+    except Exception as exc:
+        _raise_if_too_large(exc)
+        raise
     if updated is None:
         raise Conflict("The task is changing state; try again.")
     return task_out(updated)

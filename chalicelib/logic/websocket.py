@@ -45,6 +45,7 @@ from chalicelib.dal.realtime_models import (
 )
 from chalicelib.errors import AppError, BadRequest, Unauthorized
 from chalicelib.logic import access, connections, fanout, telemetry
+from chalicelib.shared import strict_json
 
 RECENT_TASK_EVENTS = 50
 RECENT_PROJECT_TASKS = 20
@@ -118,9 +119,9 @@ def _parse(body: str | None) -> dict[str, Any]:
     if not body or len(body) > MAX_BODY_CHARS:
         raise BadRequest("Send a JSON object of at most 4 KB.")
     try:
-        parsed = json.loads(body)
-    except ValueError as exc:
-        raise BadRequest("The message is not valid JSON.") from exc
+        parsed = strict_json.loads(body)
+    except strict_json.JsonRejected as exc:
+        raise BadRequest(exc.message, code=exc.code) from exc
     if not isinstance(parsed, dict):
         raise BadRequest("The message must be a JSON object.")
     return parsed

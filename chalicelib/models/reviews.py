@@ -162,11 +162,13 @@ class ReviewItem(TaskOut):
                     "title": "Write a haiku about autumn",
                     "instruction": "Write a haiku about autumn",
                     "input": None,
+                    "inputRef": None,
                     "params": {},
                     "module": None,
                     "assigneeId": "usr_5f0c1e2d3b4a59687766",
                     "priority": "normal",
                     "status": "needs_review",
+                    "waiting": None,
                     "route": {
                         "target": "review",
                         "module": "llm.generate",

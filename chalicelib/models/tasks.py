@@ -31,6 +31,16 @@ ModuleName = Annotated[
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaskSort = Literal["created", "updated", "duration"]
 SortOrder = Literal["desc", "asc"]
+# Why a queued task waits for a place (fair dispatch, chalicelib.logic.admission).
+WaitingCode = Literal["user_limit", "project_limit", "long_lane_full", "llm_lane_full"]
+
+
+class TaskWaiting(ApiModel):
+    """A queued task waits for a place: the cap it met, said for people, and since when."""
+
+    code: WaitingCode
+    message: str
+    since: str = Field(description="ISO 8601 UTC: when the task began waiting for this reason")
 
 
 class TaskOut(ApiModel):
@@ -43,11 +53,13 @@ class TaskOut(ApiModel):
                     "title": "Count the words",
                     "instruction": "Count the words",
                     "input": "a b c",
+                    "inputRef": None,
                     "params": {},
                     "module": None,
                     "assigneeId": None,
                     "priority": "normal",
                     "status": "completed",
+                    "waiting": None,
                     "route": {
                         "target": "executor",
                         "module": "text.stats",
@@ -86,11 +98,21 @@ class TaskOut(ApiModel):
     title: str
     instruction: str
     input: Any = None
+    input_ref: str | None = Field(
+        default=None,
+        description="S3 key of an input too large to keep on the task (files bucket); a single "
+        "task's responses still carry the input itself, lists only this key",
+    )
     params: dict[str, Any]
     module: str | None
     assignee_id: str | None
     priority: Priority
     status: Status
+    waiting: TaskWaiting | None = Field(
+        default=None,
+        description="Why a queued task waits for a place (fair dispatch: per-person, "
+        "per-project, long-task and LLM-task caps); null otherwise",
+    )
     route: dict[str, Any] | None
     result: Any = None
     result_ref: str | None = Field(
@@ -310,10 +332,13 @@ class DispatchMessage(ApiModel):
 
     task_id: Annotated[str, StringConstraints(min_length=1)]
     attempt: int
+    # How many times this attempt already waited for a place (chalicelib.logic.admission).
+    deferrals: int = 0
 
     def body(self) -> str:
-        """The message body: ``{"taskId": ..., "attempt": ...}``."""
-        return json.dumps(self.to_json())
+        """The message body: ``{"taskId": ..., "attempt": ...}`` (and ``deferrals`` once it
+        waited)."""
+        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_defaults=True))
 
     @classmethod
     def parse(cls, body: str) -> DispatchMessage:

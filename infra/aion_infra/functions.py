@@ -74,6 +74,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             S3Grant(_FINAL_ACTIONS, FINAL_FILES_PREFIX),
             # Large results: read by GET /tasks/{id}; deleted with their task or project.
             S3Grant(("s3:GetObject", "s3:DeleteObject"), "results/"),
+            # Inputs too large for the task item (chalicelib/logic/input_store.py): written by
+            # POST /tasks and PATCH, read by GET /tasks/{id}, deleted when replaced or deleted.
+            S3Grant(("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), "inputs/"),
         ),
         memory_mb=1024,  # argon2id needs memory; more memory is also more CPU on Lambda
         timeout_s=29,  # API Gateway's integration limit
@@ -111,16 +114,20 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         handler="dispatch",
         logical_id="Dispatch",
         kind="sqs",
-        tables_rw=(*_PUBLISH_RW, "route-health"),  # the routes' circuit breakers
+        # The routes' circuit breakers; the places of fair dispatch (chalicelib/logic/admission.py).
+        tables_rw=(*_PUBLISH_RW, "route-health", "slots"),
         tables_ro=("files",),
         in_vpc=True,
         consumes_queue=True,
+        sends_to_queue=True,  # a task waiting for a place is sent again, delayed
         manages_connections=True,
         bridge_token=True,  # the executor authenticates its callers with it
         files=(
             # Task inputs by reference (LLM route): only ready files, never an upload key.
             S3Grant(("s3:GetObject",), FINAL_FILES_PREFIX),
             S3Grant(("s3:PutObject",), "results/"),  # results over the inline limit
+            # Large inputs are read back; one is moved out of an item too large to end.
+            S3Grant(("s3:GetObject", "s3:PutObject"), "inputs/"),
         ),
         llm=True,
         memory_mb=1024,
@@ -138,9 +145,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         manages_connections=True,
         # Purging deleted projects: the objects of their files (every key a file record can
         # name) and their tasks' large results. Delete only, by key: no listing.
-        files=tuple(
-            S3Grant(("s3:DeleteObject",), prefix)
-            for prefix in ("tasks/", "uploads/", FINAL_FILES_PREFIX, "results/")
+        files=(
+            *(
+                S3Grant(("s3:DeleteObject",), prefix)
+                for prefix in ("tasks/", "uploads/", FINAL_FILES_PREFIX, "results/")
+            ),
+            # Deleted with their project; one is moved out of an item too large to end.
+            S3Grant(("s3:DeleteObject", "s3:PutObject"), "inputs/"),
         ),
         memory_mb=256,
         timeout_s=60,

@@ -34,6 +34,25 @@ class StageSettings:
     def removal_policy(self) -> cdk.RemovalPolicy:
         return cdk.RemovalPolicy.RETAIN if self.retain_data else cdk.RemovalPolicy.DESTROY
 
+    @property
+    def executor_workers(self) -> int:
+        """Worker processes per executor task: one per half vCPU."""
+        return max(1, self.executor_cpu // 512)
+
+    @property
+    def long_lane_slots(self) -> int:
+        """Long runs at once (fair dispatch): the long places of the executor's minimum fleet
+        (workers less the one each task keeps for short calls, executor_container.pool)."""
+        workers = self.executor_workers
+        reserved = 1 if workers >= 2 else 0
+        return self.executor_min_tasks * (workers - reserved)
+
+    @property
+    def llm_lane_slots(self) -> int:
+        """LLM runs at once (fair dispatch): each holds a dispatcher invocation, so at most
+        half of the dispatcher's concurrency (the rest stays free for executor runs)."""
+        return max(1, self.dispatch_max_concurrency // 2)
+
     def stack_name(self, part: str) -> str:
         return f"aion-{self.stage}-{part}"
 

@@ -53,7 +53,8 @@ def _grants(handler: str, action: str) -> set[str]:
 def test_every_key_prefix_the_app_uploads_to_is_granted() -> None:
     """The keys chalicelib/logic/files.py builds: the REST handler presigns uploads, copies the
     checked ones to the final prefix and deletes the rest; the dispatcher reads only final
-    keys (never an upload key a still-valid form could overwrite); only the REST handler tags."""
+    keys (never an upload key a still-valid form could overwrite); only the REST handler tags.
+    Inputs too large for the task item live under chalicelib/logic/input_store.py's prefix."""
     import re
 
     from aion_infra.functions import FINAL_FILES_PREFIX
@@ -65,22 +66,28 @@ def test_every_key_prefix_the_app_uploads_to_is_granted() -> None:
     (final,) = re.findall(r'^FINAL_PREFIX = "([a-z]+/)"$', source, flags=re.M)
     assert final == FINAL_FILES_PREFIX
     assert final not in uploads  # no upload form is ever issued for the final prefix
-    for action in ("s3:PutObject", "s3:PutObjectTagging"):
-        assert _grants("api_handler", action) == {*uploads, final}, action
+    stored = (REPO_ROOT / "chalicelib" / "logic" / "input_store.py").read_text(encoding="utf-8")
+    (inputs,) = set(re.findall(r'return f"([a-z]+/)\{task_id\}/"', stored))
+    assert _grants("api_handler", "s3:PutObjectTagging") == {*uploads, final}
+    assert _grants("api_handler", "s3:PutObject") == {*uploads, final, inputs}
     # Deleting a task or a project (its first purge batch) also removes large results.
-    assert _grants("api_handler", "s3:DeleteObject") == {*uploads, final, "results/"}
-    assert _grants("api_handler", "s3:GetObject") == {*uploads, final, "results/"}
-    assert _grants("dispatch", "s3:GetObject") == {final}
+    assert _grants("api_handler", "s3:DeleteObject") == {*uploads, final, "results/", inputs}
+    assert _grants("api_handler", "s3:GetObject") == {*uploads, final, "results/", inputs}
+    # The dispatcher reads large inputs, and moves one out of an item too large to end.
+    assert _grants("dispatch", "s3:GetObject") == {final, inputs}
+    assert _grants("dispatch", "s3:PutObject") == {"results/", inputs}
     readers = {
         f.handler
         for f in FUNCTIONS
         if any(final == g.prefix and "s3:GetObject" in g.actions for g in f.files)
     }
     assert readers == {"api_handler", "dispatch"}
-    # The sweeper continues project purges: it deletes objects by key, nothing else.
+    # The sweeper continues project purges: it deletes objects by key, and moves the input of
+    # a task too large to end out of its item (nothing else).
     (sweep,) = [f for f in FUNCTIONS if f.handler == "sweep"]
-    assert {a for g in sweep.files for a in g.actions} == {"s3:DeleteObject"}
-    assert _grants("sweep", "s3:DeleteObject") == {*uploads, final, "results/"}
+    assert {a for g in sweep.files for a in g.actions} == {"s3:DeleteObject", "s3:PutObject"}
+    assert _grants("sweep", "s3:DeleteObject") == {*uploads, final, "results/", inputs}
+    assert _grants("sweep", "s3:PutObject") == {inputs}
     taggers = {
         f.handler for f in FUNCTIONS if any("s3:PutObjectTagging" in g.actions for g in f.files)
     }

@@ -417,3 +417,66 @@ def test_cancel_stops_a_running_task(
     progress = [e["progress"] for e in events if e["kind"] == "progress"]
     assert max(progress) < 1.0, progress
     assert member.ok("GET", f"/tasks/{task['id']}")["status"] == "canceled"
+
+
+def test_one_persons_long_tasks_wait_while_anothers_trivial_task_completes(
+    devstack: dict[str, Any], admin: Api, member: Api, project: dict[str, Any]
+) -> None:
+    """Fair dispatch (issue 16, 1b): a flood of long tasks from one person holds the long lane
+    (one place here: two executor workers, one kept for short calls) and waits ``queued`` with
+    a reason; another person's trivial task completes while the flood is still at work."""
+    email = f"other-{secrets.token_hex(4)}@aion.local"
+    password = "Other-" + secrets.token_hex(8)
+    admin.ok("POST", "/users", {"email": email, "name": "Other", "password": password})
+    other = _login(devstack, email, password)
+    other_project = other.ok("POST", "/projects", {"name": f"e2e {secrets.token_hex(3)}"})
+    flood = [
+        member.ok(
+            "POST",
+            "/tasks",
+            {
+                "projectId": project["id"],
+                "instruction": "sleep for a long while",
+                "module": "test.sleep",
+                "params": {"seconds": 60, "steps": 60},
+            },
+        )["id"]
+        for _ in range(4)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            seen = [member.ok("GET", f"/tasks/{task_id}") for task_id in flood]
+            running = [t for t in seen if t["status"] == "running"]
+            waiting = [t for t in seen if t["status"] == "queued" and t.get("waiting")]
+            if running and waiting:
+                break
+            assert time.monotonic() < deadline, [(t["status"], t.get("waiting")) for t in seen]
+            time.sleep(0.2)
+        assert len(running) == 1  # the long lane's one place
+        assert waiting[0]["waiting"]["code"] == "long_lane_full"
+        reasons = [e for e in _activity(member, waiting[0]["id"]) if e["kind"] == "log"]
+        assert reasons
+        assert reasons[-1]["message"] == waiting[0]["waiting"]["message"]
+
+        trivial = other.ok(
+            "POST",
+            "/tasks",
+            {
+                "projectId": other_project["id"],
+                "instruction": "Tally the words in this passage",
+                "module": "text.stats",
+                "input": "one two three",
+            },
+        )
+        done = _wait_status(other, trivial["id"], TERMINAL, timeout_s=60)
+        assert done["status"] == "completed", done
+        assert done["result"]["words"] == 3
+        # Completed while the flood was still at work: it waited behind none of it.
+        statuses = {member.ok("GET", f"/tasks/{task_id}")["status"] for task_id in flood}
+        assert statuses <= {"queued", "running"}, statuses
+    finally:
+        for task_id in flood:
+            member.call("POST", f"/tasks/{task_id}/cancel")
+    for task_id in flood:  # nothing of the flood is left to hold a place
+        assert _wait_status(member, task_id, TERMINAL, timeout_s=60)["status"] == "canceled"

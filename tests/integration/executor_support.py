@@ -27,6 +27,35 @@ def serving(port: int, timeout: float = 1.0) -> bool:
     return check(f"127.0.0.1:{port}", timeout)
 
 
+def forkserver_knows_test_modules() -> None:
+    """Start this process's forkserver (if not yet) with the tests' modules importable.
+
+    Every in-process executor's workers are forked from multiprocessing's one forkserver per
+    process, which keeps the environment and the catalogue (``executor_container.warm``) it
+    started with. Started by an executor without ``AION_EXECUTOR_EXTRA_MODULES``, no later
+    executor's worker would know ``test.sleep``: which test file ran first would decide. The
+    executor's own catalogue (ListModules, the server process) still follows the environment.
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    from chalicelib.shared.caches import reset_process_caches
+
+    previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
+    os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
+    try:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(
+            ["executor_container.warm"]
+        )
+        forkserver.ensure_running()
+    finally:
+        if previous is None:
+            os.environ.pop("AION_EXECUTOR_EXTRA_MODULES", None)
+        else:
+            os.environ["AION_EXECUTOR_EXTRA_MODULES"] = previous
+        reset_process_caches()
+
+
 def spawn_executor(**env: str) -> tuple[subprocess.Popen[str], int]:
     """``python -m executor_container`` as a child process; returns once it is SERVING."""
     port = free_port()

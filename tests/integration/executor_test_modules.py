@@ -76,6 +76,11 @@ def _never_runs(source: ModuleInput, params: Any, ctx: ModuleContext) -> dict[st
     return {"ran": True}
 
 
+def _whoami(source: ModuleInput, params: Any, ctx: ModuleContext) -> dict[str, Any]:
+    """Which executor process ran the call (the name its test gave it)."""
+    return {"executor": os.environ.get("AION_TEST_EXECUTOR_NAME", "")}
+
+
 def _echo(source: ModuleInput, params: Any, ctx: ModuleContext) -> dict[str, Any]:
     ctx.log("echoing")
     return {"size": source.size, "text": source.text()}
@@ -101,4 +106,5 @@ MODULES = [
         params=DieBeforeStartParams,
     ),
     ModuleSpec(name="test.echo", description="echoes", run=_echo, max_input_bytes=1024),
+    ModuleSpec(name="test.whoami", description="names its executor", run=_whoami),
 ]

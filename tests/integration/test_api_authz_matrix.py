@@ -45,6 +45,7 @@ class Case:
 
 CASES: list[Case] = [
     Case("GET", "/health", (200, 200, 200, 200, 200)),
+    Case("GET", "/health/ready", (200, 200, 200, 200, 200)),
     Case("GET", "/openapi.json", (200, 200, 200, 200, 200)),
     Case("POST", "/auth/ws-ticket", (401, 200, 200, 200, 200)),
     Case("GET", "/me", (401, 200, 200, 200, 200)),

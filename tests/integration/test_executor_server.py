@@ -23,7 +23,12 @@ from executor_container.server import (
     RunningExecutor,
     start_executor,
 )
-from tests.integration.executor_support import FILES_BUCKET, TEST_MODULES, TOKEN
+from tests.integration.executor_support import (
+    FILES_BUCKET,
+    TEST_MODULES,
+    TOKEN,
+    forkserver_knows_test_modules,
+)
 
 CATALOGUE = {
     "crypto.hash",
@@ -39,6 +44,7 @@ CATALOGUE = {
 
 @pytest.fixture(scope="module")
 def executor() -> Iterator[RunningExecutor]:
+    forkserver_knows_test_modules()  # whichever executor test file runs first
     previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
     os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
     reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES

@@ -16,13 +16,19 @@ from chalicelib.shared.caches import reset_process_caches
 from executor_container.config import ExecutorConfig
 from executor_container.pool import Worker
 from executor_container.server import RunningExecutor, start_executor
-from tests.integration.executor_support import FILES_BUCKET, TEST_MODULES, TOKEN
+from tests.integration.executor_support import (
+    FILES_BUCKET,
+    TEST_MODULES,
+    TOKEN,
+    forkserver_knows_test_modules,
+)
 
 WORKERS = 2
 
 
 @pytest.fixture(scope="module")
 def executor() -> Iterator[RunningExecutor]:
+    forkserver_knows_test_modules()  # whichever executor test file runs first
     previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
     os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
     reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES

@@ -16,7 +16,7 @@ import pytest
 from chalicelib.executor_client import ExecutorClient
 from executor_container.config import ExecutorConfig
 from executor_container.server import start_executor
-from tests.integration.executor_support import FILES_BUCKET, TOKEN
+from tests.integration.executor_support import FILES_BUCKET, TOKEN, forkserver_knows_test_modules
 
 ARTICLE = (
     "The city council met on Tuesday to discuss the new budget. Members argued about road "
@@ -34,6 +34,7 @@ USERS = {
 
 @pytest.fixture(scope="module")
 def executor_client() -> Iterator[ExecutorClient]:
+    forkserver_knows_test_modules()  # whichever executor test file runs first
     config = ExecutorConfig(
         host="127.0.0.1",
         port=0,

@@ -8,7 +8,9 @@ created and dispatched; the expected numbers are what the access pattern needs:
   (task update at the known seq + the activity item), except that the claim writes routed +
   running together and the terminal write takes the last coalesced progress along; the
   subscribers are looked up after the claim and after the terminal write (two topics each),
-  progress in between reuses the lookup.
+  progress in between reuses the lookup. Fair dispatch (chalicelib.logic.admission) adds a
+  Query per scope the run counts against (person, project) and one TransactWriteItems to take
+  the places and one to free them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ from tests.unit.realtime_fakes import (
 )
 
 __all__ = ["realtime"]
+
+# Fair dispatch: one Query per scope (person, project), one write to take, one to free.
+PLACE_QUERIES = 2
+PLACE_WRITES = 2
 
 
 class Calls:
@@ -107,8 +113,11 @@ def test_a_full_dispatch_costs_one_request_per_event_plus_reads(
     assert events == 6
     assert calls.dynamodb() == {
         "GetItem": 1,  # the task
-        "Query": 4,  # subscribers (task + project topic) after the claim and after the end
-        "TransactWriteItems": events - 1,  # claim carries two events
+        # Subscribers (task + project topic) after the claim and after the end; the places
+        # of the person's and the project's scopes.
+        "Query": 4 + PLACE_QUERIES,
+        # The claim carries two events; the places are taken and freed.
+        "TransactWriteItems": events - 1 + PLACE_WRITES,
     }
     # Every event reached the subscriber, in seq order, and the log matches.
     received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
@@ -135,7 +144,7 @@ def test_the_last_coalesced_progress_rides_with_the_terminal_write(
         ("progress", 0.5),  # held by the coalescer, written with completed
         ("status", 1.0),
     ]
-    assert calls.dynamodb()["TransactWriteItems"] == len(kinds) - 2
+    assert calls.dynamodb()["TransactWriteItems"] == len(kinds) - 2 + PLACE_WRITES
     received = [m["seq"] for m in realtime.mgmt.messages_to("c-1")]
     assert received == [e.seq for e in outcome.events] == list(range(2, 8))
     assert [(a.kind, a.seq) for a in activity_of(task.id)][-2:] == [("progress", 6), ("status", 7)]
@@ -233,4 +242,4 @@ def test_status_events_reach_known_and_new_subscribers_once_each(
     assert early == [(e.seq, e.kind) for e in outcome.events]
     late = [(m["seq"], m["status"]) for m in realtime.mgmt.messages_to("c-late")]
     assert late == [(outcome.events[-1].seq, "completed")]
-    assert calls.dynamodb()["Query"] == 4
+    assert calls.dynamodb()["Query"] == 4 + PLACE_QUERIES

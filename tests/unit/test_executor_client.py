@@ -153,7 +153,7 @@ def test_process_wide_client_uses_settings_and_bridge_token(monkeypatch, reset_c
     reset_caches()
     client = get_executor_client()
     assert client is get_executor_client()
-    assert client.target == "127.0.0.1:50099"
+    assert client.target == "dns:///127.0.0.1:50099"  # every address, resolved again
     assert client._token == "token-from-secrets"
 
 

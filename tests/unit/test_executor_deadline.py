@@ -53,7 +53,7 @@ class FakePool:
         self.worker = FakeWorker()
         self.released: list[bool] = []
 
-    def acquire(self, timeout: float) -> FakeWorker:
+    def acquire(self, timeout: float, *, long_call: bool = False) -> FakeWorker:
         return self.worker
 
     def release(self, worker: FakeWorker, *, reusable: bool) -> None:

@@ -41,6 +41,7 @@ LEGAL = {
     ("queued", "running"),  # dispatch claims it
     ("queued", "needs_review"),  # no route can take it
     ("queued", "canceled"),  # canceled before it ran
+    ("queued", "failed"),  # no run can take it: unwritable, or no dispatcher within the bound
     ("running", "completed"),
     ("running", "failed"),
     ("running", "canceled"),

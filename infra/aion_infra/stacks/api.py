@@ -173,6 +173,8 @@ class ApiStack(Stack):
             # decorator builds its queue ARN from this name.
             "AION_DISPATCH_QUEUE_NAME": self.dispatch_queue_name,
             "AION_DISPATCH_MAX_RECEIVES": str(DISPATCH_MAX_RECEIVES),
+            "AION_LONG_LANE_SLOTS": str(settings.long_lane_slots),
+            "AION_LLM_LANE_SLOTS": str(settings.llm_lane_slots),
             "AION_EXECUTOR_TARGET": executor_target,
             "AION_WS_STAGE": API_STAGE,
             "AION_CORS_ORIGIN": console_origin,

@@ -157,7 +157,7 @@ class ExecutorStack(Stack):
             retention=settings.log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        workers = max(1, settings.executor_cpu // 512)
+        workers = settings.executor_workers
         worker_memory_mb = (settings.executor_memory_mib - SERVER_MEMORY_MIB) // workers
         # The root filesystem is read-only; modules may still need scratch space.
         task.add_volume(name="scratch")
