@@ -7,12 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from chalicelib.models.base import ApiModel, RequestModel
+from chalicelib.models.base import MODULE_FORMAT, ApiModel, RequestModel
 from chalicelib.models.route_decision import RouteDecision
 
-# A module the router knows (its catalogue, GET /router/catalog): any other name is 400. The
-# document marks it with a format of its own.
-MODULE_FORMAT = "aion-module"
 ModuleName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$"),

@@ -16,7 +16,15 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 
-from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
+from chalicelib.models.base import (
+    MODULE_FORMAT,
+    ApiModel,
+    Cursor,
+    Id,
+    Limit,
+    QueryModel,
+    RequestModel,
+)
 
 Status = Literal["queued", "running", "completed", "failed", "canceled", "needs_review"]
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -28,6 +36,8 @@ Instruction = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ModuleName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
 ]
+# A module pinned on a task: one the router knows (400 unknown_module otherwise).
+KnownModule = Annotated[ModuleName, Field(json_schema_extra={"format": MODULE_FORMAT})]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaskSort = Literal["created", "updated", "duration"]
 SortOrder = Literal["desc", "asc"]
@@ -171,7 +181,7 @@ class TaskCreate(RequestModel):
     title: Title | None = None
     input: Any = None
     params: dict[str, Any] = Field(default_factory=dict)
-    module: ModuleName | None = None
+    module: KnownModule | None = None
     assignee_id: AssigneeId | None = None
     priority: Priority = "normal"
 
@@ -192,7 +202,7 @@ class TaskUpdate(RequestModel):
     instruction: Instruction | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     input: Any = None
     params: dict[str, Any] | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
-    module: ModuleName | None = None
+    module: KnownModule | None = None
     assignee_id: AssigneeId | None = None
     priority: Priority | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
 

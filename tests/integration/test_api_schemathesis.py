@@ -44,8 +44,7 @@ from schemathesis.core import NOT_SET
 
 from chalicelib.logic.lifecycle import TERMINAL
 from chalicelib.models.api_keys import FUTURE_DATE_TIME_FORMAT
-from chalicelib.models.base import CURSOR_FORMAT
-from chalicelib.models.router import MODULE_FORMAT
+from chalicelib.models.base import CURSOR_FORMAT, MODULE_FORMAT
 from chalicelib.models.tasks import MEMBER_ID_FORMAT
 from chalicelib.router.catalog import MODULES
 
