@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.api.rest import ApiBlueprint, Call, M
+from chalicelib.api.rest import NEXT_PAGE, RESPONSE_ID, ApiBlueprint, Call, M, link
 
 if TYPE_CHECKING:
     from chalicelib.models.api_keys import ApiKeyCreated, ApiKeyList
@@ -31,6 +31,7 @@ bp = ApiBlueprint(__name__)
     response=M("api_keys:ApiKeyCreated"),
     status=201,
     errors=(409,),
+    links=(link("revokeApiKey", {"path.key_id": RESPONSE_ID}),),
 )
 def create_api_key(call: Call) -> ApiKeyCreated:
     from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)
@@ -47,6 +48,7 @@ def create_api_key(call: Call) -> ApiKeyCreated:
     api_key=False,
     query=M("base:ListQuery"),
     response=M("api_keys:ApiKeyList"),
+    links=(link("listApiKeys", NEXT_PAGE),),
 )
 def list_api_keys(call: Call) -> ApiKeyList:
     from chalicelib.logic import api_keys  # deferred: cold start (see chalicelib.api)

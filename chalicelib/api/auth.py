@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.api.rest import AUTH_NONE, ApiBlueprint, ApiResponse, Call, M
+from chalicelib.api.rest import AUTH_NONE, ApiBlueprint, ApiResponse, Call, M, link
 
 if TYPE_CHECKING:
     from chalicelib.models.auth import TicketOut, TokenOut
 
 bp = ApiBlueprint(__name__)
+
+# A session's refresh token goes on to a refresh (rotation) or a logout (OpenAPI links).
+_ISSUED = {"refreshToken": "$response.body#/refreshToken"}
+SESSION_LINKS = (link("refreshTokens", body=_ISSUED), link("logout", body=_ISSUED))
 
 
 @bp.endpoint(
@@ -30,6 +34,7 @@ bp = ApiBlueprint(__name__)
     body=M("auth:LoginRequest"),
     response=M("auth:TokenOut"),
     errors=(401, 403, 429),
+    links=SESSION_LINKS,
 )
 def login(call: Call) -> TokenOut:
     from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)
@@ -47,6 +52,7 @@ def login(call: Call) -> TokenOut:
     body=M("auth:RefreshRequest"),
     response=M("auth:TokenOut"),
     errors=(401,),
+    links=SESSION_LINKS,
 )
 def refresh(call: Call) -> TokenOut:
     from chalicelib.logic import auth  # deferred: cold start (see chalicelib.api)

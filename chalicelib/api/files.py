@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.api.rest import ApiBlueprint, Call, M
+from chalicelib.api.rest import ApiBlueprint, Call, M, link
 
 if TYPE_CHECKING:
     from chalicelib.models.files import FileList, FileOut, FileUpload
 
 bp = ApiBlueprint(__name__)
+
+# After registering a file: upload to the form, complete it, read it (OpenAPI links).
+_NEW_FILE = {"path.file_id": "$response.body#/file/id"}
+UPLOAD_LINKS = (link("getFile", _NEW_FILE), link("completeFile", _NEW_FILE))
 
 
 @bp.endpoint(
@@ -24,6 +28,7 @@ bp = ApiBlueprint(__name__)
     body=M("files:FileCreate"),
     response=M("files:FileUpload"),
     status=201,
+    links=UPLOAD_LINKS,
 )
 def create_file(call: Call) -> FileUpload:
     from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)
@@ -44,6 +49,7 @@ def create_file(call: Call) -> FileUpload:
     body=M("files:FileCreate"),
     response=M("files:FileUpload"),
     status=201,
+    links=(*UPLOAD_LINKS, link("createTask", input="$response.body#/file/id")),
 )
 def create_project_file(call: Call) -> FileUpload:
     from chalicelib.logic import files  # deferred: cold start (see chalicelib.api)

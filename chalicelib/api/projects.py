@@ -7,12 +7,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.api.rest import ApiBlueprint, Call, M
+from chalicelib.api.rest import (
+    NEXT_PAGE,
+    RESPONSE_ID,
+    RESPONSE_VERSION,
+    ApiBlueprint,
+    Call,
+    M,
+    link,
+)
 
 if TYPE_CHECKING:
     from chalicelib.models.projects import ProjectList, ProjectOut
 
 bp = ApiBlueprint(__name__)
+
+# What a client does next with a project it got back (the OpenAPI document's links).
+_PROJECT = {"path.project_id": RESPONSE_ID}
+PROJECT_LINKS = (
+    link("getProject", _PROJECT),
+    link("updateProject", {**_PROJECT, "header.If-Match": RESPONSE_VERSION}),
+    link("deleteProject", _PROJECT),
+    link("createProjectFile", _PROJECT),
+    link("addProjectMember", {**_PROJECT, "path.user_id": "$response.body#/ownerId"}),
+    link("removeProjectMember", _PROJECT),
+    link("createTask", projectId=RESPONSE_ID),
+    link("createTask", projectId=RESPONSE_ID, assigneeId="$response.body#/ownerId"),
+    link("createTaskAlias", projectId=RESPONSE_ID),
+    link("listTasks", {"query.projectId": RESPONSE_ID}),
+    link("getStats", {"query.projectId": RESPONSE_ID}),
+    link("listReviews", {"query.projectId": RESPONSE_ID}),
+)
 
 
 @bp.endpoint(
@@ -24,6 +49,7 @@ bp = ApiBlueprint(__name__)
     body=M("projects:ProjectCreate"),
     response=M("projects:ProjectOut"),
     status=201,
+    links=PROJECT_LINKS,
 )
 def create_project(call: Call) -> ProjectOut:
     from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
@@ -39,6 +65,7 @@ def create_project(call: Call) -> ProjectOut:
     tags=("projects",),
     query=M("base:ListQuery"),
     response=M("projects:ProjectList"),
+    links=(link("listProjects", NEXT_PAGE),),
 )
 def list_projects(call: Call) -> ProjectList:
     from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
@@ -53,6 +80,7 @@ def list_projects(call: Call) -> ProjectList:
     summary="A project",
     tags=("projects",),
     response=M("projects:ProjectOut"),
+    links=PROJECT_LINKS,
 )
 def get_project(call: Call) -> ProjectOut:
     from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)
@@ -69,6 +97,7 @@ def get_project(call: Call) -> ProjectOut:
     body=M("projects:ProjectUpdate"),
     response=M("projects:ProjectOut"),
     if_match=True,
+    links=PROJECT_LINKS,
 )
 def update_project(call: Call) -> ProjectOut:
     from chalicelib.logic import projects  # deferred: cold start (see chalicelib.api)

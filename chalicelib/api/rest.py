@@ -31,8 +31,13 @@ from chalicelib.http.routes import (
     AUTH_BRIDGE,
     AUTH_NONE,
     AUTH_USER,
+    NEXT_PAGE,
+    RESPONSE_ID,
+    RESPONSE_VERSION,
+    Link,
     RouteSpec,
     RouteTable,
+    link,
     resolve_model,
 )
 from chalicelib.shared.caches import process_cache
@@ -44,12 +49,17 @@ __all__ = [
     "AUTH_NONE",
     "AUTH_USER",
     "INTERNAL_ERROR",
+    "NEXT_PAGE",
+    "RESPONSE_ID",
+    "RESPONSE_VERSION",
     "ROUTES",
     "ApiBlueprint",
     "ApiResponse",
     "Call",
+    "Link",
     "M",
     "install_middleware",
+    "link",
     "logger",
     "openapi_document",
 ]
@@ -110,6 +120,7 @@ class ApiBlueprint(Blueprint):
         errors: tuple[int, ...] = (),
         description: str = "",
         documented: bool = True,
+        links: tuple[Link, ...] = (),
     ) -> Callable[[Callable[[Call], Any]], Callable[[Call], Any]]:
         """Declare a REST route; the decorated handler is returned unchanged."""
         spec = RouteSpec(
@@ -130,6 +141,7 @@ class ApiBlueprint(Blueprint):
             description=description,
             path_params=tuple(_PATH_PARAM.findall(path)),
             documented=documented,
+            links=links,
         )
         self._specs.append(spec)
 

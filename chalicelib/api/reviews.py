@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.api.rest import ApiBlueprint, Call, M
+from chalicelib.api.rest import NEXT_PAGE, ApiBlueprint, Call, M, link
+from chalicelib.api.tasks import TASK_LINKS
 
 if TYPE_CHECKING:
     from chalicelib.models.reviews import ReviewList
@@ -25,6 +26,7 @@ bp = ApiBlueprint(__name__)
     query=M("reviews:ReviewListQuery"),
     response=M("reviews:ReviewList"),
     errors=(404,),
+    links=(link("listReviews", NEXT_PAGE),),
     description="Tasks in `needs_review` across the caller's projects (an admin: all), the "
     "longest waiting first. Each item is the task with the router's decision in `route`: the "
     "module it asked for, `reasonCode` and `reason` (why it waits), `alternatives`, `params`. "
@@ -46,6 +48,7 @@ def list_reviews(call: Call) -> ReviewList:
     body=M("reviews:ReviewAction"),
     response=M("tasks:TaskOut"),
     errors=(409,),
+    links=TASK_LINKS,
     description="Only from `needs_review` (409 `invalid_state` otherwise); of two people acting "
     "at once one wins, the other gets 409. Each action writes a `reviewed` event (actor: "
     "you), then the task moves on.\n\n"

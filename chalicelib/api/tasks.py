@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.api.rest import ApiBlueprint, Call, M
+from chalicelib.api.rest import RESPONSE_ID, RESPONSE_VERSION, ApiBlueprint, Call, M, link
 from chalicelib.errors import ValidationFailed
 from chalicelib.http import observability
 
@@ -17,6 +17,22 @@ if TYPE_CHECKING:
     from chalicelib.models.tasks import ActivityList, TaskBulkResponse, TaskList, TaskOut
 
 bp = ApiBlueprint(__name__)
+
+# What a client does next with a task it got back (the OpenAPI document's links).
+_TASK = {"path.task_id": RESPONSE_ID}
+TASK_LINKS = (
+    link("getTask", _TASK),
+    link("updateTask", {**_TASK, "header.If-Match": RESPONSE_VERSION}),
+    link("deleteTask", _TASK),
+    link("cancelTask", _TASK),
+    link("retryTask", _TASK),
+    link("listTaskActivity", _TASK),
+    link("createTaskFile", _TASK),
+    link("listTaskFiles", _TASK),
+    link("bulkTasks", taskIds=[RESPONSE_ID]),
+    link("postInternalTelemetry", taskId=RESPONSE_ID),
+    link("reviewTask", _TASK),
+)
 
 
 def _idempotency_key(call: Call) -> str | None:
@@ -47,6 +63,7 @@ _TASK_CREATE: dict[str, Any] = {
     "status": 202,
     "idempotency_key": True,
     "errors": (404, 409, 503),
+    "links": TASK_LINKS,
     "description": "Writes the task and its first event, then dispatches it. A repeated "
     "Idempotency-Key with the same body returns the same task; with another body, 409. "
     "`input` may name a ready, unattached file uploaded with POST /projects/{project_id}/files: "
@@ -111,6 +128,7 @@ def bulk_tasks(call: Call) -> TaskBulkResponse:
     summary="A task",
     tags=("tasks",),
     response=M("tasks:TaskOut"),
+    links=TASK_LINKS,
 )
 def get_task(call: Call) -> TaskOut:
     from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
@@ -128,6 +146,7 @@ def get_task(call: Call) -> TaskOut:
     response=M("tasks:TaskOut"),
     if_match=True,
     errors=(409,),
+    links=TASK_LINKS,
 )
 def update_task(call: Call) -> TaskOut:
     from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
@@ -158,6 +177,7 @@ def delete_task(call: Call) -> None:
     tags=("tasks",),
     response=M("tasks:TaskOut"),
     errors=(409,),
+    links=TASK_LINKS,
 )
 def cancel_task(call: Call) -> TaskOut:
     from chalicelib.logic import tasks  # deferred: cold start (see chalicelib.api)
@@ -174,6 +194,7 @@ def cancel_task(call: Call) -> TaskOut:
     response=M("tasks:TaskOut"),
     status=202,
     errors=(409, 503),
+    links=TASK_LINKS,
     description="A task in `needs_review` is routed again now, with whatever changed since "
     "(an edit, a route back up); when the router would only send it back to review the retry "
     "is refused (409) with its reason as the error code (`input_missing`, `input_mismatch`, "

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.api.rest import AUTH_ADMIN, ApiBlueprint, Call, M
+from chalicelib.api.rest import (
+    AUTH_ADMIN,
+    NEXT_PAGE,
+    RESPONSE_ID,
+    RESPONSE_VERSION,
+    ApiBlueprint,
+    Call,
+    M,
+    link,
+)
 
 if TYPE_CHECKING:
     from chalicelib.models.users import UserList, UserOut
@@ -36,6 +45,11 @@ def get_me(call: Call) -> UserOut:
     response=M("users:UserOut"),
     status=201,
     errors=(409,),
+    links=(
+        link("updateUser", {"path.user_id": RESPONSE_ID, "header.If-Match": RESPONSE_VERSION}),
+        # The new user signs in with what they were given.
+        link("login", body={f: f"$request.body#/{f}" for f in ("email", "password")}),
+    ),
 )
 def create_user(call: Call) -> UserOut:
     from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)
@@ -53,6 +67,7 @@ def create_user(call: Call) -> UserOut:
     api_key=False,
     query=M("base:ListQuery"),
     response=M("users:UserList"),
+    links=(link("listUsers", NEXT_PAGE),),
 )
 def list_users(call: Call) -> UserList:
     from chalicelib.logic import users  # deferred: cold start (see chalicelib.api)

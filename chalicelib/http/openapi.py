@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from pydantic.json_schema import JsonSchemaMode
 
 _REF = "#/components/schemas/{model}"
+# What chalicelib.http.request.required_version reads as a version.
+IF_MATCH_PATTERN = r'^(W/)?"?[0-9]{1,12}"?$'
+# What chalicelib.api.tasks accepts as an Idempotency-Key, in the characters a header carries.
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,126}[!-~])?$"
 # Every object id is "<kind>_<hex>" (chalicelib.ids); path parameters say so.
 _ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
 _ERROR_TEXT = {
@@ -129,6 +133,7 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
     schemas["Error"] = _error_schema()
     schemas = dict(sorted(schemas.items()))  # a stable document: docs/openapi.json is diffed
 
+    operation_ids = {spec.name for spec in documented}
     paths: dict[str, dict[str, Any]] = {}
     for spec in documented:
         operation: dict[str, Any] = {
@@ -160,8 +165,17 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
         if response is not None:
             schema = refs[(response, "serialization")]
             success["content"] = {"application/json": _media(schema, schemas, spec)}
-        if spec.if_match:
-            success["headers"] = {"ETag": {"schema": {"type": "string"}}}
+        # Every answer with a version carries it as an ETag too (chalicelib.api.rest): what
+        # If-Match takes back.
+        if spec.if_match or (response is not None and "version" in response.model_fields):
+            success["headers"] = {
+                "ETag": {
+                    "description": 'The version, quoted: `"3"`',
+                    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+                }
+            }
+        if spec.links:
+            success["links"] = _links(spec, operation_ids)
         operation["responses"][str(spec.status)] = success
         statuses = spec.error_statuses()
         if spec.auth == AUTH_ADMIN and 403 not in statuses:
@@ -195,6 +209,21 @@ def build_document(routes: RouteTable, *, title: str, version: str) -> dict[str,
     }
 
 
+def _links(spec: Any, operation_ids: set[str]) -> dict[str, Any]:
+    """The success answer's OpenAPI links, named after their target operations."""
+    links: dict[str, Any] = {}
+    for link in spec.links:
+        if link.operation not in operation_ids:
+            raise ValueError(f"{spec.method} {spec.path}: link to unknown {link.operation!r}")
+        name = link.operation
+        n = 2
+        while name in links:  # a second link to the same operation (other inputs)
+            name = f"{link.operation}{n}"
+            n += 1
+        links[name] = link.to_openapi()
+    return links
+
+
 def _media(schema: dict[str, Any], schemas: dict[str, Any], spec: Any) -> dict[str, Any]:
     where = f"{spec.method} {spec.path}"
     try:
@@ -223,7 +252,9 @@ def _parameters(spec: Any) -> list[dict[str, Any]]:
                 "name": "If-Match",
                 "in": "header",
                 "required": True,
-                "description": "The version being updated (as returned in `version`/ETag).",
+                "description": "The version being updated (as returned in `version`/ETag): "
+                '`3`, `"3"` or `W/"3"`. Another value is 412, like a stale version (so any '
+                "string is a valid If-Match: the answer, not the syntax, says whether it holds).",
                 "schema": {"type": "string"},
             }
         )
@@ -233,7 +264,9 @@ def _parameters(spec: Any) -> list[dict[str, Any]]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                "description": "1-128 printable characters (400 otherwise); the same key "
+                "with the same body answers the same task.",
+                "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
             }
         )
     return params

@@ -38,6 +38,45 @@ def resolve_model(ref: Any) -> type[BaseModel] | None:
     return getattr(importlib.import_module(module_name), attr)
 
 
+# Runtime expressions of OpenAPI links: values taken from a success answer (or its request).
+RESPONSE_ID = "$response.body#/id"
+RESPONSE_VERSION = "$response.header.ETag"  # an If-Match value as it is
+NEXT_PAGE = {"query.cursor": "$response.body#/nextCursor"}  # a list's next page
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a client can go from a route's success answer, as an OpenAPI link: the target's
+    operationId and where each of its inputs comes from (runtime expressions such as
+    ``$response.body#/id``). ``parameters`` are keyed ``path.<name>``, ``query.<name>`` or
+    ``header.<Name>``; ``body`` fields are merged into the target's request body."""
+
+    operation: str
+    parameters: tuple[tuple[str, str], ...] = ()
+    body: tuple[tuple[str, Any], ...] = ()
+
+    def to_openapi(self) -> dict[str, Any]:
+        link: dict[str, Any] = {"operationId": self.operation}
+        if self.parameters:
+            link["parameters"] = dict(self.parameters)
+        if self.body:
+            link["requestBody"] = dict(self.body)
+        return link
+
+
+def link(
+    operation: str,
+    parameters: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Link:
+    """``link("getTask", {"path.task_id": RESPONSE_ID})``; body fields as keywords (or
+    ``body=``)."""
+    return Link(
+        operation, tuple((parameters or {}).items()), tuple({**(body or {}), **fields}.items())
+    )
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     method: str
@@ -61,6 +100,8 @@ class RouteSpec:
     # False for what is served beside the API rather than part of it (the reference page's
     # files): left out of the OpenAPI document.
     documented: bool = True
+    # OpenAPI links of the success answer: the calls its values lead to.
+    links: tuple[Link, ...] = ()
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_MODES:

@@ -28,8 +28,10 @@ _NO_SUCH_USER_ID = "usr_none"
 
 
 def _user_by_email(normalized_email: str) -> User | None:
+    # DynamoDB refuses an empty key (an address of nothing but spaces): it is no one's, and
+    # looking it up as the missing id keeps the same calls.
     try:
-        user_id = UserEmail.get(normalized_email).user_id
+        user_id = UserEmail.get(normalized_email or _NO_SUCH_USER_ID).user_id
     except UserEmail.DoesNotExist:
         user_id = _NO_SUCH_USER_ID
     try:

@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from chalicelib.models.base import ApiModel, RequestModel
 
 KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# An instant still to come (an expiry): a date-time the document marks with a format of its own,
+# since JSON Schema cannot say "after now" (400 validation_error otherwise).
+FUTURE_DATE_TIME_FORMAT = "aion-future-date-time"
+FutureInstant = Annotated[
+    datetime, WithJsonSchema({"type": "string", "format": FUTURE_DATE_TIME_FORMAT})
+]
 
 _CREATED = "2026-11-02T09:14:03.120Z"
 _EXAMPLE: dict[str, Any] = {
@@ -32,7 +38,7 @@ class ApiKeyCreate(RequestModel):
     )
 
     name: KeyName = Field(description="What the key is for, to recognise it in the list")
-    expires_at: datetime | None = Field(
+    expires_at: FutureInstant | None = Field(
         default=None,
         description=(
             "When the key stops working (ISO 8601; without a timezone it is UTC). Must be in "

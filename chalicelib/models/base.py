@@ -31,7 +31,21 @@ class QueryModel(BaseModel):
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size (capped at 100)")]
-Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+# A module the router knows (its catalogue, GET /router/catalog): naming another where a module
+# is pinned or explained is 400 unknown_module. The document marks it with a format of its own.
+MODULE_FORMAT = "aion-module"
+# Opaque and signed: only a list's own nextCursor is a cursor of that list. The document says so
+# with a format of its own (clients, and test generators, cannot make one up).
+CURSOR_FORMAT = "aion-cursor"
+Cursor = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2048),
+    Field(
+        description="The nextCursor of the previous page of this same list (any other value: "
+        "400 invalid_cursor)",
+        json_schema_extra={"format": CURSOR_FORMAT},
+    ),
+]
 
 
 class ListQuery(QueryModel):

@@ -18,6 +18,15 @@ from chalicelib.models.tasks import ModuleName, TaskOut
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
+# What _present refuses, in the document: null, and text that strip() leaves empty (spelled out
+# beyond \s, which means fewer characters in JSON Schema's ECMA-262 regexes than in Python).
+def _present_schema(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # an omitted value is not a null one
+    schema["not"] = {
+        "anyOf": [{"type": "null"}, {"type": "string", "pattern": r"^[\s\x1c-\x1f\x85]*$"}]
+    }
+
+
 def _present(value: Any, what: str) -> Any:
     """A value a person gave: not null, not blank text."""
     if value is None:
@@ -37,7 +46,10 @@ class ReviewAnswer(RequestModel):
     )
 
     action: Literal["answer"]
-    result: Any = Field(description="The result, text or JSON; stored as the task's result")
+    result: Any = Field(
+        description="The result, text or JSON; stored as the task's result",
+        json_schema_extra=_present_schema,
+    )
 
     @field_validator("result")
     @classmethod
@@ -72,6 +84,7 @@ class ReviewRun(RequestModel):
         default=None,
         description="Replaces the task's input: text, JSON, or the id of a ready file. "
         "Omitted: the task keeps its input",
+        json_schema_extra=_present_schema,
     )
 
     @field_validator("input")
@@ -97,7 +110,8 @@ class ReviewInput(RequestModel):
     action: Literal["input"]
     input: Any = Field(
         description="Text, JSON, or the id of a ready file (uploaded to the task with "
-        "POST /tasks/{task_id}/files, or to its project with POST /projects/{project_id}/files)"
+        "POST /tasks/{task_id}/files, or to its project with POST /projects/{project_id}/files)",
+        json_schema_extra=_present_schema,
     )
 
     @field_validator("input")

@@ -7,11 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from chalicelib.models.base import ApiModel, RequestModel
+from chalicelib.models.base import MODULE_FORMAT, ApiModel, RequestModel
 from chalicelib.models.route_decision import RouteDecision
 
 ModuleName = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$"),
+    Field(json_schema_extra={"format": MODULE_FORMAT}),
 ]
 
 
@@ -24,7 +26,16 @@ class ExplainRequest(RequestModel):
                     "input": "AION routes each task to a module. The router reads the instruction. "
                     "It picks the executor when it can.",
                 }
-            ]
+            ],
+            # Something to route: an instruction with a non-space character, or an input that
+            # is not empty (400 otherwise).
+            "anyOf": [
+                {"required": ["instruction"], "properties": {"instruction": {"pattern": r"\S"}}},
+                {
+                    "required": ["input"],
+                    "properties": {"input": {"not": {"enum": [None, "", {}, []]}}},
+                },
+            ],
         }
     )
 

@@ -14,8 +14,17 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
-from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
+from chalicelib.models.base import (
+    MODULE_FORMAT,
+    ApiModel,
+    Cursor,
+    Id,
+    Limit,
+    QueryModel,
+    RequestModel,
+)
 
 Status = Literal["queued", "running", "completed", "failed", "canceled", "needs_review"]
 STATUSES: tuple[Status, ...] = get_args(Status)
@@ -27,6 +36,8 @@ Instruction = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 ModuleName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_.]+$")
 ]
+# A module pinned on a task: one the router knows (400 unknown_module otherwise).
+KnownModule = Annotated[ModuleName, Field(json_schema_extra={"format": MODULE_FORMAT})]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TaskSort = Literal["created", "updated", "duration"]
 SortOrder = Literal["desc", "asc"]
@@ -139,6 +150,18 @@ class TaskList(ApiModel):
     )
 
 
+# A task's assignee is a member of its project (400 otherwise): an id the client was given,
+# never one made up. The document says so with a format of its own.
+MEMBER_ID_FORMAT = "aion-member-id"
+AssigneeId = Annotated[
+    Id,
+    Field(
+        description="The id of a member of the task's project (400 otherwise)",
+        json_schema_extra={"format": MEMBER_ID_FORMAT},
+    ),
+]
+
+
 class TaskCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -158,9 +181,14 @@ class TaskCreate(RequestModel):
     title: Title | None = None
     input: Any = None
     params: dict[str, Any] = Field(default_factory=dict)
-    module: ModuleName | None = None
-    assignee_id: Id | None = None
+    module: KnownModule | None = None
+    assignee_id: AssigneeId | None = None
     priority: Priority = "normal"
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """Leave a field's None default out of its schema (null is not a value it takes)."""
+    schema.pop("default", None)
 
 
 class TaskUpdate(RequestModel):
@@ -168,13 +196,15 @@ class TaskUpdate(RequestModel):
         json_schema_extra={"examples": [{"title": "Word count of the memo", "priority": "high"}]}
     )
 
-    title: Title | None = None
-    instruction: Instruction | None = None
+    # Omitted: unchanged. Null clears module, assignee and input; the others cannot be null
+    # (400), so their schema has no null (and no null default).
+    title: Title | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    instruction: Instruction | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
     input: Any = None
-    params: dict[str, Any] | None = None
-    module: ModuleName | None = None
-    assignee_id: Id | None = None
-    priority: Priority | None = None
+    params: dict[str, Any] | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
+    module: KnownModule | None = None
+    assignee_id: AssigneeId | None = None
+    priority: Priority | SkipJsonSchema[None] = Field(None, json_schema_extra=_no_default)
 
 
 class TaskListQuery(QueryModel):

@@ -10,9 +10,15 @@ from chalicelib.models.base import ApiModel, RequestModel
 
 Role = Literal["admin", "member"]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-# Deliberately loose: the address is proven by use, not by a regex.
+# Deliberately loose: the address is proven by use, not by a regex. No spaces or control
+# characters: spelled out rather than \s, which means other characters in Python (the server)
+# than in JSON Schema's ECMA-262 regexes (the document's readers), e.g. U+0085.
+_EMAIL_PART = r"[^@\s\x00-\x20\x7f-\x9f]+"
 Email = Annotated[
-    str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(
+        min_length=3, max_length=254, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
+    ),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 

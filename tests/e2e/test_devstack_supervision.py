@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,11 +21,25 @@ def _moto_status(info: dict) -> dict:
     return requests.get(info["status_url"], timeout=10).json()["moto"]
 
 
-def _wait_for_new_moto(info: dict, old_pid: int, timeout_s: float = 60.0) -> dict:
+def _poll_errors(info: dict) -> int:
+    return int(requests.get(info["status_url"], timeout=10).json()["sqs"].get("poll_errors", 0))
+
+
+def _wait_for(condition: Callable[[], bool], failure: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure)
+        time.sleep(0.1)
+
+
+def _wait_for_new_moto(info: dict, old: dict, timeout_s: float = 60.0) -> dict:
+    """The restarted moto once it is serving (``restarts`` counts it only then: its pid is
+    known as soon as it is spawned)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         moto = _moto_status(info)
-        if moto["pid"] and moto["pid"] != old_pid:
+        if moto["pid"] and moto["pid"] != old["pid"] and moto["restarts"] > old["restarts"]:
             return moto
         time.sleep(0.1)
     raise AssertionError("the moto server was not restarted")
@@ -39,12 +54,14 @@ def test_a_killed_moto_is_restarted_with_its_state_and_the_log_stays_short(
         api = Api(info)
         project = api.call("POST", "/projects", json={"name": "Survivor"}).json()
         lines_before = len(stack.log().splitlines())
-        old_pid = _moto_status(info)["pid"]
+        old = _moto_status(info)
+        errors_before = _poll_errors(info)
 
-        os.kill(old_pid, signal.SIGKILL)
-        assert wait_gone(old_pid)
-        time.sleep(3)  # pollers hit the dead endpoint meanwhile: the log must not flood
-        moto = _wait_for_new_moto(info, old_pid)
+        os.kill(old["pid"], signal.SIGKILL)
+        assert wait_gone(old["pid"])
+        # The pollers hit the dead endpoint meanwhile (the log must still not flood).
+        _wait_for(lambda: _poll_errors(info) > errors_before, "no SQS poll failed")
+        moto = _wait_for_new_moto(info, old)
         assert moto["restarts"] == 1
         assert moto["url"] == info["moto_url"]  # same endpoint: exported lines stay valid
 
@@ -71,13 +88,13 @@ def test_a_moto_that_keeps_dying_stops_the_stack_with_a_clear_message(tmp_path: 
     stack = StackRun(tmp_path)
     try:
         info = stack.start()
-        pid = _moto_status(info)["pid"]
+        moto = _moto_status(info)
         for _ in range(4):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(moto["pid"], signal.SIGKILL)
             if stack.proc.poll() is not None:
                 break
             try:
-                pid = _wait_for_new_moto(info, pid)["pid"]
+                moto = _wait_for_new_moto(info, moto)
             except (AssertionError, requests.RequestException):
                 break
         assert stack.proc.wait(60) == 1

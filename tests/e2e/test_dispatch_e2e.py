@@ -235,7 +235,6 @@ def test_executor_killed_mid_task_still_ends_once(
                 "params": {"seconds": 3, "steps": 6},
             },
         )
-        started = time.monotonic()
         events = []
         killed = False
         for event in _events_until_terminal(ws, task["id"], timeout_s=90):
@@ -243,20 +242,32 @@ def test_executor_killed_mid_task_still_ends_once(
             if event["kind"] == "progress" and not killed:
                 os.kill(_executor_pid(devstack), signal.SIGKILL)
                 killed = True
-        elapsed = time.monotonic() - started
     assert killed
     terminal = [e for e in events if e["kind"] == "status" and e["status"] in TERMINAL]
     assert len(terminal) == 1
     assert terminal[0]["status"] in {"completed", "failed"}
     if terminal[0]["status"] == "failed":
         assert terminal[0]["message"]
-    # Well within the lease (60 s) plus a margin: the broken stream is retried at once.
-    assert elapsed < 60 + 30
     stored = _activity(member, task["id"])
+    # The broken stream is retried at once by the dispatch, not taken back by the sweeper
+    # once the lease (60 s) has expired.
+    assert [e for e in stored if e["actor"] == "sweeper"] == []
     stored_terminal = [e for e in stored if e["kind"] == "status" and e["status"] in TERMINAL]
     assert stored_terminal == [_plain(e) for e in terminal]
     seqs = [e["seq"] for e in stored]
     assert seqs == sorted(set(seqs))
+
+
+def _wait_queue_drained(sqs: Any, queue_url: str, timeout_s: float) -> None:
+    """Every message sent so far was received and deleted (none waiting, none in flight)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)
+        if all(attributes["Attributes"][name] == "0" for name in names):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the dispatch queue still holds messages after {timeout_s} s")
 
 
 def _aws(devstack: dict[str, Any], service: str) -> Any:
@@ -282,7 +293,7 @@ def test_the_same_message_delivered_twice_runs_once(
     sqs.send_message(QueueUrl=devstack["queue_url"], MessageBody=body)
     sqs.send_message(QueueUrl=devstack["queue_url"], MessageBody=body)
     assert _wait_status(member, task["id"], TERMINAL, 30)["status"] == "completed"
-    time.sleep(3)  # let the duplicates be received and dropped
+    _wait_queue_drained(sqs, devstack["queue_url"], timeout_s=30)  # duplicates received, dropped
     events = _activity(member, task["id"])
     assert [e["status"] for e in events if e["kind"] == "status"] == [
         "queued",
@@ -392,18 +403,19 @@ def test_cancel_stops_a_running_task(
                 "params": {"seconds": 30, "steps": 30},
             },
         )
-        canceled_at = None
+        canceled = False
         events = []
         for event in _events_until_terminal(ws, task["id"], timeout_s=60):
             events.append(event)
-            if event["kind"] == "progress" and canceled_at is None:
+            if event["kind"] == "progress" and not canceled:
                 member.ok("POST", f"/tasks/{task['id']}/cancel")
-                canceled_at = time.monotonic()
-        assert canceled_at is not None
-        took = time.monotonic() - canceled_at
+                canceled = True
+        assert canceled
     assert events[-1]["status"] == "canceled"
-    # The heartbeat (5 s) notices the request and cancels the gRPC call.
-    assert took < 15
+    # The heartbeat (5 s) notices the request and cancels the gRPC call: the module stops
+    # short of its 30 steps (a run left going would report every step up to 100 %).
+    progress = [e["progress"] for e in events if e["kind"] == "progress"]
+    assert max(progress) < 1.0, progress
     assert member.ok("GET", f"/tasks/{task['id']}")["status"] == "canceled"
 
 

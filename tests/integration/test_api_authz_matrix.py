@@ -154,6 +154,22 @@ CASES: list[Case] = [
         mutates=True,
     ),
     Case("GET", "/stats?projectId={project}", (401, 200, 200, 404, 200)),
+    # The router reads no one's objects: any signed-in caller, never anonymous.
+    Case("GET", "/router/catalog", (401, 200, 200, 200, 200)),
+    Case(
+        "POST",
+        "/router/explain",
+        (401, 200, 200, 200, 200),
+        body={"instruction": "count the words", "input": "one two three"},
+    ),
+    # Only the bridge token opens the internal route (test_internal_route_takes_the_bridge_token):
+    # a user's bearer token, even an admin's, is no credential there.
+    Case(
+        "POST",
+        "/internal/telemetry",
+        (401, 401, 401, 401, 401),
+        body={"taskId": "{task}", "kind": "log", "message": "from a worker"},
+    ),
     Case("GET", "/reviews", (401, 200, 200, 200, 200)),
     Case("GET", "/reviews?projectId={project}", (401, 200, 200, 404, 200)),
     Case(
@@ -253,8 +269,7 @@ def test_every_endpoint_is_in_the_matrix() -> None:
         )
         for m, p in covered
     }
-    own = {(m, p) for m, p in served if not p.startswith(("/router", "/internal"))}
-    assert own - templated == set(), "add the new endpoint to CASES"
+    assert served - templated == set(), "add the new endpoint to CASES"
 
 
 def test_authorization_matrix(api: ApiClient) -> None:
@@ -287,6 +302,29 @@ def test_authorization_matrix(api: ApiClient) -> None:
                 )
             if reply.status == 404:
                 assert (reply.error_code or "").endswith("not_found")
+            if reply.status == 401:
+                assert reply.error_code == "unauthorized", (case.path, reply.body)
             if case.mutates and reply.status < 300:
                 world = _world(api, owner, member, target, case)
     assert mismatches == []
+
+
+def test_internal_route_takes_the_bridge_token(api: ApiClient) -> None:
+    """The bridge token (and only it) lets an external worker add an event to a task."""
+    import os
+
+    owner = api.user()
+    project = api.project(owner)
+    task = api.task(owner, project["id"])
+    body = {"taskId": task["id"], "kind": "progress", "message": "half way", "progress": 0.5}
+    for token in ("", "wrong-bridge-token", os.environ["AION_BRIDGE_TOKEN"] + "x"):
+        refused = api.post("/internal/telemetry", body, headers={"X-Bridge-Token": token})
+        assert (refused.status, refused.error_code) == (401, "unauthorized")
+    accepted = api.post(
+        "/internal/telemetry", body, headers={"X-Bridge-Token": os.environ["AION_BRIDGE_TOKEN"]}
+    )
+    assert accepted.status == 202, accepted.body
+    assert (accepted.body["kind"], accepted.body["message"]) == ("progress", "half way")
+    events = api.get(f"/tasks/{task['id']}/activity", who=owner).body["items"]
+    assert events[-1]["seq"] == accepted.body["seq"]
+    assert [e["message"] for e in events].count("half way") == 1

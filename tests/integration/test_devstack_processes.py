@@ -64,10 +64,8 @@ def test_stop_kills_a_child_that_ignores_sigterm() -> None:
     proc = procs.spawn([sys.executable, "-c", ignore], env=dict(os.environ), stdout=-1)
     assert proc.stdout is not None
     assert proc.stdout.readline() == b"up\n"
-    started = time.monotonic()
     code = procs.stop(proc, grace_s=0.5, name="stubborn")
-    assert code == -9
-    assert time.monotonic() - started < 5
+    assert code == -9  # SIGKILLed after the grace period (it would have slept a minute)
 
 
 def test_children_die_with_the_dev_stack() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 from chalice import Cron, Rate
@@ -37,20 +37,37 @@ def test_schedules_run_at_their_interval_and_stop() -> None:
         events = recorder.wait_for("tick", 2, timeout_s=10)
     finally:
         driver.stop(timeout_s=5)
-    count = len(recorder.of("tick"))
-    time.sleep(0.5)
-    assert len(recorder.of("tick")) == count  # stopped means stopped
+    # Stopped means stopped: no schedule thread is left to run the handler again.
+    assert not [t for t in threading.enumerate() if t.name == "schedule-tick" and t.is_alive()]
     event = events[0]
     assert event["detail-type"] == "Scheduled Event"
     assert event["source"] == "aws.events"
     assert event["resources"][0].endswith(":rule/tick")
 
 
+class _WaitRecorder(threading.Event):
+    """A stop event that records how long the schedule thread asked to wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.timeouts.append(timeout)
+        self.waiting.set()
+        return super().wait(timeout)
+
+
 def test_without_override_the_first_run_waits_one_interval() -> None:
     recorder = Recorder()
     driver = ScheduleDriver(make_app(recorder), Invoker(region=REGION), region=REGION)
+    driver._stop = stop = _WaitRecorder()
     (schedule,) = driver.start()
     assert schedule.interval_s == 60
-    time.sleep(0.3)
+    assert stop.waiting.wait(10)  # the schedule thread is waiting for its first run
     driver.stop(timeout_s=5)
+    (first_wait,) = stop.timeouts
+    assert first_wait is not None
+    assert 50 < first_wait <= 60  # one interval (60 s) from start; stopped before running
     assert recorder.of("tick") == []

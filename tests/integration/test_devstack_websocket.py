@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -176,10 +175,9 @@ def test_idle_connections_are_closed() -> None:
     running = RunningGateway(make_app(Recorder()), idle_timeout_s=0.3)
     try:
         with connect(running.ws_url + "?token=good", open_timeout=10) as ws:
-            started = time.monotonic()
+            # Closed by the gateway as idle ("going away"), not a recv timeout.
             with pytest.raises(ConnectionClosed) as closed:
-                ws.recv(timeout=10)
-            assert time.monotonic() - started < 5
+                ws.recv(timeout=30)
             assert closed.value.rcvd.code == 1001
     finally:
         running.stop()

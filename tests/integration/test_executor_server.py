@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -389,37 +390,45 @@ def test_client_cancellation_stops_the_module(client: ExecutorClient) -> None:
     wait_until(lambda: process_gone(pid))  # the worker was stopped, not left running
 
 
-def occupy_workers(client: ExecutorClient, count: int, seconds: float) -> list[threading.Thread]:
-    """Threads each running a test.sleep call; returns once every call has started."""
-    started = threading.Barrier(count + 1)
+class Occupied:
+    """``count`` test.sleep calls holding a worker each until ``release()`` cancels them."""
 
-    def occupy() -> None:
-        for event in client.execute(
-            task_id="t-busy",
-            attempt=1,
-            module="test.sleep",
-            params={"seconds": seconds, "steps": 1},
-            timeout_s=20,
-        ):
-            if event.kind == "started":
-                started.wait(timeout=20)
+    def __init__(self, client: ExecutorClient, count: int) -> None:
+        self.cancel = threading.Event()
+        started = threading.Barrier(count + 1)
 
-    blockers = [threading.Thread(target=occupy) for _ in range(count)]
-    for thread in blockers:
-        thread.start()
-    started.wait(timeout=20)
-    return blockers
+        def occupy() -> None:
+            with contextlib.suppress(ExecutorError):  # "cancelled", once released
+                for event in client.execute(
+                    task_id="t-busy",
+                    attempt=1,
+                    module="test.sleep",
+                    params={"seconds": 60, "steps": 1},
+                    timeout_s=60,
+                    cancel=self.cancel,
+                ):
+                    if event.kind == "started":
+                        started.wait(timeout=20)
+
+        self.threads = [threading.Thread(target=occupy) for _ in range(count)]
+        for thread in self.threads:
+            thread.start()
+        started.wait(timeout=20)  # every call is running on a worker
+
+    def release(self) -> None:
+        self.cancel.set()
+        for thread in self.threads:
+            thread.join(timeout=30)
 
 
 def test_all_workers_busy_is_a_retryable_refusal(client: ExecutorClient) -> None:
-    blockers = occupy_workers(client, 2, seconds=1.5)
+    occupied = Occupied(client, 2)
     try:
         with pytest.raises(ExecutorError) as info:
             run(client, "test.sleep_short_limit", params={"seconds": 0.1, "steps": 1})
         assert (info.value.code, info.value.retryable) == ("busy", True)
     finally:
-        for thread in blockers:
-            thread.join()
+        occupied.release()
 
 
 @pytest.mark.parametrize(
@@ -490,18 +499,19 @@ def test_health_and_catalogue_answer_while_every_execute_thread_is_busy(
     client: ExecutorClient,
 ) -> None:
     # 2 workers -> 4 Execute threads: 2 calls run, 2 wait for a worker, 2 wait for a thread.
-    blockers = occupy_workers(client, 2, seconds=1.5)
+    # Nothing ends until the test releases the workers: an answer queued behind the Execute
+    # threads would never come, and its deadline would raise.
+    occupied = Occupied(client, 2)
     waiting = [
         threading.Thread(target=run, args=(client, "test.sleep"), kwargs={"params": {"seconds": 1}})
         for _ in range(4)
     ]
     for thread in waiting:
         thread.start()
-    blockers += waiting
     try:
-        # Each answer within its own short gRPC deadline, or the call raises.
-        assert client.health(timeout_s=0.5) is True
-        assert "text.stats" in {info.name for info in client.list_modules(timeout_s=0.5)}
+        assert client.health(timeout_s=10) is True
+        assert "text.stats" in {info.name for info in client.list_modules(timeout_s=10)}
     finally:
-        for thread in blockers:
+        occupied.release()
+        for thread in waiting:
             thread.join()

@@ -73,6 +73,15 @@ def test_wrong_password_and_unknown_email_answer_the_same(aws: None) -> None:
     assert wrong.value.code == "invalid_credentials"
 
 
+def test_a_blank_email_is_bad_credentials_not_a_server_error(aws: None) -> None:
+    # Found by the stateful schemathesis run: "\f" normalised to "", an empty DynamoDB key (500).
+    _make_user()
+    for email in ("\f", "   ", ""):
+        with pytest.raises(Unauthorized) as blank:
+            auth.login(email, PASSWORD, source_ip=HOME)
+        assert blank.value.code == "invalid_credentials"
+
+
 def test_unknown_email_pays_the_argon2_price(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str | None] = []
     real = passwords.verify_password

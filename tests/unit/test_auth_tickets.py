@@ -118,3 +118,36 @@ def test_a_disabled_or_removed_user_opens_no_socket(aws: None) -> None:
     with pytest.raises(Unauthorized) as info:
         principal_from_ws_token(ghost)
     assert info.value.code == "account_not_found"
+
+
+def test_what_a_ticket_and_a_token_open_the_socket_as(aws: None) -> None:
+    from chalicelib.auth.digest import sha256_hex
+    from chalicelib.auth.principal import VIA_ACCESS_TOKEN, VIA_WS_TICKET
+    from chalicelib.auth.tokens import decode_access_token
+
+    ticket, _ = tickets.issue_ws_ticket(ALICE)
+    # "wst_" and 32 random bytes in URL-safe base64 (43 characters).
+    assert len(ticket) == len("wst_") + 43
+    opened = principal_from_ws_token(ticket)
+    assert (opened.token_id, opened.via) == (f"ticket:{sha256_hex(ticket)[:16]}", VIA_WS_TICKET)
+    token, _ = issue_access_token("usr_alice", "member")
+    opened = principal_from_ws_token(token)
+    assert (opened.token_id, opened.via) == (decode_access_token(token).token_id, VIA_ACCESS_TOKEN)
+
+
+def test_each_refusal_says_why(aws: None) -> None:
+    for token in (None, ""):
+        with pytest.raises(Unauthorized) as info:
+            principal_from_ws_token(token)
+        assert info.value.message == "A token is required to open the WebSocket."
+    with pytest.raises(Unauthorized) as info:
+        principal_from_ws_token("opaque-words")
+    assert info.value.message == "The WebSocket token is neither an access token nor a ticket."
+    for ticket in ("nope", "wst_" + "a" * 200, "wst_unknown"):
+        with pytest.raises(Unauthorized) as info:
+            tickets.redeem_ws_ticket(ticket)
+        assert info.value.message == "The WebSocket ticket is invalid, expired or already used."
+    # The clock a caller passes reaches the ticket's expiry check.
+    ticket, ttl = tickets.issue_ws_ticket(ALICE)
+    with pytest.raises(Unauthorized):
+        principal_from_ws_token(ticket, now=time.time() + ttl + 1)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from chalice import Chalice
 
 from devstack import env as stack_env
+from devstack import lambda_runtime
 from devstack.lambda_runtime import (
     LambdaContext,
     load_function_settings,
@@ -17,14 +19,18 @@ from devstack.lambda_runtime import (
 )
 
 
-def test_context_counts_down_from_the_timeout() -> None:
+def test_context_counts_down_from_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    # The module's own clock only (time.monotonic itself stays real for everything else).
+    monkeypatch.setattr(lambda_runtime, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     context = LambdaContext(
         function_name="f", memory_limit_in_mb=256, timeout_s=2, region="eu-west-1"
     )
-    first = context.get_remaining_time_in_millis()
-    assert 1000 < first <= 2000
-    time.sleep(0.05)
-    assert context.get_remaining_time_in_millis() < first
+    assert context.get_remaining_time_in_millis() == 2000
+    clock[0] += 0.5
+    assert context.get_remaining_time_in_millis() == 1500
+    clock[0] += 5
+    assert context.get_remaining_time_in_millis() == 0  # never negative
     assert context.invoked_function_arn == "arn:aws:lambda:eu-west-1:123456789012:function:f"
     assert context.aws_request_id != LambdaContext("f", 1, 1, "r").aws_request_id
 

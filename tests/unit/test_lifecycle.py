@@ -333,3 +333,110 @@ def test_a_task_that_started_running_meanwhile_is_not_deleted(
         tasks.delete_task(Principal(user_id="usr_owner", role="member"), task.id)
     assert Task.get(task.id).status == RUNNING
     assert len(activity_of(task.id)) == 1
+
+
+def _holds(task: Task, guard: Any) -> bool:
+    """Whether a stay-in-place write guarded by ``guard`` goes through on ``task`` as stored."""
+    try:
+        lifecycle.transition(
+            task,
+            task.status,  # type: ignore[arg-type]
+            None,
+            events=[EventDraft("log", "checked", "tester")],
+            guard=guard,
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def test_each_guard_holds_exactly_while_its_fact_is_true(realtime: Realtime) -> None:
+    task = _put_in(seed_task(seed_project()), QUEUED)  # attempt 1, lease_x, no cancel
+    assert _holds(task, lifecycle.attempt_is(1))
+    assert not _holds(task, lifecycle.attempt_is(2))
+    assert _holds(task, lifecycle.queued_for_attempt(1))
+    assert not _holds(task, lifecycle.queued_for_attempt(2))
+    assert _holds(task, lifecycle.lease_held("lease_x"))
+    assert not _holds(task, lifecycle.lease_held("lease_y"))
+    assert _holds(task, lifecycle.same_lease(task))
+    assert _holds(task, lifecycle.version_is(task.version))
+    assert not _holds(task, lifecycle.version_is(task.version + 1))
+    assert _holds(task, lifecycle.not_cancelled())
+    assert _holds(task, lifecycle.status_is(QUEUED, RUNNING))
+    assert not _holds(task, lifecycle.status_is(RUNNING, FAILED))
+    # Someone renewed the lease since it was read: the take-back's guard no longer holds.
+    stale = Task.get(task.id, consistent_read=True)
+    task.update(actions=[Task.lease_expires_at.set(time.time() + 120)])
+    assert not _holds(task, lifecycle.same_lease(stale))
+    task.update(actions=[Task.lease_owner.set("lease_y")])
+    assert not _holds(task, lifecycle.same_lease(stale))
+    task.update(actions=[Task.cancel_requested.set(True)])
+    assert not _holds(task, lifecycle.not_cancelled())
+    running = _put_in(task, RUNNING)
+    assert not _holds(running, lifecycle.queued_for_attempt(1))
+    # A task stored without the attribute was never asked to cancel.
+    fresh = seed_task(seed_project())
+    fresh.update(actions=[Task.cancel_requested.remove()])
+    assert _holds(Task.get(fresh.id, consistent_read=True), lifecycle.not_cancelled())
+
+
+def test_a_new_attempt_keeps_nothing_of_the_previous_run(realtime: Realtime) -> None:
+    task = _put_in(seed_task(seed_project()), RUNNING)
+    task.update(
+        actions=[
+            Task.cancel_requested.set(True),
+            Task.result.set({"value": 1}),
+            Task.result_ref.set("s3://bucket/key"),
+            Task.error.set({"code": "boom", "message": "x"}),
+            Task.route.set({"target": "executor"}),
+            Task.started_at.set("2026-01-01T00:00:00.000Z"),
+        ]
+    )
+    failed = lifecycle.transition(
+        Task.get(task.id, consistent_read=True),
+        RUNNING,
+        FAILED,
+        events=[_draft()],
+        return_task=True,
+    ).task
+    assert failed is not None
+    assert failed.finished_at
+    assert failed.duration_ms is not None
+    again = lifecycle.transition(
+        failed,
+        FAILED,
+        QUEUED,
+        events=[_draft()],
+        actions=lifecycle.new_attempt_actions(2),
+        return_task=True,
+    ).task
+    assert again is not None
+    assert again.attempts == 2
+    assert again.cancel_requested is False
+    left = {
+        name: getattr(again, name)
+        for name in (
+            "result",
+            "result_ref",
+            "error",
+            "route",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "lease_owner",
+            "lease_expires_at",
+        )
+    }
+    assert left == dict.fromkeys(left)
+
+
+def test_terminal_statuses_and_run_times() -> None:
+    assert [s for s in STATUSES if lifecycle.is_terminal(s)] == [
+        s for s in STATUSES if s in {COMPLETED, FAILED, CANCELED}
+    ]
+    assert not lifecycle.is_terminal("unknown")
+    assert lifecycle.run_ms(None, "2026-01-01T00:00:01.000Z") == 0
+    assert lifecycle.run_ms("", "2026-01-01T00:00:01.000Z") == 0
+    assert lifecycle.run_ms("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.250Z") == 1250
+    # A clock that went back never makes a negative run time.
+    assert lifecycle.run_ms("2026-01-01T00:00:02.000Z", "2026-01-01T00:00:01.000Z") == 0

@@ -568,3 +568,90 @@ def test_any_task_gets_a_decision_that_keeps_the_contract(
         evaluate(d.params["expression"])  # whatever is promised, the executor's grammar accepts
     assert 0.0 <= d.confidence <= 1.0
     json.dumps(d.as_dict())
+
+
+def test_a_classified_decision_shows_its_evidence_and_next_best() -> None:
+    from chalicelib.router.classifier import load_model
+    from chalicelib.router.decision import _ALTERNATIVES
+
+    d = route("boil this down for me", ARTICLE)
+    assert d.decided_by == "classifier"
+    assert "micros" in d.model_fields_set  # measured, not the model's default
+    assert d.evidence["threshold"] == CONFIDENCE_THRESHOLD
+    assert d.evidence["inputKind"] == describe_input(ARTICLE).kind
+    # The next best: the classifier's ranking after the chosen module, _ALTERNATIVES of them.
+    ranked = load_model().score("boil this down for me", describe_input(ARTICLE).kind)
+    expected = ranked.probabilities[1 : _ALTERNATIVES + 1]
+    # Scores and confidence are kept to 4 decimal places.
+    assert [(a.module, a.score) for a in d.alternatives] == [(m, round(p, 4)) for m, p in expected]
+    assert d.confidence == round(ranked.probabilities[0][1], 4)
+    assert len(d.alternatives) == _ALTERNATIVES
+
+
+@pytest.mark.parametrize(
+    ("instruction", "input_value", "module", "code", "what"),
+    [
+        (
+            "do the math",
+            "there is no arithmetic in here",
+            "math.evaluate",
+            "input_mismatch",
+            "the input holds no arithmetic expression",
+        ),
+        (
+            "do the math",
+            None,
+            "math.evaluate",
+            "input_missing",
+            "there is nothing to compute: no expression or numbers",
+        ),
+        (
+            "do the math for room 7",
+            None,
+            "math.evaluate",
+            "input_mismatch",
+            "no arithmetic expression could be read from the instruction",
+        ),
+        (
+            "query this",
+            "plain words, no braces",
+            "data.json_query",
+            "input_mismatch",
+            "the input is not JSON",
+        ),
+        (
+            "profile this table",
+            "plain words only here",
+            "data.csv_profile",
+            "input_mismatch",
+            "the input is not CSV",
+        ),
+    ],
+)
+def test_the_reason_says_what_is_wrong_with_the_input(
+    instruction: str, input_value: object, module: str, code: str, what: str
+) -> None:
+    d = route(instruction, input_value, module=module)
+    assert (d.target, d.reason_code) == ("review", code)
+    assert d.reason.endswith(f"; {what}, so a person decides"), d.reason
+
+
+def test_a_module_only_the_executor_lists_needs_nothing_the_catalogue_would_ask_for() -> None:
+    state = RouteState(EXECUTOR_MODULES | {"extra.module"}, llm_available=False)
+    d = route("do the thing", None, state=state, module="extra.module")
+    assert (d.target, d.module, d.reason_code) == ("executor", "extra.module", None)
+
+
+def test_an_unavailable_route_says_so() -> None:
+    d = route("hash this please", "abc", state=EXECUTOR_DOWN, module="crypto.hash")
+    assert (d.target, d.reason_code) == ("review", "route_unavailable")
+    assert (
+        d.reason == "pinned to crypto.hash; the executor route is unavailable, so a person decides"
+    )
+
+
+def test_a_named_module_is_known_from_the_catalogue_or_the_executor() -> None:
+    state = RouteState(EXECUTOR_MODULES | {"extra.module"}, llm_available=True)
+    for name in ("extra.module", LLM_MODULE):  # only the executor lists it; only the catalogue
+        d = route(f"hand this to {name} please", "some words", state=state)
+        assert (d.module, d.evidence.get("rule")) == (name, "named_module"), d.reason

@@ -182,9 +182,8 @@ def new_page(browser: Any, stack: Stack) -> Iterator[Any]:
     probes: list[PageProbe] = []
 
     def make(**options: Any) -> Any:
-        context = browser.new_context(
-            base_url=stack.base_url, viewport={"width": 1280, "height": 860}, **options
-        )
+        options.setdefault("base_url", stack.base_url)  # another stack's console: base_url=...
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         context.aion_probes = probes  # open_tab registers its pages' probes here
@@ -214,6 +213,41 @@ def _probed_page(context: Any) -> Any:
 def open_tab(page: Any) -> Any:
     """Another tab in ``page``'s browser context: same origin storage, own JS and WebSocket."""
     return _probed_page(page.context)
+
+
+def wait_until(
+    page: Any, check: Callable[[], bool], what: str, timeout_ms: int = TIMEOUT_MS
+) -> None:
+    """Poll ``check`` (Python-side state: routes, sockets, the API) to a deadline. Waiting on
+    the page between polls lets Playwright deliver its events (requests, socket messages)."""
+    for _ in range(max(1, timeout_ms // 50)):
+        if check():
+            return
+        page.wait_for_timeout(50)
+    if not check():
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+def later_event_shown(page: Any, api: ApiClient, task_id: str) -> list[int]:
+    """Make one more event of a task (an edit of its title) and wait until the timeline on
+    ``page`` shows it; returns the seqs of the task's log by then.
+
+    The event reaches the page on the same socket after everything sent before it: once it
+    is shown, a delayed event or a late duplicate would be shown too (instead of waiting a
+    while and hoping they would have landed).
+    """
+    from playwright.sync_api import expect
+
+    task = api.call("GET", f"/tasks/{task_id}")
+    api.call(
+        "PATCH",
+        f"/tasks/{task_id}",
+        json={"title": f"{task['title']} (renamed)"},
+        headers={"If-Match": str(task["version"])},
+    )
+    log = api.call("GET", f"/tasks/{task_id}/activity", params={"limit": 100})["items"]
+    expect(page.locator(f'#timeline li[data-seq="{log[-1]["seq"]}"]')).to_have_count(1)
+    return [event["seq"] for event in log]
 
 
 def sign_in(page: Any, email: str, password: str) -> None:

@@ -35,11 +35,30 @@ def _modes() -> dict[str, dict[str, str]]:
 MODES = _modes()
 
 
+# The media feature each emulate_media option sets.
+MEDIA_FEATURES = {
+    "color_scheme": "prefers-color-scheme",
+    "reduced_motion": "prefers-reduced-motion",
+    "contrast": "prefers-contrast",
+    "forced_colors": "forced-colors",
+}
+# After the next rendering update the browser has evaluated its media queries and run the
+# listeners of those that changed (theme.js follows the system's scheme).
+NEXT_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+
+def _media_applied(page: Any, media: dict[str, str]) -> None:
+    for option, value in media.items():
+        query = f"({MEDIA_FEATURES[option]}: {value})"
+        assert page.evaluate("q => matchMedia(q).matches", query), query
+    page.evaluate(NEXT_FRAMES)
+
+
 def _check_modes(page: Any, screen: str) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for mode, media in MODES.items():
         page.emulate_media(**media)
-        page.wait_for_timeout(50)  # let the media queries restyle
+        _media_applied(page, media)
         violations = run_axe(page)
         if violations:
             found[f"{screen}/{mode}"] = violations
@@ -311,9 +330,11 @@ def test_opaque_panels_and_strong_borders_in_every_theme(
             "Emulation.setEmulatedMedia",
             {"features": [{"name": "prefers-reduced-transparency", "value": "reduce"}]},
         )
-    page.wait_for_timeout(50)
     if preference == "reduced-transparency":
         assert page.evaluate("matchMedia('(prefers-reduced-transparency: reduce)').matches")
+    else:
+        assert page.evaluate("matchMedia('(prefers-contrast: more)').matches")
+    page.evaluate(NEXT_FRAMES)
     background, border, blur = look()
     assert (background, border) == OPAQUE[base], (theme, preference, background, border)
     assert blur in ("none", "blur(0px) saturate(1.4)")

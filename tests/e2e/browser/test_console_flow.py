@@ -11,7 +11,13 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import ApiClient, Stack, screenshot, sign_in
+from tests.e2e.browser.conftest import (
+    ApiClient,
+    Stack,
+    later_event_shown,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -129,9 +135,7 @@ def test_websocket_dropped_mid_task_every_event_exactly_once(
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "open", timeout=15_000)
     assert state["connections"] >= 2
     task_id = page.url.rsplit("/", 1)[-1]
-    activity = admin_api.call("GET", f"/tasks/{task_id}/activity")["items"]
-    expected = [e["seq"] for e in activity]
-    page.wait_for_timeout(500)  # a late duplicate would show up by now
+    expected = later_event_shown(page, admin_api, task_id)
     assert _timeline_seqs(page) == expected
     assert len(set(expected)) == len(expected)
 

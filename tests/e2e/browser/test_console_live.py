@@ -11,17 +11,52 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import ApiClient, Stack, sign_in
+from tests.e2e.browser.conftest import ApiClient, Stack, sign_in, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 WS_URL = re.compile(r".*/ws(\?.*)?$")
 
 
+# Counts the console's connection attempts in the page: each starts with POST /auth/ws-ticket
+# and goes on to a WebSocket (Playwright's routed stand-in, whichever init script runs first).
+ATTEMPTS_PROBE = """(() => {
+  const probe = { tickets: 0, sockets: [] };
+  window.__attempts = probe;
+  const nativeFetch = window.fetch;
+  window.fetch = function (input, init) {
+    if (String(typeof input === "string" ? input : input.url).includes("/auth/ws-ticket")) {
+      probe.tickets += 1;
+    }
+    return nativeFetch.call(this, input, init);
+  };
+  const routedAlready = window.__pwWebSocketDispatch !== undefined;
+  const wrap = (Base, count) => class extends Base {
+    constructor(...args) {
+      super(...args);
+      if (count) probe.sockets.push(this);
+    }
+  };
+  let current = wrap(window.WebSocket, routedAlready);
+  Object.defineProperty(window, "WebSocket", {
+    configurable: true,
+    get: () => current,
+    set: (Routed) => { current = wrap(Routed, true); },
+  });
+})()"""
+# Every attempt has its socket, and every socket is open or closed (its handlers have run).
+SETTLED = """() => {
+  const p = window.__attempts;
+  return p.sockets.length === p.tickets && p.sockets.every(ws => ws.readyState % 2 === 1);
+}"""
+
+
 def _tick(page: Any, total_ms: int, step_ms: int) -> None:
-    """Advance the fake clock in steps, letting real socket events land between steps."""
+    """Advance the fake clock in steps; after each, wait until the connection attempt it
+    started (real network I/O: a ticket, then a socket) has played out, so the clock never
+    runs past an attempt still under way."""
     for _ in range(total_ms // step_ms):
         page.clock.run_for(step_ms)
-        page.wait_for_timeout(15)
+        wait_until(page, lambda: page.evaluate(SETTLED), "the connection attempt to settle")
 
 
 class SocketLog:
@@ -32,6 +67,7 @@ class SocketLog:
         self.sent: list[dict[str, Any]] = []
         self.refuse = False
         page.route_web_socket(WS_URL, self.route)
+        page.add_init_script(ATTEMPTS_PROBE)
 
     def route(self, ws: Any) -> None:
         self.connections += 1
@@ -99,20 +135,33 @@ def test_subscriptions_follow_the_screen(page: Any, stack: Stack, admin_api: Api
     page.goto(f"/#/tasks/{task['id']}")
     page.get_by_role("heading", name="Sub task").wait_for()
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
-    page.wait_for_timeout(200)
+
     # With an "after" seq when the console already holds some of the task's events (from the
     # dashboard's live feed), without one otherwise: both are right, timing decides.
-    task_subscribes = [
-        {k: v for k, v in message.items() if k != "after"}
-        for message in log.sent
-        if message.get("action") == "subscribe"
-        and "taskId" in message
-        and isinstance(message.get("after", 0), int)
-    ]
-    assert {"action": "subscribe", "taskId": task["id"]} in task_subscribes
+    def task_subscribes() -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in message.items() if k != "after"}
+            for message in log.sent
+            if message.get("action") == "subscribe"
+            and "taskId" in message
+            and isinstance(message.get("after", 0), int)
+        ]
+
+    wait_until(
+        page,
+        lambda: {"action": "subscribe", "taskId": task["id"]} in task_subscribes(),
+        "the task's subscribe",
+    )
 
     page.goto(f"/#/projects/{project['id']}")
     page.get_by_role("heading", name="Subscriptions project").wait_for()
-    page.wait_for_timeout(200)
-    assert {"action": "unsubscribe", "taskId": task["id"]} in log.sent
-    assert {"action": "subscribe", "projectId": project["id"]} in log.sent
+    wait_until(
+        page,
+        lambda: {"action": "unsubscribe", "taskId": task["id"]} in log.sent,
+        "the task's unsubscribe",
+    )
+    wait_until(
+        page,
+        lambda: {"action": "subscribe", "projectId": project["id"]} in log.sent,
+        "the project's subscribe",
+    )

@@ -6,24 +6,23 @@ messages are dropped or delayed on the way; and a session that ends says why."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import ApiClient, SocketTap, Stack, open_tab, sign_in
+from tests.e2e.browser.conftest import (
+    ApiClient,
+    SocketTap,
+    Stack,
+    later_event_shown,
+    open_tab,
+    sign_in,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CSV = "city,population\nLisbon,545923\nPorto,231800\nBraga,193333\n"
-
-
-def _wait(page: Any, check: Callable[[], bool], what: str, timeout_ms: int = 15_000) -> None:
-    for _ in range(timeout_ms // 50):
-        if check():
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _timeline_seqs(page: Any) -> list[int]:
@@ -39,7 +38,7 @@ def test_projects_created_or_shared_later_appear_live_everywhere(
     member = admin_api.create_user()
     tap = SocketTap(page)
     sign_in(page, member["email"], member["password"])
-    _wait(page, lambda: bool(tap.scope_replies()), "the scope-all subscription")
+    wait_until(page, lambda: bool(tap.scope_replies()), "the scope-all subscription")
     assert {"action": "subscribe", "scope": "all"} in tap.sent
     expect(page.get_by_text("Create a project to see task charts")).to_be_visible()
     page.evaluate("() => { window.__noReload = true; }")
@@ -178,7 +177,7 @@ def test_timeline_has_no_holes_when_messages_are_dropped_and_delayed(
     activity = [e["seq"] for e in admin_api.call("GET", f"/tasks/{task_id}/activity")["items"]]
     assert len(activity) >= 6, activity
     expect(page.locator("#timeline li")).to_have_count(len(activity))
-    page.wait_for_timeout(500)  # the delayed #3 and any late duplicate land by now
+    activity = later_event_shown(page, admin_api, task_id)
     assert _timeline_seqs(page) == activity
     assert fills, "the hole was never read from the log"
     assert any(m.get("type") == "telemetry" and m["seq"] == 6 for m in tap.received)

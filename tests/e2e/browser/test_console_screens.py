@@ -11,7 +11,14 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import ApiClient, Stack, screenshot, sign_in
+from tests.e2e.browser.conftest import (
+    ApiClient,
+    SocketTap,
+    Stack,
+    screenshot,
+    sign_in,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -39,7 +46,9 @@ def test_xss_probe_stays_inert(page: Any, stack: Stack, admin_api: ApiClient) ->
     ).to_be_visible()
     page.goto("/#/dashboard")
     page.get_by_role("heading", name="Dashboard").wait_for()
-    page.wait_for_timeout(300)
+    # The dashboard has drawn this project: its name in the picker, its task in the charts.
+    page.get_by_label("Project").select_option(project["id"])
+    expect(page.locator(".chart-grid")).to_have_attribute("data-total", "1")
 
     assert page.evaluate("() => window.__xss") is None
     assert page.locator("img[src=x], #xss-bold, main script, main svg[onload]").count() == 0
@@ -141,15 +150,17 @@ def test_health_is_cached_and_never_fetched_twice_at_once(page: Any, stack: Stac
     page.get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.locator(".health-list li").first).to_be_visible()
     assert len(health_calls) == 1
-    # Five forced refetches in one tick: they share one in-flight request.
-    page.evaluate(
-        """() => {
-            const b = [...document.querySelectorAll('button')]
-              .find(x => x.textContent === 'Check now');
-            for (let i = 0; i < 5; i += 1) b.click();
-        }"""
-    )
-    page.wait_for_timeout(600)
+    # Five forced refetches in one tick: they share one in-flight request. Any second request
+    # would start with the first, before its answer, which is awaited here.
+    with page.expect_response(lambda r: r.url.endswith("/api/health")) as answered:
+        page.evaluate(
+            """() => {
+                const b = [...document.querySelectorAll('button')]
+                  .find(x => x.textContent === 'Check now');
+                for (let i = 0; i < 5; i += 1) b.click();
+            }"""
+        )
+    assert answered.value.ok
     assert len(health_calls) == 2
 
 
@@ -175,6 +186,40 @@ def test_project_edit_conflict_is_explained(page: Any, stack: Stack, admin_api: 
     page.get_by_role("button", name="Save mine over theirs").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Settings: My rename")
     assert admin_api.call("GET", f"/projects/{project['id']}")["name"] == "My rename"
+
+
+def test_project_edit_conflict_can_take_their_version(
+    page: Any, stack: Stack, admin_api: ApiClient
+) -> None:
+    project = admin_api.create_project(name="Theirs project")
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto(f"/#/projects/{project['id']}/settings")
+    page.get_by_role("heading", name="Settings: Theirs project").wait_for()
+    theirs = admin_api.call(
+        "PATCH",
+        f"/projects/{project['id']}",
+        json={"name": "Their name", "description": "Their words"},
+        headers={"If-Match": str(project["version"])},
+    )
+    page.get_by_label("Name").fill("My name")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".form-error")).to_contain_text("Someone else saved this project")
+
+    page.get_by_role("button", name="Use their version").click()
+    expect(page.get_by_role("status").filter(has_text="Loaded their version.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Settings: Their name")
+    expect(page.get_by_label("Name")).to_have_value("Their name")
+    expect(page.get_by_label("Name")).to_be_focused()
+    expect(page.get_by_label("Description")).to_have_value("Their words")
+    expect(page.locator("#version-hint")).to_have_text(f"Version {theirs['version']}")
+    # Nothing of mine was saved; an edit from their version saves without a conflict.
+    assert admin_api.call("GET", f"/projects/{project['id']}")["name"] == "Their name"
+    page.get_by_label("Description").fill("Their words, and mine")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    saved = admin_api.call("GET", f"/projects/{project['id']}")
+    assert (saved["name"], saved["description"]) == ("Their name", "Their words, and mine")
+    assert saved["version"] == theirs["version"] + 1
 
 
 def test_members_can_be_added_and_removed(page: Any, stack: Stack, admin_api: ApiClient) -> None:
@@ -264,17 +309,11 @@ def test_member_sees_no_admin_screen(page: Any, stack: Stack, admin_api: ApiClie
 
 def test_live_feed_pause_and_resume(page: Any, stack: Stack, admin_api: ApiClient) -> None:
     project = admin_api.create_project(name="Feed project")
-    frames: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(str(p))))
+    tap = SocketTap(page)
     sign_in(page, stack.admin_email, stack.admin_password)
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "open")
-    # Events reach the feed once the "every project" subscription is answered.
-    for _ in range(300):
-        if any('"subscribed"' in f and '"scope"' in f for f in frames):
-            break
-        page.wait_for_timeout(50)
-    else:
-        raise AssertionError("the console never subscribed to every project")
+    # Events of every project reach this page once its scope-all subscription is confirmed.
+    wait_until(page, lambda: bool(tap.scope_replies()), "the scope-all subscription")
     feed = page.get_by_role("list", name="Latest events")
     admin_api.create_task(project["id"], title="Feed one")
     expect(feed).to_contain_text("Feed one")

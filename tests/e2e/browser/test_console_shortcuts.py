@@ -77,9 +77,17 @@ def test_overlay_and_shortcuts(page: Any, stack: Stack, admin_api: ApiClient) ->
     overlay.get_by_label("Single-key shortcuts on").uncheck()
     overlay.get_by_role("button", name="Close").click()
     _settle(page)
+    # What the keys did, seen after every handler of the document (a shortcut prevents the
+    # default and navigates at once, in its keydown handler).
+    page.evaluate(
+        """() => { window.__keys = [];
+            window.addEventListener('keydown',
+              e => window.__keys.push([e.key, e.defaultPrevented])); }"""
+    )
     page.keyboard.press("g")
     page.keyboard.press("d")
-    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__keys") == [["g", False], ["d", False]]
+    assert page.evaluate("() => location.hash") == f"#/projects/{project['id']}"
     expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
     assert page.evaluate("() => localStorage.getItem('aion-shortcuts')") == "off"
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.e2e.browser.conftest import Stack, open_tab, sign_in
+from tests.e2e.browser.conftest import Stack, open_tab, sign_in, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -34,6 +34,18 @@ def _show_projects(tab: Any) -> None:
     tab.get_by_role("link", name="Projects", exact=True).click()
     tab.get_by_role("heading", name="Projects", level=1).wait_for()
     expect(tab.locator("main table, main p").first).to_be_visible()
+
+
+def _refresh_lock(tab: Any) -> tuple[int, int]:
+    """(held, pending) requests of the console's cross-tab refresh lock, for the origin."""
+    held, pending = tab.evaluate(
+        """async () => {
+            const q = await navigator.locks.query();
+            const named = ls => ls.filter(l => l.name === 'aion-refresh').length;
+            return [named(q.held), named(q.pending)];
+        }"""
+    )
+    return held, pending
 
 
 class RefreshLog:
@@ -94,12 +106,10 @@ def test_tabs_refreshing_at_once_send_one_refresh_and_both_keep_working(
     page.evaluate(EXPIRE_SESSION)
     page.reload()
     tab.reload()
-    for _ in range(100):
-        if log.parked:
-            break
-        tab.wait_for_timeout(50)
-    # Both tabs are now waiting on a refresh; give a second POST every chance to appear.
-    tab.wait_for_timeout(1000)
+    # Both tabs are mid-refresh at once: one holds the refresh lock (its POST parked here),
+    # the other waits for that lock; neither sent a second POST.
+    wait_until(tab, lambda: _refresh_lock(tab) == (1, 1), "one tab holding, one waiting")
+    wait_until(tab, lambda: bool(log.parked), "the parked refresh")
     assert len(log.requests) == 1, log.requests
     log.release()
 
@@ -195,10 +205,16 @@ def test_a_refresh_answered_after_sign_out_does_not_revive_the_session(
     tab.get_by_role("heading", name="Sign in to AION").wait_for()
     route, response = parked.pop()
     rotated = response.json()["refreshToken"]
-    route.fulfill(response=response)
 
+    # The late answer is not adopted: the page ends the token it carried (POST /auth/logout
+    # with it), and stays signed out.
+    def ends_rotated(request: Any) -> bool:
+        return request.url.endswith("/auth/logout") and rotated in (request.post_data or "")
+
+    with page.expect_response(lambda r: ends_rotated(r.request)) as ended:
+        route.fulfill(response=response)
+    assert ended.value.ok, ended.value.status
     page.get_by_role("heading", name="Sign in to AION").wait_for()
-    page.wait_for_timeout(500)
     assert page.evaluate(READ_SESSION) is None
     assert tab.evaluate(READ_SESSION) is None
     expect(tab.get_by_role("heading", name="Sign in to AION")).to_be_visible()

@@ -254,6 +254,39 @@ def _needs_review_task(api: ApiClient, project_id: str, title: str) -> dict[str,
     return _finished(api, task["id"], ("needs_review", "failed", "completed"))
 
 
+def test_cancel_and_retry_buttons(page: Any, stack: Stack, admin_api: ApiClient) -> None:
+    """Cancel on a task that waits (for a person), then Retry: each button does what it says,
+    the screen follows (status, attempt, which buttons are offered) and the server agrees."""
+    project = admin_api.create_project()
+    task = _needs_review_task(admin_api, project["id"], "Waits for a person")
+    assert task["status"] == "needs_review", task
+    sign_in(page, stack.admin_email, stack.admin_password)
+    page.goto(f"/#/tasks/{task['id']}")
+    page.get_by_role("heading", name="Waits for a person", level=1).wait_for()
+    facts = page.locator(".task-facts")
+    cancel = page.get_by_role("button", name="Cancel task")
+    retry = page.get_by_role("button", name="Retry")
+    expect(cancel).to_be_visible()
+    expect(retry).to_be_hidden()  # only a failed or canceled task can be retried
+
+    cancel.click()
+    expect(facts.locator(".badge")).to_have_attribute("data-status", "canceled")
+    expect(cancel).to_be_hidden()
+    expect(retry).to_be_visible()
+    canceled = admin_api.call("GET", f"/tasks/{task['id']}")
+    assert (canceled["status"], canceled["attempts"]) == ("canceled", 1)
+
+    retry.click()
+    expect(facts).to_contain_text("Attempt 2")
+    expect(retry).to_be_hidden()
+    expect(cancel).to_be_visible()
+    again = _finished(admin_api, task["id"], ("needs_review", "failed", "completed"))
+    assert (again["status"], again["attempts"]) == ("needs_review", 2)
+    # The timeline tells both steps (the retry's event names the attempt).
+    expect(page.locator("#timeline")).to_contain_text("Retry: attempt 2")
+    expect(facts.locator(".badge")).to_have_attribute("data-status", "needs_review")
+
+
 def test_edit_a_task_with_if_match_and_a_conflict(
     page: Any, stack: Stack, admin_api: ApiClient
 ) -> None:

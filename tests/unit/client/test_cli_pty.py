@@ -12,7 +12,7 @@ import pty
 import re
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,19 +27,48 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 SUMMARY = "AION runs tasks. People review the rest."
 
 
-def read_all(fd: int, process: subprocess.Popen[bytes], deadline_s: float = 60.0) -> bytes:
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the terminal's last writer closed it
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=max(1.0, deadline - time.monotonic()))
-    return b"".join(chunks)
+class Terminal:
+    """The controller side of a pseudo-terminal, read by a thread into one growing screen."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._chunks: list[bytes] = []
+        self._changed = threading.Condition()
+        self.closed = False
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:  # EIO: the terminal's last writer closed it
+                chunk = b""
+            with self._changed:
+                if not chunk:
+                    self.closed = True
+                else:
+                    self._chunks.append(chunk)
+                self._changed.notify_all()
+            if not chunk:
+                return
+
+    def raw(self) -> bytes:
+        with self._changed:
+            return b"".join(self._chunks)
+
+    def plain(self) -> str:
+        return ANSI.sub("", self.raw().decode("utf-8", errors="replace"))
+
+    def wait_for(self, text: str, timeout_s: float = 30.0) -> None:
+        """Until ``text`` is on the screen (the CLI has drawn it), or fail."""
+        with self._changed:  # an RLock: plain() may take it again
+            self._changed.wait_for(lambda: text in self.plain() or self.closed, timeout=timeout_s)
+        assert text in self.plain(), f"{text!r} never shown:\n{self.plain()}"
+
+    def wait_closed(self, timeout_s: float = 60.0) -> None:
+        self._thread.join(timeout_s)
+        assert self.closed, "the terminal is still open"
 
 
 def test_run_on_a_terminal_shows_the_live_view(tmp_path: Path) -> None:
@@ -59,10 +88,13 @@ def test_run_on_a_terminal_shows_the_live_view(tmp_path: Path) -> None:
     )
     log.publish(1)
 
+    terminal: list[Terminal] = []
+
     def serve(connection: ServerConnection, number: int) -> None:
         assert log.first_fill.wait(20)
         for seq in range(2, len(log.events) + 1):
-            time.sleep(0.15)  # a task that takes a moment, so the view redraws in between
+            # Each event once the view has drawn the one before: it redraws in between.
+            terminal[0].wait_for(log.events[seq - 2]["message"])
             send_event(connection, log.publish(seq)[0])
         hold_open(connection, number)
 
@@ -81,26 +113,28 @@ def test_run_on_a_terminal_shows_the_live_view(tmp_path: Path) -> None:
             }
             for name in ("NO_COLOR", "FORCE_COLOR", "AION_PROJECT", "CI"):
                 env.pop(name, None)
-            controller, terminal = pty.openpty()
+            controller, follower = pty.openpty()
+            terminal.append(Terminal(controller))
             process = subprocess.Popen(
                 [str(AION), "run", "summarize this", "--input", "Some long text."],
-                stdin=terminal,
-                stdout=terminal,
-                stderr=terminal,
+                stdin=follower,
+                stdout=follower,
+                stderr=follower,
                 env=env,
                 close_fds=True,
             )
-            os.close(terminal)
+            os.close(follower)
             try:
-                raw = read_all(controller, process)
+                terminal[0].wait_closed()
+                process.wait(timeout=30)
             finally:
-                os.close(controller)
                 if process.poll() is None:
                     process.kill()
+                os.close(controller)
     finally:
         sockets.close()
 
-    screen = raw.decode("utf-8", errors="replace")
+    screen = terminal[0].raw().decode("utf-8", errors="replace")
     plain = ANSI.sub("", screen)
     assert process.returncode == 0, plain
     assert "\x1b[?25l" in screen  # the live display took the terminal (cursor hidden)
