@@ -335,7 +335,8 @@ def test_the_admin_header_is_one_row_on_a_laptop(page: Any, stack: Stack, width:
     sign_in(page, stack.admin_email, stack.admin_password)
     first = page.get_by_role("link", name="Dashboard", exact=True).bounding_box()
     last = page.get_by_role("button", name="Sign out").bounding_box()
-    assert first and last
+    assert first
+    assert last
     # Same row: the two ends of the header are vertically centred on one line.
     assert abs((first["y"] + first["height"] / 2) - (last["y"] + last["height"] / 2)) < 8
     # Shortened for room, the shortcuts button keeps its name.
