@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from executor_container.server import RunningExecutor
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "executor-test-token-0123456789abcdef"
@@ -54,6 +60,47 @@ def forkserver_knows_test_modules() -> None:
         else:
             os.environ["AION_EXECUTOR_EXTRA_MODULES"] = previous
         reset_process_caches()
+
+
+@contextlib.contextmanager
+def in_process_executor(
+    *, workers: int, test_modules: bool = True, **config: Any
+) -> Iterator[RunningExecutor]:
+    """A real executor in this process on 127.0.0.1 (port 0), with the tests' modules in its
+    catalogue unless ``test_modules=False``; ``config``: other ExecutorConfig fields."""
+    from chalicelib.shared.caches import reset_process_caches
+    from executor_container.config import ExecutorConfig
+    from executor_container.server import start_executor
+
+    forkserver_knows_test_modules()  # whichever executor test file runs first
+    previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
+    if test_modules:
+        os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
+        reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "bridge_token": TOKEN,
+        "files_bucket": FILES_BUCKET,
+        "reflection": False,
+        "grace_seconds": 5,
+        "workers": workers,
+        "worker_memory_bytes": 1024 * 1024 * 1024,
+        "worker_max_calls": 5000,
+        "max_output_bytes": 1024 * 1024,
+        "max_message_bytes": 64 * 1024 * 1024,
+    }
+    running = start_executor(ExecutorConfig(**(settings | config)))
+    try:
+        yield running
+    finally:
+        running.drain(1)
+        if test_modules:
+            if previous is None:
+                os.environ.pop("AION_EXECUTOR_EXTRA_MODULES", None)
+            else:
+                os.environ["AION_EXECUTOR_EXTRA_MODULES"] = previous
+            reset_process_caches()
 
 
 def spawn_executor(**env: str) -> tuple[subprocess.Popen[str], int]:

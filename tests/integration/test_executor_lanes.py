@@ -6,7 +6,6 @@ Asserted by the order of events, not by durations."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -16,47 +15,17 @@ import pytest
 
 from chalicelib.executor_client import ExecutorClient, ExecutorError
 from chalicelib.shared import cost
-from executor_container.config import ExecutorConfig
-from executor_container.registry import catalogue
-from executor_container.server import RunningExecutor, start_executor
+from executor_container.server import RunningExecutor
 from tests.integration.executor_support import (
-    FILES_BUCKET,
-    TEST_MODULES,
     TOKEN,
-    forkserver_knows_test_modules,
+    in_process_executor,
 )
 
 
 @pytest.fixture(scope="module")
 def executor() -> Iterator[RunningExecutor]:
-    forkserver_knows_test_modules()  # whichever executor test file runs first
-    previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
-    os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
-    catalogue.cache_clear()
-    config = ExecutorConfig(
-        host="127.0.0.1",
-        port=0,
-        bridge_token=TOKEN,
-        files_bucket=FILES_BUCKET,
-        reflection=False,
-        grace_seconds=5,
-        workers=2,
-        worker_memory_bytes=1024 * 1024 * 1024,
-        worker_max_calls=5000,
-        max_output_bytes=1024 * 1024,
-        max_message_bytes=64 * 1024 * 1024,
-        short_reserved=1,
-    )
-    running = start_executor(config)
-    try:
+    with in_process_executor(workers=2, short_reserved=1) as running:
         yield running
-    finally:
-        running.drain(1)
-        if previous is None:
-            os.environ.pop("AION_EXECUTOR_EXTRA_MODULES", None)
-        else:
-            os.environ["AION_EXECUTOR_EXTRA_MODULES"] = previous
-        catalogue.cache_clear()
 
 
 @dataclass

@@ -13,21 +13,16 @@ import grpc
 import pytest
 
 from chalicelib.executor_client import ExecEvent, ExecutorClient, ExecutorError
-from chalicelib.shared.caches import reset_process_caches
-from executor_container.config import ExecutorConfig
 from executor_container.proto_gen import executor_pb2 as pb
 from executor_container.proto_gen import executor_pb2_grpc as pb_grpc
 from executor_container.server import (
     ERROR_CODE_METADATA_KEY,
     TOKEN_METADATA_KEY,
     RunningExecutor,
-    start_executor,
 )
 from tests.integration.executor_support import (
-    FILES_BUCKET,
-    TEST_MODULES,
     TOKEN,
-    forkserver_knows_test_modules,
+    in_process_executor,
 )
 
 CATALOGUE = {
@@ -44,33 +39,8 @@ CATALOGUE = {
 
 @pytest.fixture(scope="module")
 def executor() -> Iterator[RunningExecutor]:
-    forkserver_knows_test_modules()  # whichever executor test file runs first
-    previous = os.environ.get("AION_EXECUTOR_EXTRA_MODULES")
-    os.environ["AION_EXECUTOR_EXTRA_MODULES"] = TEST_MODULES
-    reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES
-    config = ExecutorConfig(
-        host="127.0.0.1",
-        port=0,
-        bridge_token=TOKEN,
-        files_bucket=FILES_BUCKET,
-        reflection=False,
-        grace_seconds=5,
-        workers=2,
-        worker_memory_bytes=1024 * 1024 * 1024,
-        worker_max_calls=5000,
-        max_output_bytes=1024 * 1024,
-        max_message_bytes=64 * 1024 * 1024,
-    )
-    running = start_executor(config)
-    try:
+    with in_process_executor(workers=2) as running:
         yield running
-    finally:
-        running.drain(1)
-        if previous is None:
-            os.environ.pop("AION_EXECUTOR_EXTRA_MODULES", None)
-        else:
-            os.environ["AION_EXECUTOR_EXTRA_MODULES"] = previous
-        reset_process_caches()  # the catalogue reads AION_EXECUTOR_EXTRA_MODULES
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.executor_client import ExecutorClient
-from executor_container.config import ExecutorConfig
-from executor_container.server import start_executor
-from tests.integration.executor_support import FILES_BUCKET, TOKEN, forkserver_knows_test_modules
+from tests.integration.executor_support import TOKEN, in_process_executor
 
 ARTICLE = (
     "The city council met on Tuesday to discuss the new budget. Members argued about road "
@@ -34,27 +32,12 @@ USERS = {
 
 @pytest.fixture(scope="module")
 def executor_client() -> Iterator[ExecutorClient]:
-    forkserver_knows_test_modules()  # whichever executor test file runs first
-    config = ExecutorConfig(
-        host="127.0.0.1",
-        port=0,
-        bridge_token=TOKEN,
-        files_bucket=FILES_BUCKET,
-        reflection=False,
-        grace_seconds=5,
-        workers=1,
-        worker_memory_bytes=1024 * 1024 * 1024,
-        worker_max_calls=5000,
-        max_output_bytes=1024 * 1024,
-        max_message_bytes=64 * 1024 * 1024,
-    )
-    running = start_executor(config)
-    client = ExecutorClient(f"127.0.0.1:{running.port}", TOKEN)
-    try:
-        yield client
-    finally:
-        client.close()
-        running.drain(1)
+    with in_process_executor(workers=1, test_modules=False) as running:
+        client = ExecutorClient(f"127.0.0.1:{running.port}", TOKEN)
+        try:
+            yield client
+        finally:
+            client.close()
 
 
 @pytest.fixture
