@@ -12,13 +12,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.client.test_cli_pty import ANSI, read_all
+from tests.unit.client.test_cli_pty import ANSI, Terminal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -95,16 +94,14 @@ def run_in_terminal(
         [AION, *args], stdin=terminal, stdout=terminal, stderr=terminal, env=env, close_fds=True
     )
     os.close(terminal)
+    screen = Terminal(controller)
     try:
         if interrupt_after is not None:
-            seen = b""
-            deadline = time.monotonic() + 60
-            while interrupt_after.encode() not in seen and time.monotonic() < deadline:
-                seen += os.read(controller, 65536)
+            screen.wait_for(interrupt_after, timeout_s=60)
             process.send_signal(signal.SIGINT)
-            raw = seen + read_all(controller, process)
-        else:
-            raw = read_all(controller, process)
+        screen.wait_closed(timeout_s=60)
+        process.wait(timeout=30)
+        raw = screen.raw()
     finally:
         os.close(controller)
         if process.poll() is None:
