@@ -114,6 +114,11 @@ def test_word_problems_run_with_the_expression_shown(instruction: str, expected:
     # The expression a person sees is what the executor computes: checked against exact
     # rational arithmetic, not against the router's own code.
     assert evaluate(d.params["expression"]) == pytest.approx(float(expected), rel=1e-12)
+    # And the person is told what it comes to.
+    (note,) = d.evidence["notes"]
+    shown, _, value = note.partition(" = ")
+    assert shown == d.params["expression"]
+    assert float(value) == pytest.approx(float(expected), rel=1e-4)  # rounded for people
 
 
 def test_a_description_after_a_colon_is_not_data() -> None:
