@@ -67,9 +67,12 @@ def test_losing_a_race_counts_as_reuse(aws: None, monkeypatch: pytest.MonkeyPatc
     stale_read = RefreshToken.get(refresh.sha256_hex(issued.token))
     winner = refresh.rotate(issued.token)
     monkeypatch.setattr(refresh, "_find", lambda token: stale_read)
+    lost_at = int(time.time()) + 5
     with pytest.raises(Unauthorized) as info:
-        refresh.rotate(issued.token)
+        refresh.rotate(issued.token, now=lost_at)
     assert info.value.code == "refresh_token_reused"
+    family = _family(issued.token)
+    assert (family.revoked_reason, family.revoked_at) == ("reuse", lost_at)
     monkeypatch.undo()
     with pytest.raises(Unauthorized):
         refresh.rotate(winner.token)
@@ -121,7 +124,9 @@ def test_logout_revokes_the_session(aws: None) -> None:
 
 def test_unknown_and_malformed_tokens_are_401(aws: None) -> None:
     for token in ("rt_unknown", "nonsense", "", "rt_" + "x" * 500):
-        with pytest.raises(Unauthorized) as info:
+        with pytest.raises(
+            Unauthorized, match=r"^The refresh token is invalid or expired\."
+        ) as info:
             refresh.rotate(token)
         assert info.value.code == "invalid_refresh_token"
 
@@ -155,9 +160,44 @@ def test_revoke_user_sessions_ends_every_family(aws: None) -> None:
     other = refresh.start_family("usr_2")
     refresh.revoke(a.token)
     assert refresh.revoke_user_sessions("usr_1") == 1
+    # The first reason recorded is kept; the other session ended because the user's did.
+    assert (_family(a.token).revoked_reason, _family(b.token).revoked_reason) == ("logout", "user")
     for token in (a.token, b.token):
         with pytest.raises(Unauthorized):
             refresh.rotate(token)
     assert refresh.rotate(other.token).user_id == "usr_2"
     assert not RefreshFamily.get(other.family_id).revoked
     assert RefreshFamily.get(b.family_id).revoked
+
+
+DAY = 24 * 3600
+START = 1_900_000_000  # a fixed second, so every recorded time is exact
+
+
+def test_a_session_records_its_times_and_why_it_ended(aws: None) -> None:
+    issued = refresh.start_family("usr_1", now=START)
+    assert issued.family_id.startswith("rtf_")
+    assert len(issued.token) == len("rt_") + 43  # 32 random bytes, base64url
+    family = RefreshFamily.get(issued.family_id)
+    assert (family.created_at, family.expires_at.timestamp()) == (START, START + 30 * DAY)
+    first = RefreshToken.get(refresh.sha256_hex(issued.token))
+    assert (first.created_at, first.expires_at.timestamp(), first.status) == (
+        START,
+        START + 7 * DAY,
+        "active",
+    )
+    refresh.rotate(issued.token, now=START + 10)
+    assert RefreshToken.get(refresh.sha256_hex(issued.token)).used_at == START + 10
+    with pytest.raises(Unauthorized):
+        refresh.rotate(issued.token, now=START + 20)  # reuse
+    family = RefreshFamily.get(issued.family_id)
+    assert (family.revoked, family.revoked_reason, family.revoked_at) == (True, "reuse", START + 20)
+
+
+def test_a_token_is_refused_from_the_second_it_expires(aws: None) -> None:
+    issued = refresh.start_family("usr_1", now=START)
+    with pytest.raises(Unauthorized, match="invalid or expired") as info:
+        refresh.rotate(issued.token, now=START + 7 * DAY)
+    assert info.value.code == "invalid_refresh_token"
+    fresh = refresh.start_family("usr_1", now=START)
+    assert refresh.rotate(fresh.token, now=START + 7 * DAY - 1).family_id == fresh.family_id
