@@ -440,3 +440,34 @@ def test_terminal_statuses_and_run_times() -> None:
     assert lifecycle.run_ms("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:01.250Z") == 1250
     # A clock that went back never makes a negative run time.
     assert lifecycle.run_ms("2026-01-01T00:00:02.000Z", "2026-01-01T00:00:01.000Z") == 0
+
+
+def test_a_task_dynamodb_cannot_store_ends_failed_with_a_short_error(realtime: Realtime) -> None:
+    task = _put_in(seed_task(seed_project()), RUNNING)
+    task.update(
+        actions=[Task.route.set({"module": "text.stats"}), Task.result.set({"words": 3})],
+        add_version_condition=False,
+    )
+    task = Task.get(task.id, consistent_read=True)
+    published: list[list[TelemetryEvent]] = []
+    written = lifecycle.end_unwritable(
+        task,
+        RUNNING,
+        guard=None,
+        actor="dispatcher",
+        cause="DynamoDB refused the write",
+        publish=published.append,
+    )
+    message = "The task could not be stored (DynamoDB refused the write); its data is too large."
+    error = {"code": "item_too_large", "message": message}
+    after = Task.get(task.id, consistent_read=True)
+    assert (after.status, after.error, after.result, after.route) == ("failed", error, None, None)
+    assert after.version == task.version + 1
+    assert [(e.kind, e.status, e.message, e.actor, e.data) for e in written.events] == [
+        ("status", "failed", message, "dispatcher", {"error": error})
+    ]
+    assert published == [written.events]
+    # From any other status than the one named, nothing is written.
+    with pytest.raises(lifecycle.ConditionFailed):
+        lifecycle.end_unwritable(after, RUNNING, guard=None, actor="dispatcher", cause="again")
+    assert Task.get(task.id, consistent_read=True).version == after.version
