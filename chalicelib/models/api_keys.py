@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from chalicelib.models.base import ApiModel, RequestModel
+from chalicelib.models.base import NOT_BLANK, ApiModel, RequestModel
 
-KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+KeyName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK)
+]
 # An instant still to come (an expiry): a date-time the document marks with a format of its own,
 # since JSON Schema cannot say "after now" (400 validation_error otherwise).
 FUTURE_DATE_TIME_FORMAT = "aion-future-date-time"

@@ -29,6 +29,9 @@ class QueryModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+# Text that is trimmed before it is checked must hold something besides white space: the
+# document says so (a pattern), so a blank value is not "valid" there and refused here.
+NOT_BLANK = r"\S"
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size (capped at 100)")]
 # A module the router knows (its catalogue, GET /router/catalog): naming another where a module

@@ -8,7 +8,7 @@ from pydantic import ConfigDict
 
 from chalicelib.models.base import ApiModel
 
-CheckState = Literal["ok", "error", "unknown", "unconfigured"]
+CheckState = Literal["ok", "error", "unconfigured"]
 
 
 class HealthOut(ApiModel):

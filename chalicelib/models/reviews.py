@@ -11,11 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, RootModel, StringConstraints, field_validator
 
-from chalicelib.models.base import ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
+from chalicelib.models.base import NOT_BLANK, ApiModel, Cursor, Id, Limit, QueryModel, RequestModel
 from chalicelib.models.route_decision import ReasonCode
 from chalicelib.models.tasks import ModuleName, TaskOut
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NOT_BLANK)
+]
 
 
 # What _present refuses, in the document: null, and text that strip() leaves empty (spelled out

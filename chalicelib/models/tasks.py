@@ -18,6 +18,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from chalicelib.models.base import (
     MODULE_FORMAT,
+    NOT_BLANK,
     ApiModel,
     Cursor,
     Id,
@@ -38,7 +39,9 @@ ModuleName = Annotated[
 ]
 # A module pinned on a task: one the router knows (400 unknown_module otherwise).
 KnownModule = Annotated[ModuleName, Field(json_schema_extra={"format": MODULE_FORMAT})]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SearchText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
 TaskSort = Literal["created", "updated", "duration"]
 SortOrder = Literal["desc", "asc"]
 # Why a queued task waits for a place (fair dispatch, chalicelib.logic.admission).

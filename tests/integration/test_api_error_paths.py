@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -239,16 +238,6 @@ def test_health_with_an_unreachable_executor_is_degraded(
     assert reply.status == 200
     assert reply.body["checks"] == {"dynamodb": "ok", "executor": "error", "queue": "ok"}
     assert reply.body["status"] == "degraded"
-
-
-def test_health_without_the_executor_client_is_unknown_not_degraded(
-    api: ApiClient, settings_env: pytest.MonkeyPatch
-) -> None:
-    settings_env.setenv("AION_EXECUTOR_TARGET", "127.0.0.1:1")
-    settings_env.setitem(sys.modules, "chalicelib.executor_client", None)  # import fails
-    reply = api.get("/health")
-    assert reply.body["checks"]["executor"] == "unknown"
-    assert reply.body["status"] == "ok"
 
 
 def test_health_with_no_queue_configured_says_so(

@@ -34,7 +34,12 @@ REVIEW_TARGET_TEXT = "A person (needs review)"
 
 
 def _module_options(page: Any) -> list[str]:
-    texts = page.get_by_label("Module").locator("option").all_inner_texts()
+    texts = (
+        page.get_by_role("form", name="New task")
+        .get_by_label("Module")
+        .locator("option")
+        .all_inner_texts()
+    )
     return [t for t in texts if not t.startswith("Automatic")]
 
 
@@ -62,7 +67,9 @@ def test_board_falls_back_to_its_static_list_when_the_catalogue_cannot_load(
     _open_board(page, project)
 
     assert refused, "the board never asked for the catalogue"
-    expect(page.get_by_label("Module").locator("option")).to_have_count(len(STATIC_MODULES) + 1)
+    expect(
+        page.get_by_role("form", name="New task").get_by_label("Module").locator("option")
+    ).to_have_count(len(STATIC_MODULES) + 1)
     assert _module_options(page) == STATIC_MODULES  # names only: nothing is known about them
     expect(page.get_by_text("The router catalogue could not be loaded")).to_be_visible()
 
