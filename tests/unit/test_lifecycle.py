@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 import time
+import types
 from typing import Any
 
 import boto3
@@ -317,6 +318,36 @@ def test_enqueue_sends_the_dispatch_message_of_the_attempt(realtime: Realtime) -
         QueueUrl=realtime.queue_url, WaitTimeSeconds=0
     )
     assert [json.loads(m["Body"]) for m in got["Messages"]] == [{"taskId": "tsk_1", "attempt": 3}]
+
+
+def test_a_waiting_task_is_sent_again_later_within_what_sqs_allows(
+    realtime: Realtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[dict[str, Any]] = []
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    monkeypatch.setattr(
+        lifecycle.aws_clients, "client", lambda name: types.SimpleNamespace(send_message=record)
+    )
+
+    def record(**call: Any) -> None:
+        sent.append(call)
+        sqs.send_message(**call)
+
+    lifecycle.enqueue("tsk_1", 2, delay_seconds=5_000, deferrals=3)
+    lifecycle.enqueue("tsk_2", 1, delay_seconds=-4)
+    assert [(json.loads(c["MessageBody"]), c["DelaySeconds"]) for c in sent] == [
+        ({"taskId": "tsk_1", "attempt": 2, "deferrals": 3}, 900),  # SQS's longest delay
+        ({"taskId": "tsk_2", "attempt": 1}, 0),
+    ]
+
+
+def test_an_unwritable_end_keeps_its_guard(realtime: Realtime) -> None:
+    task = _put_in(seed_task(seed_project()), RUNNING)
+    with pytest.raises(lifecycle.ConditionFailed):
+        lifecycle.end_unwritable(
+            task, RUNNING, guard=lifecycle.attempt_is(99), actor="dispatcher", cause="refused"
+        )
+    assert Task.get(task.id, consistent_read=True).status == RUNNING
 
 
 def test_a_task_that_started_running_meanwhile_is_not_deleted(
