@@ -34,6 +34,14 @@ __all__ = ["realtime"]
 HEALTHY, GONE, FLAKY, THROTTLED, DOWN = "c-ok", "c-gone", "c-flaky", "c-throttled", "c-down"
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library's listen backlog is 5: fan-out posts in parallel, and on a loaded
+    # machine the sixth connection was reset by this test's server (a ConnectionClosedError that
+    # lost a healthy socket's event), which API Gateway would not do.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class ManagementApi:
     """POST /@connections/{id}, answered per connection as API Gateway would fail."""
 
@@ -60,7 +68,7 @@ class ManagementApi:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
