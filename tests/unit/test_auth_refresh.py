@@ -68,7 +68,7 @@ def test_losing_a_race_counts_as_reuse(aws: None, monkeypatch: pytest.MonkeyPatc
     winner = refresh.rotate(issued.token)
     monkeypatch.setattr(refresh, "_find", lambda token: stale_read)
     lost_at = int(time.time()) + 5
-    with pytest.raises(Unauthorized) as info:
+    with pytest.raises(Unauthorized, match="already used") as info:
         refresh.rotate(issued.token, now=lost_at)
     assert info.value.code == "refresh_token_reused"
     family = _family(issued.token)
@@ -176,6 +176,7 @@ START = 1_900_000_000  # a fixed second, so every recorded time is exact
 
 def test_a_session_records_its_times_and_why_it_ended(aws: None) -> None:
     issued = refresh.start_family("usr_1", now=START)
+    assert issued.user_id == "usr_1"
     assert issued.family_id.startswith("rtf_")
     assert len(issued.token) == len("rt_") + 43  # 32 random bytes, base64url
     family = RefreshFamily.get(issued.family_id)
