@@ -46,7 +46,7 @@ def test_create_copy_list_and_revoke_a_key_by_keyboard(
     _tab_to(page, lambda i: i["tag"] == "BUTTON" and i["label"] == "Create key")
     page.keyboard.press("Enter")
     expect(page.get_by_role("alert")).to_contain_text("Give the key a name")
-    expect(page.get_by_label("Name")).to_be_focused()
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
     page.keyboard.type("Nightly report")
     _tab_to(page, lambda i: i["tag"] == "SELECT")
     page.keyboard.press("ArrowDown")  # In 30 days
@@ -113,7 +113,7 @@ def test_the_api_keys_screen_has_no_axe_violations(
     _settled(page)
     found = _check_modes(page, "api-keys-empty")
 
-    page.get_by_label("Name").fill("Axe key")
+    page.get_by_label("Name", exact=True).fill("Axe key")
     page.get_by_role("button", name="Create key").click()
     page.locator(".key-reveal").wait_for()
     page.locator("tbody tr").first.wait_for()

@@ -38,7 +38,7 @@ def test_full_flow_sign_in_project_task_completes_live(page: Any, stack: Stack) 
     page.get_by_role("link", name="Projects", exact=True).click()
     page.get_by_role("heading", name="Projects", level=1).wait_for()
     name = f"Flow {uuid.uuid4().hex[:6]}"
-    page.get_by_label("Name").fill(name)
+    page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Description").fill("Created by the browser test")
     page.get_by_role("button", name="Create project").click()
     page.get_by_role("heading", name=name, level=1).wait_for()

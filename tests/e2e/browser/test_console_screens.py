@@ -176,7 +176,7 @@ def test_project_edit_conflict_is_explained(page: Any, stack: Stack, admin_api: 
         json={"name": "Renamed elsewhere"},
         headers={"If-Match": str(project["version"])},
     )
-    page.get_by_label("Name").fill("My rename")
+    page.get_by_label("Name", exact=True).fill("My rename")
     page.get_by_role("button", name="Save changes").click()
     alert = page.locator(".form-error")
     expect(alert).to_contain_text("Someone else saved this project")
@@ -201,15 +201,15 @@ def test_project_edit_conflict_can_take_their_version(
         json={"name": "Their name", "description": "Their words"},
         headers={"If-Match": str(project["version"])},
     )
-    page.get_by_label("Name").fill("My name")
+    page.get_by_label("Name", exact=True).fill("My name")
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator(".form-error")).to_contain_text("Someone else saved this project")
 
     page.get_by_role("button", name="Use their version").click()
     expect(page.get_by_role("status").filter(has_text="Loaded their version.")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Settings: Their name")
-    expect(page.get_by_label("Name")).to_have_value("Their name")
-    expect(page.get_by_label("Name")).to_be_focused()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Their name")
+    expect(page.get_by_label("Name", exact=True)).to_be_focused()
     expect(page.get_by_label("Description")).to_have_value("Their words")
     expect(page.locator("#version-hint")).to_have_text(f"Version {theirs['version']}")
     # Nothing of mine was saved; an edit from their version saves without a conflict.
@@ -245,7 +245,7 @@ def test_admin_creates_user_and_changes_role(page: Any, stack: Stack, admin_api:
     page.get_by_role("heading", name="Users", level=1).wait_for()
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Name").fill("New Person")
+    page.get_by_label("Name", exact=True).fill("New Person")
     page.get_by_label("Initial password").fill("a-long-password-123")
     page.get_by_role("button", name="Create user").click()
     role = page.get_by_label(f"Role of {email}")
