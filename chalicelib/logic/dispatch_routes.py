@@ -25,10 +25,10 @@ from chalicelib.logic.dispatch_run import (
     Lease,
     LeaseLost,
     Outcome,
-    ProgressCoalescer,
     Run,
 )
 from chalicelib.logic.lifecycle import RUNNING
+from chalicelib.logic.progress import ProgressCoalescer
 from chalicelib.models.tasks import EventDraft
 from chalicelib.shared.failures import Failure
 

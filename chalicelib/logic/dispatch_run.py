@@ -19,7 +19,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -134,36 +133,6 @@ class RoutePlan:
         if route_of(self.module) == ROUTE_LLM:
             return llm.llm_configured()
         return True
-
-
-class ProgressCoalescer:
-    """At most ``per_second`` progress events, and only when the value or message changed."""
-
-    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self.clock = clock
-        self.last_at = float("-inf")
-        self.last_sent: tuple[float | None, str] | None = None
-        self.pending: tuple[float | None, str] | None = None
-
-    def offer(self, progress: float | None, message: str) -> tuple[float | None, str] | None:
-        """Return the value to emit now, or None (kept as pending for ``flush``)."""
-        value = (None if progress is None else round(max(0.0, min(1.0, progress)), 4), message)
-        if value == self.last_sent:
-            return None
-        now = self.clock()
-        if now - self.last_at >= self.interval:
-            self.last_at, self.last_sent, self.pending = now, value, None
-            return value
-        self.pending = value
-        return None
-
-    def flush(self) -> tuple[float | None, str] | None:
-        value, self.pending = self.pending, None
-        if value is not None and value != self.last_sent:
-            self.last_sent = value
-            return value
-        return None
 
 
 class Lease:

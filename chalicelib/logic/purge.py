@@ -41,7 +41,7 @@ from chalicelib.dal.models import (
 )
 from chalicelib.dal.realtime_models import Subscription, project_topic
 from chalicelib.errors import Conflict
-from chalicelib.logic import lifecycle, tasks
+from chalicelib.logic import lifecycle, task_children
 from chalicelib.logic.lifecycle import (
     CANCELED,
     NEEDS_REVIEW,
@@ -199,7 +199,7 @@ def _purge_task(task: Task, report: PurgeReport) -> None:
         task = updated
         if not is_terminal(task.status):
             return  # changed again (re-queued by the sweeper): the next batch looks again
-    removed = tasks.delete_task_children(task)
+    removed = task_children.delete_task_children(task)
     report.files_deleted += removed.files
     report.subscriptions_deleted += removed.subscriptions
     try:

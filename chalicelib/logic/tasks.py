@@ -13,11 +13,10 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib import aws_clients
 from chalicelib.auth.principal import Principal
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings
@@ -30,7 +29,6 @@ from chalicelib.dal.models import (
     Task,
     project_status_key,
 )
-from chalicelib.dal.realtime_models import Subscription, task_topic
 from chalicelib.dal.task_updates import activity_item, event_of
 from chalicelib.dal.transactions import failed_tables, transact_write
 from chalicelib.errors import (
@@ -43,7 +41,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.ids import new_id
-from chalicelib.logic import fanout, input_store, lifecycle, results
+from chalicelib.logic import fanout, input_store, lifecycle, task_children
 from chalicelib.logic.access import get_project_for, get_task_for
 from chalicelib.logic.lifecycle import (
     CONTENT_EDITABLE,
@@ -392,44 +390,7 @@ def delete_task(principal: Principal, task_id: str) -> None:
         websocket.publish_task_change("deleted", task.id, task.project_id, actor=principal.user_id)
     except Exception:  # best effort: the task is gone either way; a refetch agrees
         log.warning("live task deletion message failed", exc_info=True)
-    delete_task_children(task)
-
-
-class RemovedWithTask(NamedTuple):
-    """What ``delete_task_children`` removed besides the activity log."""
-
-    files: int
-    subscriptions: int
-
-
-def delete_task_children(task: Task) -> RemovedWithTask:
-    """The task's events, files (rows and objects), large results and live subscriptions.
-
-    Idempotent: run after the task row is gone (DELETE /tasks/{id}) or just before it goes
-    (a project purge, so a crash in between leaves the row to find again).
-    """
-
-    with Activity.batch_write() as batch:
-        for row in Activity.query(task.id, attributes_to_get=["task_id", "seq"]):
-            batch.delete(row)
-    s3 = aws_clients.client("s3")
-    bucket = get_settings().files_bucket
-    files = list(File.by_task.query(task.id))
-    for item in files:
-        try:
-            s3.delete_object(Bucket=bucket, Key=item.key)
-        except Exception:
-            log.warning("could not delete file object", extra={"file_id": item.id})
-        item.delete()
-    results.delete_results(task)
-    input_store.delete_input(task.input_ref)
-    subscriptions = list(
-        Subscription.query(task_topic(task.id), attributes_to_get=["topic", "connection_id"])
-    )
-    with Subscription.batch_write() as batch:
-        for sub in subscriptions:
-            batch.delete(sub)
-    return RemovedWithTask(files=len(files), subscriptions=len(subscriptions))
+    task_children.delete_task_children(task)
 
 
 # ------------------------------------------------------------------------------------ lifecycle

@@ -15,7 +15,7 @@ from chalicelib.dal.models import Task, project_status_key
 from chalicelib.dal.task_updates import event_of
 from chalicelib.executor_client import ExecEvent, ExecutorUnavailable
 from chalicelib.llm import LlmError
-from chalicelib.logic import dispatch, dispatch_run, fanout, sweeper
+from chalicelib.logic import dispatch, dispatch_run, fanout, progress, sweeper
 from tests.unit.realtime_fakes import (
     Fakes,
     Realtime,
@@ -276,7 +276,7 @@ def test_chatty_progress_is_coalesced(realtime: Realtime, monkeypatch: pytest.Mo
 
 def test_progress_coalescer_rate_and_change() -> None:
     now = [0.0]
-    coalescer = dispatch_run.ProgressCoalescer(4, clock=lambda: now[0])
+    coalescer = progress.ProgressCoalescer(4, clock=lambda: now[0])
     assert coalescer.offer(0.1, "a") == (0.1, "a")
     assert coalescer.offer(0.2, "b") is None  # too soon
     now[0] = 0.3
