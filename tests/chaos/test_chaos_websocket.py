@@ -49,6 +49,7 @@ class ManagementApi:
         self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.posts: dict[str, int] = defaultdict(int)
         self.lock = threading.Lock()
+        self.throttled: set[bytes] = set()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,7 +84,9 @@ class ManagementApi:
                 return 503, "ServiceUnavailableException"
             if connection_id == FLAKY and n % 2 == 0:
                 return 500, "InternalServerErrorException"
-            if connection_id == THROTTLED and n % 3 == 1:
+            if connection_id == THROTTLED and body not in self.throttled:
+                # Each message is throttled once, then accepted (parallel posts share no counter).
+                self.throttled.add(body)
                 return 429, "LimitExceededException"
             self.received[connection_id].append(json.loads(body))
             return 200, None

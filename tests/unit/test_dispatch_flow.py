@@ -441,6 +441,8 @@ def test_progress_reuses_the_runs_subscriber_lookup_status_events_look_up_afresh
     realtime: Realtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _fakes(monkeypatch)
+    # The run's lookup is reused for a second at most: a loaded machine must not age it here.
+    monkeypatch.setattr(dispatch_run, "WATCHERS_MAX_AGE_S", 600.0)
     lookups: list[str] = []
     original = fanout.subscribers_of
 
