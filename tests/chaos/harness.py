@@ -16,6 +16,7 @@ seqs strictly increasing.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +29,8 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from chalicelib.dal.models import Activity, Task
+
+log = logging.getLogger(__name__)
 
 END_STATUSES = ("completed", "failed", "canceled", "needs_review")
 DYNAMODB_WRITES = frozenset(
@@ -159,6 +162,7 @@ class Lifecycle:
                     delivery.body, receive_count=delivery.receive_count
                 )
             except Exception as exc:  # the batch handler would raise: SQS delivers it again
+                note_failed_delivery(exc)
                 self.outcomes.append(type(exc).__name__)
                 delivery.receive_count += 1
                 if delivery.receive_count > self.max_receives:
@@ -187,6 +191,15 @@ class Lifecycle:
                 return task
             self.sweep()
         return Task.get(task_id, consistent_read=True)
+
+
+def note_failed_delivery(exc: Exception) -> None:
+    """Log an unexpected delivery failure with its traceback (a failing test's captured log
+    then says why a message was delivered again or dead-lettered)."""
+    from chalicelib.logic.dispatch_run import RetryLater
+
+    if not isinstance(exc, RetryLater):
+        log.warning("delivery failed", exc_info=exc)
 
 
 def message_body(task_id: str, attempt: int = 1) -> str:

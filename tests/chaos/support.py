@@ -30,7 +30,13 @@ from chalicelib.auth.principal import Principal
 from chalicelib.dal.models import Activity, Task
 from chalicelib.executor_client import ExecutorClient
 from chalicelib.models.tasks import TaskCreate
-from tests.chaos.harness import END_STATUSES, Delivery, Lifecycle, assert_ended_once
+from tests.chaos.harness import (
+    END_STATUSES,
+    Delivery,
+    Lifecycle,
+    assert_ended_once,
+    note_failed_delivery,
+)
 from tests.integration.executor_support import TOKEN, spawn_executor
 
 T = TypeVar("T")
@@ -130,6 +136,7 @@ class ParallelLifecycle(Lifecycle):
         try:
             outcome = dispatch.handle_message(delivery.body, receive_count=delivery.receive_count)
         except Exception as exc:  # the batch handler raises: SQS delivers it again
+            note_failed_delivery(exc)
             with self.lock:
                 self.outcomes.append(type(exc).__name__)
                 delivery.receive_count += 1

@@ -20,6 +20,7 @@ from chalicelib.dal.models import Task
 from tests.chaos.support import (
     ExecutorProcess,
     ParallelLifecycle,
+    all_ended,
     assert_all_ended_once,
     create_tasks,
     gone,
@@ -118,13 +119,14 @@ def test_executor_sigkilled_for_good_every_task_ends_within_its_deliveries(
     # Nothing answers any more: each delivery fails until the last one fails the task.
     config = get_settings().dispatch
     life.run_all(task_ids, rounds=config.max_receives + 2)
+    assert not life.dead, ("a message went to the DLQ instead of ending its task", life.outcomes)
+    assert all_ended(task_ids), life.outcomes
     ended = assert_all_ended_once(task_ids)
     for task_id in victims:
         task = ended[task_id]
         assert task.status in ("failed", "needs_review"), story(task_id)
         if task.status == "failed":
             assert task.error["code"] == "retries_exhausted", task.error
-    assert not life.dead, "a message went to the DLQ instead of ending its task"
 
 
 def test_busy_worker_sigkilled_fails_only_its_task(
