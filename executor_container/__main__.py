@@ -29,7 +29,10 @@ def main() -> int:
         return 2
     # One parseable line for whoever started us (the dev stack, tests).
     log.info("executor serving on %s:%d workers=%d", config.host, running.port, config.workers)
-    stop.wait()
+    # A short wait in a loop, not one long wait: the kernel may hand SIGTERM to a gRPC thread,
+    # and then Python runs the handler only when the main thread next wakes up.
+    while not stop.wait(0.5):
+        pass
     log.info("draining: up to %.0f s for in-flight calls", config.grace_seconds)
     finished = running.drain(config.grace_seconds)
     log.info("stopped (%s)", "drained" if finished else "grace period over")
