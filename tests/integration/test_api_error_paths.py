@@ -188,28 +188,18 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch
 
 @pytest.fixture(scope="module")
 def running_executor() -> Iterator[int]:
-    """A real executor on a free 127.0.0.1 port, with the bridge token the API uses."""
-    from executor_container.config import ExecutorConfig
-    from executor_container.server import start_executor
+    """A real executor on a free 127.0.0.1 port, with the bridge token the API uses (started
+    as every in-process executor is, so the process's one forkserver knows the test modules
+    whichever test starts it first)."""
+    from tests.integration.executor_support import in_process_executor
 
-    config = ExecutorConfig(
-        host="127.0.0.1",
-        port=0,
+    with in_process_executor(
+        workers=1,
+        test_modules=False,
         bridge_token=os.environ["AION_BRIDGE_TOKEN"],
         files_bucket="aion-test-files",
-        reflection=False,
-        grace_seconds=1,
-        workers=1,
-        worker_memory_bytes=1024 * 1024 * 1024,
-        worker_max_calls=100,
-        max_output_bytes=1024 * 1024,
-        max_message_bytes=4 * 1024 * 1024,
-    )
-    running = start_executor(config)
-    try:
+    ) as running:
         yield running.port
-    finally:
-        running.drain(1)
 
 
 def _closed_port() -> int:
