@@ -16,12 +16,8 @@ from chalice import Chalice, Rate, Response
 
 from chalicelib.api import api_keys, auth, files, projects, reviews, router, system, tasks, users
 from chalicelib.api.rest import INTERNAL_ERROR, install_middleware, logger
-from chalicelib.config import get_settings
+from chalicelib.config import dispatch_queue_name
 from chalicelib.errors import AppError
-
-# The environment, validated once, here at cold start: a bad value fails the import with an
-# error naming the variable (chalicelib.config).
-settings = get_settings()
 
 # configure_logs=False: Powertools owns logging (Chalice would add a second handler).
 app = Chalice(app_name="aion", configure_logs=False)
@@ -85,7 +81,7 @@ def ws_disconnect(event: Any) -> None:
 
 
 @app.on_sqs_message(
-    queue=settings.dispatch_queue_name,
+    queue=dispatch_queue_name(),
     batch_size=DISPATCH_BATCH_SIZE,
 )
 def dispatch(event: Any) -> None:

@@ -8,7 +8,7 @@ the same for both and left out); samples alternate between the two so machine lo
 Also printed, for information: import + the code a first POST /tasks loads (JWT check, pydantic
 body model, then the task logic with pynamodb), without touching AWS (the user record the
 request reads is stubbed): what moved from the import into the first request. The settings
-model is validated on import (chalicelib.config), so pydantic loads there.
+are validated on first use (chalicelib.config), so pydantic loads with the first request.
 
     python benchmarks/cold_start.py [--samples 21] [--venv DIR]
 

@@ -1,5 +1,5 @@
-"""AION's settings: one pydantic model of the environment, read and validated once per process
-(at cold start: ``app.py`` reads it on import).
+"""AION's settings model: one pydantic model of the environment (``chalicelib.config`` reads it
+and validates it once per process, on first use).
 
 A bad value stops the process with an error that names the variable, never a silent default.
 A blank variable counts as unset. Each field's alias is the environment variable it comes from;
@@ -7,17 +7,18 @@ docs/runbook.md lists the ones operators set.
 
 Secrets are not here: ``chalicelib.secrets`` reads them (the environment locally, Secrets
 Manager in the cloud) on each use, so a rotation is picked up without a restart.
+
+Only ``chalicelib.config`` imports this module at run time (the others name its classes for
+the type checker only): pydantic then loads on the first request, not in every Lambda's init
+(benchmarks/cold_start.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from chalicelib.shared.caches import process_cache
 
 # OWASP Password Storage Cheat Sheet, argon2id minimum configuration.
 OWASP_ARGON2_MEMORY_KIB: Final = 19 * 1024
@@ -155,7 +156,8 @@ class Settings(_Section):
     table_prefix: str = Field("aion-dev-", alias="AION_TABLE_PREFIX")
     files_bucket: str = Field("aion-dev-files", alias="AION_FILES_BUCKET")
     dispatch_queue_name: str = Field("aion-dev-dispatch", alias="AION_DISPATCH_QUEUE_NAME")
-    """The queue the SQS handler is subscribed to (a name: Chalice wants one at import)."""
+    """The queue the SQS handler is subscribed to (``chalicelib.config.dispatch_queue_name``
+    reads it alone at import: Chalice wants a name there)."""
     dispatch_queue_url: str = Field("", alias="AION_DISPATCH_QUEUE_URL")
     executor_target: str = Field("", alias="AION_EXECUTOR_TARGET")
     cors_origin: str = Field("http://127.0.0.1:8000", alias="AION_CORS_ORIGIN")
@@ -193,14 +195,3 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             value = environ.get(variable, "").strip()
             problems.append(f"{variable}={value!r}: {error['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
-
-
-@process_cache
-def get_settings() -> Settings:
-    """The settings of this process, validated on the first call (the import of app.py)."""
-    return load_settings(os.environ)
-
-
-def table_name(short_name: str) -> str:
-    """Full DynamoDB table name for a model, e.g. ``users`` -> ``aion-dev-users``."""
-    return f"{get_settings().table_prefix}{short_name}"

@@ -14,6 +14,7 @@ load pydantic and every model into a cold start (benchmarks/cold_start.py, ~70 m
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -79,10 +80,23 @@ def M(name: str) -> str:
     return f"chalicelib.models.{name}"
 
 
+class _SettingsCors(CORSConfig):
+    """CORS whose origin comes from the settings when a response (or ``chalice package``)
+    needs it, not when the routes are declared: declaring them is ``import app``, and reading
+    the settings there would load pydantic into every Lambda's init."""
+
+    @property
+    def allow_origin(self) -> str:
+        return get_settings().cors_origin
+
+    @allow_origin.setter
+    def allow_origin(self, value: str) -> None:
+        """``CORSConfig.__init__`` assigns it; the settings decide, so the value is dropped."""
+
+
 @process_cache
 def _cors() -> CORSConfig:
-    return CORSConfig(
-        allow_origin=get_settings().cors_origin,
+    return _SettingsCors(
         allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
         expose_headers=["ETag", "Retry-After"],
         max_age=600,
@@ -260,8 +274,24 @@ def _chalice_errors_as_envelope(event: Any, get_response: Callable[[Any], Respon
     return response
 
 
+def _settings_first(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """The settings, validated before anything else of a request (the first one loads them:
+    chalicelib.config). Bad ones answer the envelope's 500, never a half-configured call, and
+    log the error naming each variable; the logger itself needs them, hence stdlib logging."""
+    from chalicelib.config import SettingsError  # deferred: the schema, loaded just before
+
+    try:
+        get_settings()
+    except SettingsError as exc:
+        logging.getLogger(__name__).error("%s", exc)
+        return Response(body=INTERNAL_ERROR, status_code=500, headers=dict(_JSON))
+    return get_response(event)
+
+
 def install_middleware(app: Chalice) -> None:
-    """Powertools logging, tracing and metrics around every REST call, then the envelope."""
+    """The settings checked, then Powertools logging, tracing and metrics around every REST
+    call, then the envelope."""
+    app.register_middleware(_settings_first, "http")
     # ConvertToMiddleware applies each decorator per invocation: Powertools' objects are built
     # on the first request, not at import.
     app.register_middleware(ConvertToMiddleware(observability.with_logger_context), "http")

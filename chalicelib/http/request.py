@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
-
 from chalicelib.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -73,6 +71,9 @@ def validation_error(exc: Any, *, location: str) -> ValidationFailed:
 
 
 def parse_model(model: type[M], data: Any, *, location: str = "body") -> M:
+    # deferred: ``model`` has loaded pydantic already; at module level it would load in every
+    # Lambda's init (benchmarks/cold_start.py).
+    from pydantic import ValidationError
 
     if data is None and location == "body":
         data = {}

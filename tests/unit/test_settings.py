@@ -1,5 +1,6 @@
-"""The one settings model (chalicelib.config): defaults, blanks, bad values named, validated at
-cold start; and the registry of process-wide caches (chalicelib.shared.caches)."""
+"""The one settings model (chalicelib.config, its schema in chalicelib.config_schema): defaults,
+blanks, bad values named, validated on first use and never at import; and the registry of
+process-wide caches (chalicelib.shared.caches)."""
 
 from __future__ import annotations
 
@@ -108,19 +109,50 @@ def test_tracing_only_inside_lambda_and_unless_disabled() -> None:
     assert not load_settings(disabled).observability.tracing_enabled
 
 
-def test_importing_the_app_with_a_bad_value_fails_naming_it() -> None:
-    """Validated at cold start: the Lambda's init fails, not some request later."""
+FIRST_REQUEST = """
+import sys
+import app
+assert "pydantic" not in sys.modules, "import app loaded pydantic"
+from chalice.test import Client
+with Client(app.app) as client:
+    response = client.http.post(
+        "/auth/login", body=b"{}", headers={"Content-Type": "application/json"}
+    )
+print(response.status_code, response.body.decode())
+"""
+
+
+def test_a_bad_value_fails_the_first_request_naming_it_and_the_import_stays_light() -> None:
+    """Validated on first use: ``import app`` (every Lambda's init) loads no pydantic, and the
+    first request answers the envelope's 500 while the log names the variable."""
     env = {**os.environ, "AION_PROGRESS_EVENTS_PER_SECOND": "fast"}
     done = subprocess.run(
-        [sys.executable, "-c", "import app"],
+        [sys.executable, "-c", FIRST_REQUEST],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert done.returncode != 0
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        '500 {"error":{"code":"internal_error","message":"Internal server error."}}'
+    )
     assert "AION_PROGRESS_EVENTS_PER_SECOND='fast'" in done.stderr
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", " aion-prod-dispatch "])
+def test_the_queue_name_read_at_import_is_the_models(
+    value: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.config import dispatch_queue_name
+
+    environ = {} if value is None else {"AION_DISPATCH_QUEUE_NAME": value}
+    if value is None:
+        monkeypatch.delenv("AION_DISPATCH_QUEUE_NAME", raising=False)
+    else:
+        monkeypatch.setenv("AION_DISPATCH_QUEUE_NAME", value)
+    assert dispatch_queue_name() == load_settings(environ).dispatch_queue_name
 
 
 def test_reset_process_caches_forgets_every_registered_cache() -> None:
